@@ -1,0 +1,24 @@
+# rait: refusal-aware instruction tuning as one DAG.
+# Stages, in DAG order: data -> models -> sample -> knowledge.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/sample.smk"
+include: "workflow/rules/knowledge.smk"
+
+
+rule all:
+    input:
+        demo_targets(),
+    default_target: True

@@ -1,0 +1,71 @@
+"""Raw datasets to the one question format of ``rait.records``.
+
+Each source is one loader, registered in ``SOURCES`` by the name used in a
+dataset's ``source`` config key: ``hub`` (Hugging Face datasets), ``local``
+(json, jsonl, csv or parquet with a field mapping), ``embedded`` (the world
+knowledge set shipped in this package) and ``synthetic`` (the generated
+fictional world, whose records carry a ``split`` column like the embedded set).
+"""
+
+from __future__ import annotations
+
+import random
+from importlib import resources
+from pathlib import Path
+
+from rait.errors import RaitError
+from rait.io import iter_jsonl
+from rait.records import check_record, check_unique_ids
+
+
+def embedded_path(file: str) -> Path:
+    return Path(str(resources.files("rait.datasets") / "embedded" / file))
+
+
+def load_split_column(path: str | Path, split: str) -> list[dict]:
+    """Records of a JSONL file whose ``split`` field equals ``split``."""
+    if not Path(path).exists():
+        raise RaitError(f"{path}: no such file")
+    records = []
+    for line, record in iter_jsonl(path):
+        if record.get("split") == split:
+            records.append(check_record(record, f"{path}:{line}"))
+    if not records:
+        raise RaitError(f"{path}: no record has split {split!r}")
+    return records
+
+
+def _embedded(spec: dict, split: str) -> list[dict]:
+    return load_split_column(embedded_path(spec["file"]), split)
+
+
+def _synthetic(spec: dict, split: str) -> list[dict]:
+    return load_split_column(spec["world"], split)
+
+
+def _hub(spec: dict, split: str) -> list[dict]:
+    from rait.datasets import hub
+
+    return hub.load(spec, split)
+
+
+def _local(spec: dict, split: str) -> list[dict]:
+    from rait.datasets import local
+
+    return local.load(spec, split)
+
+
+SOURCES = {"hub": _hub, "local": _local, "embedded": _embedded, "synthetic": _synthetic}
+
+
+def load_split(spec: dict, split: str, *, limit: int | None = None, seed: int = 0) -> list[dict]:
+    """Load one split; ``limit`` keeps a seeded random subset (for quick runs), in source order."""
+    source = spec.get("source")
+    if source not in SOURCES:
+        raise RaitError(f"datasets.{spec.get('key', '?')}.source: unknown source {source!r}; known: {', '.join(SOURCES)}")
+    records = SOURCES[source](spec, split)
+    check_unique_ids(records, f"datasets.{spec.get('key', '?')} split {split}")
+    if limit is not None and limit < len(records):
+        keep = set(random.Random(seed).sample(range(len(records)), limit))
+        records = [record for index, record in enumerate(records) if index in keep]
+    return records

@@ -1,0 +1,98 @@
+"""Hugging Face hub datasets turned into question records.
+
+Each converter is a pure function ``(row, index, split) -> record`` over one
+hub row, so it is tested on hand-written rows without the network. ``split``
+is the source's split name: records whose id is built from the row index
+carry it so that ids from different source splits never collide.
+
+Spec keys: ``loader`` (a key of ``CONVERTERS``), ``splits`` (project split ->
+hub split), optional ``path`` / ``name`` overriding ``DEFAULTS``.
+"""
+
+from __future__ import annotations
+
+from rait.errors import RaitError
+from rait.records import LETTERS, check_record, check_unique_ids
+
+
+def _unique(items) -> list[str]:
+    # dict keeps first-seen order, so the canonical answer stays first.
+    return list(dict.fromkeys(s.strip() for s in items if isinstance(s, str) and s.strip()))
+
+
+def triviaqa(row: dict, index: int, split: str) -> dict:
+    answer = row["answer"]
+    answers = [answer["value"], *answer.get("aliases", []), *answer.get("normalized_aliases", [])]
+    return {"id": row["question_id"], "question": row["question"].strip(), "answers": _unique(answers)}
+
+
+def mmlu(row: dict, index: int, split: str) -> dict:
+    subject = row["subject"]
+    return {
+        "id": f"{subject}/{split}/{index}",
+        "question": row["question"].strip(),
+        "choices": [c.strip() for c in row["choices"]],
+        "gold": _letter(row["answer"], len(row["choices"])),
+        "subject": subject,
+    }
+
+
+def nq_open(row: dict, index: int, split: str) -> dict:
+    return {"id": f"nq_open/{split}/{index}", "question": row["question"].strip(), "answers": _unique(row["answer"])}
+
+
+def arc(row: dict, index: int, split: str) -> dict:
+    labels = list(row["choices"]["label"])
+    # Some items are labelled '1'..'4' instead of 'A'..'D'; the letter is the position.
+    if row["answerKey"] not in labels:
+        raise ValueError(f"answerKey {row['answerKey']!r} is not among the labels {labels}")
+    return {
+        "id": row["id"],
+        "question": row["question"].strip(),
+        "choices": [c.strip() for c in row["choices"]["text"]],
+        "gold": LETTERS[labels.index(row["answerKey"])],
+    }
+
+
+def _letter(answer, count: int) -> str:
+    if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < count:
+        raise ValueError(f"answer {answer!r} is not an index into {count} choices")
+    return LETTERS[answer]
+
+
+CONVERTERS = {"triviaqa": triviaqa, "mmlu": mmlu, "nq_open": nq_open, "arc": arc}
+DEFAULTS = {  # loader -> (hub path, config name)
+    "triviaqa": ("mandarjoshi/trivia_qa", "rc.nocontext"),
+    "mmlu": ("cais/mmlu", "all"),
+    "nq_open": ("nq_open", None),
+    "arc": ("allenai/ai2_arc", "ARC-Challenge"),
+}
+
+
+def load(spec: dict, split: str) -> list[dict]:
+    key = f"datasets.{spec.get('key', '?')}"
+    loader = spec.get("loader")
+    if loader not in CONVERTERS:
+        raise RaitError(f"{key}.loader: {loader!r} is not one of {', '.join(CONVERTERS)}")
+    source_split = (spec.get("splits") or {}).get(split)
+    if not source_split:
+        raise RaitError(f"{key}.splits.{split}: not set")
+    path, name = spec.get("path", DEFAULTS[loader][0]), spec.get("name", DEFAULTS[loader][1])
+
+    import datasets  # slow to import; only hub datasets need it
+
+    try:
+        rows = datasets.load_dataset(path, name, split=source_split)
+    except Exception as err:  # network, unknown config or split: all are the user's to fix
+        raise RaitError(f"{key}: cannot load {path} ({name}) split {source_split!r}: {err}") from err
+    convert = CONVERTERS[loader]
+    records = []
+    for index, row in enumerate(rows):
+        origin = f"{path}[{source_split}] row {index}"
+        try:
+            record = convert(row, index, source_split)
+        except (AttributeError, KeyError, TypeError, ValueError) as err:
+            raise RaitError(f"{origin}: cannot convert row ({type(err).__name__}: {err})") from None
+        records.append(check_record(record, origin))
+    check_unique_ids(records, f"{path}[{source_split}]")
+    return records

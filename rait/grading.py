@@ -1,0 +1,195 @@
+"""Grade one model response against one question record.
+
+Every grade is one of ``GRADES``. A refusal is checked first and is never
+graded correct or wrong, even when it also names the answer ("I don't know,
+maybe Paris"): the RAIT papers count hedged answers as refusals.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from typing import Sequence
+
+from rait.records import LETTERS, is_multiple_choice
+
+GRADES = ("correct", "wrong", "refusal", "unparsed")
+
+# TriviaQA's own punctuation set (string.punctuation plus these four).
+_PUNCT = frozenset(string.punctuation + "‘’´`")
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalize_answer(text: str) -> str:
+    """TriviaQA's official ``normalize_answer``, plus Unicode folding.
+
+    Official steps: underscores to spaces, lower-case, punctuation to spaces,
+    drop the articles a/an/the, collapse white space. Deviations, applied to
+    response and alias alike: NFKD with combining marks dropped ("Café" ==
+    "Cafe", "ﬁ" == "fi"), and every Unicode punctuation character (“ ” « » – …)
+    counts as punctuation, not only the official ASCII set and four quotes.
+    """
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("_", " ").lower()
+    text = "".join(" " if ch in _PUNCT or unicodedata.category(ch).startswith("P") else ch for ch in text)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def _contains(haystack: str, needle: str) -> bool:
+    """Whether normalized ``needle``'s tokens occur contiguously in ``haystack``'s."""
+    return f" {needle} " in f" {haystack} "
+
+
+# Compared after _refusal_key, so case, apostrophe style (’ or ' or none) and
+# punctuation ("I don't know." / "I don't know!") do not matter.
+DEFAULT_REFUSALS = (
+    "I don't know",
+    "I do not know",
+    "I'm not sure",
+    "I am not sure",
+    "beyond the scope of my knowledge",
+    "I apologize, but I'm not able to provide an answer",
+    "I'm not able to provide an answer",
+    "I am not able to provide an answer",
+    # Say-I-Dont-Know's refusal target (also covered by the shorter ones).
+    "This question is beyond the scope of my knowledge, and I am not sure what the answer is.",
+)
+
+_APOSTROPHES = str.maketrans("", "", "'’‘ʼ`´")
+
+
+def _refusal_key(text: str) -> str:
+    # Apostrophes are dropped rather than straightened so "I dont know" still
+    # matches; other punctuation becomes a space so "I apologize but" and
+    # "I apologize, but" match alike.
+    text = unicodedata.normalize("NFKC", text).lower().translate(_APOSTROPHES)
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+_DEFAULT_KEYS = tuple(_refusal_key(s) for s in DEFAULT_REFUSALS)
+
+
+def is_refusal(response: str, refusals: Sequence[str] = ()) -> bool:
+    """True if the response contains a configured or default refusal sentence.
+
+    Matching is on whole words of the light-normalized text, so "I'm not sure"
+    inside a longer answer counts, while a word that merely contains a
+    pattern ("I don't knowingly ...") or an answer mentioning "know" does not.
+    """
+    key = f" {_refusal_key(response)} "
+    patterns = _DEFAULT_KEYS + tuple(_refusal_key(s) for s in refusals)
+    return any(p and f" {p} " in key for p in patterns)
+
+
+def grade_open(response: str, answers: Sequence[str], *, exact: bool = False, refusals: Sequence[str] = ()) -> str:
+    """Grade a free-text answer against the question's aliases.
+
+    Default: correct when some normalized alias occurs in the normalized
+    response as a run of whole tokens. TriviaQA and Say-I-Dont-Know use a plain
+    substring of the normalized strings; token boundaries are stricter on
+    purpose, so alias "1" does not match "1945" and "paris" not "parisian".
+    ``exact``: the normalized response must equal a normalized alias.
+    Aliases that normalize to nothing are ignored; an empty response is wrong.
+    """
+    if is_refusal(response, refusals):
+        return "refusal"
+    said = normalize_answer(response)
+    aliases = [a for a in map(normalize_answer, answers) if a]
+    if said and any(said == a if exact else _contains(said, a) for a in aliases):
+        return "correct"
+    return "wrong"
+
+
+# A bare letter counts as a choice only when it cannot be the article "A" or
+# the pronoun "I" or part of an abbreviation (D.C., e.g.): in parentheses, or
+# followed by ) : . , or the end, or joined to another letter by or/and//.
+_MENTION = re.compile(
+    r"(?<![\w'.\-])(?:\((?P<p>[A-Ja-j])\)"
+    r"|(?P<l>[A-J])(?=\)|:|,|\.(?!\w)|[;!?]?\s*$|\s+(?:or|and)\b|\s*/))"
+)
+# Lower-case only where nothing else can be meant: leading the response.
+_LEADING_LOWER = re.compile(r"^(?P<l>[a-j])(?=\)|:|\.(?!\w)|\s*$)")
+_EXPLICIT = re.compile(
+    r"\b(?:answer|option|choice)(?:\s+(?:is|would be|should be|will be))?\s*[:\-]?\s*"
+    r"(?:\((?P<p>[A-Ja-j])\)|(?P<l>[A-Ja-j])(?![\w']))",
+    re.IGNORECASE,
+)
+_EXPLICIT_FOLLOW = re.compile(r"\)|:|,|\.(?!\w)|[;!?]?\s*$|\s+(?:or|and)\b|\s*/")
+_ALTERNATIVE_GAP = re.compile(r"[).:]?[\s,]*(?:or|and|and/or|/)[\s,]*")
+
+
+def _letter(match) -> str:
+    return match[match.lastgroup].upper()
+
+
+def _explicit_letters(text: str) -> list[str]:
+    letters = []
+    for m in _EXPLICIT.finditer(text):
+        # "The answer is B because" reads as a letter; "The answer is A dog"
+        # and "answer: a city" do not.
+        rest = text[m.end():]
+        if m["p"] or _EXPLICIT_FOLLOW.match(rest) or (m["l"] in "BCDEFGHJ" and rest[:1].isspace()):
+            letters.append(_letter(m))
+    return letters
+
+
+def _by_option_text(said: str, options: list[str]) -> str | None:
+    hits = [i for i, o in enumerate(options) if o and _contains(said, o)]
+    # An option inside a longer matched option ("York" in "New York") is not a second answer.
+    hits = [i for i in hits if not any(j != i and options[i] != options[j] and _contains(options[j], options[i]) for j in hits)]
+    return LETTERS[hits[0]] if len(hits) == 1 else None
+
+
+def parse_choice(response: str, choices: Sequence[str]) -> str | None:
+    """The letter a free-text response picks among ``choices``, or None.
+
+    In order: the response equals one option's text; a letter named after
+    "answer"/"option"/"choice" ("The correct answer is (C)."); a letter standing
+    alone ("B", "B.", "B)", "(B)", "**B**"), unless the response's option text
+    names another choice; exactly one option's text inside the response. Two
+    different letters on one level, or letters offered as alternatives
+    ("A or B"), give None; letters beyond ``len(choices)`` are ignored.
+    """
+    valid = LETTERS[: len(choices)]
+    options = [normalize_answer(c) for c in choices]
+    said = normalize_answer(response)
+    exact = [i for i, o in enumerate(options) if o and o == said]
+    if exact:
+        return LETTERS[exact[0]] if len(exact) == 1 else None
+
+    text = " ".join(unicodedata.normalize("NFKC", response).replace("*", "").replace("`", "").split())
+    mentions = list(_MENTION.finditer(text))
+    if any(_ALTERNATIVE_GAP.fullmatch(text[a.end():b.start()]) and _letter(a) != _letter(b) for a, b in zip(mentions, mentions[1:])):
+        return None
+    found = {x for x in _explicit_letters(text) if x in valid}
+    if found:
+        return found.pop() if len(found) == 1 else None
+    leading = _LEADING_LOWER.match(text)
+    found = {_letter(m) for m in mentions + [leading] if m} & set(valid)
+    by_text = _by_option_text(said, options)
+    if len(found) > 1:
+        return None
+    if found:
+        # A bare letter may belong to an option's words ("vitamin C."): when
+        # the option text names another choice, neither reading wins.
+        letter = found.pop()
+        return letter if by_text in (None, letter) else None
+    return by_text
+
+
+def grade_mc(response: str, choices: Sequence[str], gold: str, *, refusals: Sequence[str] = ()) -> str:
+    if is_refusal(response, refusals):
+        return "refusal"
+    letter = parse_choice(response, choices)
+    if letter is None:
+        return "unparsed"
+    return "correct" if letter == gold.upper() else "wrong"
+
+
+def grade(record: dict, response: str, *, exact: bool = False, refusals: Sequence[str] = ()) -> str:
+    """Grade ``response`` to ``record``; ``exact`` applies to open questions only."""
+    if is_multiple_choice(record):
+        return grade_mc(response, record["choices"], record["gold"], refusals=refusals)
+    return grade_open(response, record["answers"], exact=exact, refusals=refusals)

@@ -1,0 +1,110 @@
+"""JSONL on disk, written atomically.
+
+Every output goes to a temporary file beside its destination and is renamed
+into place only once complete, so an interrupted job never leaves a file that
+a later run would take as finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from rait.errors import RaitError, where
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path; on success move it onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[Any]:
+    with atomic_path(path) as tmp, open(tmp, mode, encoding="utf-8") as handle:
+        yield handle
+
+
+def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> int:
+    count = 0
+    with atomic_open(path) as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    with atomic_open(path) as handle:
+        json.dump(obj, handle, indent=2, ensure_ascii=False)
+        handle.write("\n")
+
+
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, record); a malformed line is an error naming it."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise RaitError(f"{where(path, number)}: malformed JSON ({err.msg})") from None
+            if not isinstance(record, dict):
+                raise RaitError(f"{where(path, number)}: expected a JSON object, got {type(record).__name__}")
+            yield number, record
+
+
+def read_jsonl(path: str | os.PathLike, *, allow_empty: bool = False) -> list[dict]:
+    if not Path(path).exists():
+        raise RaitError(f"{path}: no such file")
+    records = [record for _, record in iter_jsonl(path)]
+    if not records and not allow_empty:
+        raise RaitError(f"{path}: empty file, expected at least one record")
+    return records
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise RaitError(f"{path}: no such file") from None
+    except json.JSONDecodeError as err:
+        raise RaitError(f"{where(path, err.lineno)}: malformed JSON ({err.msg})") from None
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a fresh temporary directory; on success it replaces ``path``.
+
+    Model checkpoints are directories: a half-saved one must never sit at the
+    final path, where the next rule would load it.
+    """
+    import shutil
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)

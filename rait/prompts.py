@@ -1,0 +1,50 @@
+"""From question records to the token ids an engine generates from.
+
+Two styles: ``chat`` wraps the rendered question as one user turn in the
+tokenizer's chat template; ``plain`` uses the rendered text as it is (models
+with no chat template, such as the synthetic world's tiny LM). Templates are
+tokenized without adding special tokens again: a chat template already holds
+its BOS, and a second one shifts the model off its training distribution.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from rait.errors import RaitError
+from rait.records import LETTERS, is_multiple_choice
+
+
+def format_choices(choices: Sequence[str]) -> str:
+    return "\n".join(f"{LETTERS[i]}. {text}" for i, text in enumerate(choices))
+
+
+def render_question(record: dict, templates: Mapping[str, str]) -> str:
+    """Fill the instruction template for the record's kind (``open`` or ``mc``)."""
+    kind = "mc" if is_multiple_choice(record) else "open"
+    template = templates.get(kind)
+    if template is None:
+        raise RaitError(f"no prompt template for {kind} questions (config key prompts.{kind})")
+    try:
+        return template.format(question=record["question"], choices=format_choices(record.get("choices", ())))
+    except (KeyError, IndexError) as err:
+        raise RaitError(f"prompt template prompts.{kind} has an unknown field {err}") from None
+
+
+def as_chat_text(tokenizer, user_text: str, system: str | None = None) -> str:
+    if not getattr(tokenizer, "chat_template", None):
+        raise RaitError("the model has no chat template; set its `chat: false` in config")
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": user_text})
+    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+
+def prompt_text(tokenizer, record: dict, templates: Mapping[str, str], chat: bool, system: str | None = None) -> str:
+    text = render_question(record, templates)
+    return as_chat_text(tokenizer, text, system) if chat else text
+
+
+def encode(tokenizer, text: str, chat: bool) -> list[int]:
+    # Plain prompts get the tokenizer's usual specials (BOS where it has one);
+    # chat text already carries them.
+    return tokenizer(text, add_special_tokens=not chat)["input_ids"]

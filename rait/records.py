@@ -1,0 +1,51 @@
+"""The one question format every stage reads.
+
+Open question:        {"id", "question", "answers": [alias, ...], "subject"?}
+Multiple choice:      {"id", "question", "choices": [text, ...], "gold": "B", "subject"?}
+
+The first alias of an open question is its canonical answer (the one used as
+a training target); the rest are accepted aliases. A record is multiple
+choice exactly when it has ``choices``.
+"""
+
+from __future__ import annotations
+
+from rait.errors import RaitError
+
+LETTERS = "ABCDEFGHIJ"
+
+
+def is_multiple_choice(record: dict) -> bool:
+    return "choices" in record
+
+
+def check_record(record: dict, origin: str) -> dict:
+    """Return ``record`` if it is a well-formed question, else raise naming ``origin`` (file:line)."""
+    for key in ("id", "question"):
+        value = record.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise RaitError(f"{origin}: record has no {key}")
+    if not isinstance(record["question"], str):
+        raise RaitError(f"{origin}: question must be text")
+    if is_multiple_choice(record):
+        choices = record["choices"]
+        if not isinstance(choices, list) or not 2 <= len(choices) <= len(LETTERS):
+            raise RaitError(f"{origin}: choices must be a list of 2 to {len(LETTERS)} options")
+        if any(not isinstance(c, str) or not c.strip() for c in choices):
+            raise RaitError(f"{origin}: a choice is empty")
+        gold = record.get("gold")
+        if gold not in LETTERS[: len(choices)]:
+            raise RaitError(f"{origin}: gold {gold!r} is not one of the letters {LETTERS[:len(choices)]}")
+    else:
+        answers = record.get("answers")
+        if not isinstance(answers, list) or not any(isinstance(a, str) and a.strip() for a in answers):
+            raise RaitError(f"{origin}: record has no answer")
+    return record
+
+
+def check_unique_ids(records: list[dict], origin: str) -> None:
+    seen: set = set()
+    for record in records:
+        if record["id"] in seen:
+            raise RaitError(f"{origin}: duplicate id {record['id']!r}")
+        seen.add(record["id"])

@@ -1,0 +1,59 @@
+"""Shared fixtures: configs derived from the shipped one, and Snakemake runs in scratch directories."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def write_config(path: Path, **overrides) -> Path:
+    """The shipped config with ``overrides`` merged in, written to ``path``."""
+    shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    path.write_text(yaml.safe_dump(deep_merge(shipped, overrides)))
+    return path
+
+
+def snakemake(workdir: Path, *args: str, configfile: Path | None = None, check: bool = True, timeout: int = 1800):
+    """Run the repo's workflow with ``workdir`` as working directory; returns the CompletedProcess."""
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "-c", "2"]
+    if configfile is not None:
+        command += ["--configfile", str(configfile)]
+    command += list(args)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+# The synthetic world, small enough for a 2-core CI machine.
+SYNTH_OVERRIDES = {"synthetic": {"n_facts": 600}}
+SYNTH_TARGETS = [f"results/knowledge/synth_tiny/synth_{split}.jsonl" for split in ("train", "test")]
+
+
+@pytest.fixture(scope="session")
+def synth_run(tmp_path_factory):
+    """One end-to-end run of the DAG on the synthetic world, shared by the tests that read it."""
+    workdir = tmp_path_factory.mktemp("synth")
+    configfile = write_config(workdir / "config.yaml", **SYNTH_OVERRIDES)
+    snakemake(workdir, *SYNTH_TARGETS, configfile=configfile)
+    return workdir, configfile

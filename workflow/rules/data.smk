@@ -1,0 +1,35 @@
+# Stage 1: raw datasets to one question format, one JSONL per (dataset, split).
+
+
+rule generate_synthetic_world:
+    output:
+        f"{RESULTS}/synthetic/world.jsonl",
+    params:
+        n_facts=config["synthetic"]["n_facts"],
+        exposures=config["synthetic"]["exposures"],
+        seed=config["synthetic"]["seed"],
+    conda:
+        "../../envs/data.yaml"
+    log:
+        f"{RESULTS}/logs/generate_synthetic_world.log",
+    localrule: True
+    script:
+        "../scripts/generate_synthetic_world.py"
+
+
+rule prepare_dataset:
+    input:
+        unpack(dataset_inputs),
+    output:
+        f"{RESULTS}/data/{{dataset}}/{{split}}.jsonl",
+    params:
+        spec=dataset_spec,
+        limit=dataset_limit,
+        seed=config["sampling"]["seed"],
+    conda:
+        "../../envs/data.yaml"
+    log:
+        f"{RESULTS}/logs/prepare_dataset/{{dataset}}_{{split}}.log",
+    localrule: True
+    script:
+        "../scripts/prepare_dataset.py"

@@ -1,0 +1,20 @@
+# Stage 4: grade the samples and label each question "I know" (Ik) or not.
+
+
+rule label_knowledge:
+    input:
+        questions=f"{RESULTS}/data/{{dataset}}/{{split}}.jsonl",
+        samples=f"{RESULTS}/samples/{{model}}/{{dataset}}_{{split}}.jsonl",
+    output:
+        f"{RESULTS}/knowledge/{{model}}/{{dataset}}_{{split}}.jsonl",
+    params:
+        threshold=knowledge_threshold,
+        exact_match=config["grading"]["exact_match"],
+        refusals=config["grading"]["refusals"],
+    conda:
+        "../../envs/data.yaml"
+    log:
+        f"{RESULTS}/logs/label_knowledge/{{model}}/{{dataset}}_{{split}}.log",
+    localrule: True
+    script:
+        "../scripts/label_knowledge.py"

@@ -1,0 +1,31 @@
+# Stage 3: n sampled answers plus one greedy answer per question, one JSONL per (model, dataset, split).
+
+
+rule sample_answers:
+    input:
+        questions=f"{RESULTS}/data/{{dataset}}/{{split}}.jsonl",
+        model=model_files,
+    output:
+        f"{RESULTS}/samples/{{model}}/{{dataset}}_{{split}}.jsonl",
+    params:
+        checkpoint=lambda wildcards: model_checkpoint(wildcards.model),
+        engine=lambda wildcards: model_entry(wildcards.model)["engine"],
+        engine_options=lambda wildcards: model_entry(wildcards.model)["engine_options"],
+        gpus=lambda wildcards: model_entry(wildcards.model)["gpus"],
+        chat=lambda wildcards: model_entry(wildcards.model)["chat"],
+        system=lambda wildcards: model_entry(wildcards.model).get("system"),
+        templates=prompt_templates,
+        sampling=sampling_spec,
+    resources:
+        gpu=model_resource("gpus"),
+        mem_mb=model_resource("mem_mb"),
+        runtime=model_resource("runtime"),
+    conda:
+        sampling_env
+    log:
+        f"{RESULTS}/logs/sample_answers/{{model}}/{{dataset}}_{{split}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/sample_answers/{{model}}/{{dataset}}_{{split}}.tsv"
+    threads: 2
+    script:
+        "../scripts/sample_answers.py"
