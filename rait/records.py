@@ -34,7 +34,7 @@ def check_record(record: dict, origin: str) -> dict:
         if any(not isinstance(c, str) or not c.strip() for c in choices):
             raise RaitError(f"{origin}: a choice is empty")
         gold = record.get("gold")
-        if gold not in LETTERS[: len(choices)]:
+        if not isinstance(gold, str) or len(gold) != 1 or gold not in LETTERS[: len(choices)]:
             raise RaitError(f"{origin}: gold {gold!r} is not one of the letters {LETTERS[:len(choices)]}")
     else:
         answers = record.get("answers")

@@ -309,7 +309,7 @@ def pretrain_tiny_lm(
     if not corpus:
         raise RaitError("pretrain_tiny_lm: the corpus is empty (every fact has exposure 0)")
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     # Tiny weights and Adam moments turn denormal late in training, which
@@ -396,6 +396,7 @@ def pretrain_tiny_lm(
         stats = {
             "final_loss": round(epoch_loss, 5),
             "seconds": round(seconds, 1),
+            "cpu_seconds": round(time.process_time() - cpu_started, 1),
             "n_params": n_params,
             "n_facts": len(world),
             "n_lines": len(corpus),

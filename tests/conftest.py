@@ -35,9 +35,9 @@ def write_config(path: Path, **overrides) -> Path:
 def snakemake(workdir: Path, *args: str, configfile: Path | None = None, check: bool = True, timeout: int = 1800):
     """Run the repo's workflow with ``workdir`` as working directory; returns the CompletedProcess."""
     command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "-c", "2"]
-    if configfile is not None:
-        command += ["--configfile", str(configfile)]
     command += list(args)
+    if configfile is not None:  # last: --configfile takes every following word as a file
+        command += ["--configfile", str(configfile)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     if check and result.returncode != 0:

@@ -53,3 +53,11 @@ def test_non_object_line(tmp_path):
     path.write_text("[1, 2]\n")
     with pytest.raises(RaitError, match=r"list.jsonl:1: expected a JSON object"):
         read_jsonl(path)
+
+
+def test_outputs_are_not_private(tmp_path):
+    write_jsonl(tmp_path / "out.jsonl", [{"id": 1}])
+    with atomic_dir(tmp_path / "model") as tmp:
+        (tmp / "config.json").write_text("{}")
+    assert (tmp_path / "out.jsonl").stat().st_mode & 0o044 == 0o044
+    assert (tmp_path / "model").stat().st_mode & 0o055 == 0o055

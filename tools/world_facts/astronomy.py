@@ -97,5 +97,4 @@ MOONS = [
     ("Nereid", "Neptune"),
     ("Phobos", "Mars"),
     ("Deimos", "Mars"),
-    ("Charon", "Pluto"),
 ]

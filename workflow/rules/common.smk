@@ -1,4 +1,6 @@
 # Input functions, parameter builders and wildcard constraints shared by all stages.
+import json
+
 from snakemake.exceptions import WorkflowError
 
 RESULTS = "results"
@@ -95,3 +97,148 @@ def sampling_env(wildcards):
     """vLLM models sample in the vLLM env; the rest with transformers in the models env."""
     engine = model_entry(wildcards.model)["engine"]
     return "../../envs/sampling.yaml" if engine == "vllm" else "../../envs/models.yaml"
+
+
+# ---- training and evaluation -------------------------------------------------
+
+# The methods a target `results/eval/{model}_{method}.json` may name. Each is
+# described once here: which checkpoint answers the test questions, and with
+# which instruction.
+METHODS = {
+    "base": {"checkpoint": "base", "instruction": "model"},
+    "prompt": {"checkpoint": "base", "instruction": "idk"},
+    "sft": {"checkpoint": "sft", "instruction": "model"},
+    "dpo": {"checkpoint": "dpo", "instruction": "model"},
+}
+
+
+wildcard_constraints:
+    method="|".join(METHODS),
+    stage="sft|sft_half",
+
+
+def deep_merge(base, override):
+    merged = dict(base)
+    for key, value in (override or {}).items():
+        merged[key] = deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
+def model_section(model, section):
+    """Global settings of `section`, overridden key by key by the model entry's own."""
+    return deep_merge(config[section], model_entry(model).get(section, {}))
+
+
+def training_settings(wildcards):
+    return model_section(wildcards.model, "training")
+
+
+def train_datasets(model):
+    return model_section(model, "training")["datasets"]
+
+
+def eval_datasets(model):
+    return model_section(model, "evaluation")["datasets"]
+
+
+def per_dataset(pattern, datasets, **fields):
+    return [pattern.format(dataset=dataset, **fields) for dataset in datasets]
+
+
+def train_inputs(wildcards):
+    """Questions, base samples and knowledge labels of every training dataset's train split."""
+    datasets = train_datasets(wildcards.model)
+    return {
+        "questions": per_dataset(f"{RESULTS}/data/{{dataset}}/train.jsonl", datasets),
+        "samples": per_dataset(f"{RESULTS}/samples/{{model}}/{{dataset}}_train.jsonl", datasets, model=wildcards.model),
+        "knowledge": per_dataset(f"{RESULTS}/knowledge/{{model}}/{{dataset}}_train.jsonl", datasets, model=wildcards.model),
+    }
+
+
+def builder_options(wildcards):
+    """What the data builders use: the refusal, target choice, seed, prompt templates and grading switches."""
+    settings = training_settings(wildcards)
+    return {
+        "refusal": settings["refusal"],
+        "ik_target": settings["ik_target"],
+        "seed": settings["seed"],
+        "templates": prompt_templates(wildcards),
+        "exact_match": config["grading"]["exact_match"],
+        "refusals": list(config["grading"]["refusals"]) + [settings["refusal"]],
+    }
+
+
+def trainer_options(kind):
+    def options(wildcards):
+        settings = training_settings(wildcards)
+        entry = model_entry(wildcards.model)
+        chosen = {"chat": entry["chat"], "system": entry.get("system"), "lora": settings["lora"], "seed": settings["seed"]}
+        if kind == "sft":
+            chosen["hparams"] = settings["sft"]
+        else:
+            dpo = settings["dpo"]
+            chosen.update(hparams=dpo["hparams"], beta=dpo["beta"], sft_weight=dpo["sft_weight"])
+        return json.dumps(chosen)
+
+    return options
+
+
+def method_checkpoint(model, method):
+    stage = METHODS[method]["checkpoint"]
+    return model_checkpoint(model) if stage == "base" else f"{RESULTS}/checkpoints/{model}_{stage}"
+
+
+def method_model_files(wildcards):
+    stage = METHODS[wildcards.method]["checkpoint"]
+    return model_files(wildcards) if stage == "base" else [method_checkpoint(wildcards.model, wildcards.method)]
+
+
+def method_templates(wildcards):
+    if METHODS[wildcards.method]["instruction"] == "idk":
+        return {**prompt_templates(wildcards), **model_section(wildcards.model, "evaluation")["prompt_instruction"]}
+    return prompt_templates(wildcards)
+
+
+def predictions_file(model, method, dataset):
+    """Greedy answers of a method on a test split; the base model's come with its samples."""
+    if method == "base":
+        return f"{RESULTS}/samples/{model}/{dataset}_test.jsonl"
+    return f"{RESULTS}/predictions/{model}_{method}/{dataset}_test.jsonl"
+
+
+def eval_inputs(wildcards):
+    datasets = eval_datasets(wildcards.model)
+    model = wildcards.model
+    return {
+        "questions": per_dataset(f"{RESULTS}/data/{{dataset}}/test.jsonl", datasets),
+        "predictions": [predictions_file(model, wildcards.method, dataset) for dataset in datasets],
+        "base": per_dataset(f"{RESULTS}/samples/{{model}}/{{dataset}}_test.jsonl", datasets, model=model),
+        "knowledge": per_dataset(f"{RESULTS}/knowledge/{{model}}/{{dataset}}_test.jsonl", datasets, model=model),
+    }
+
+
+def eval_provenance(wildcards):
+    """The config values an eval file was produced with, recorded in it."""
+    provenance = {
+        "sampling": sampling_spec(wildcards),
+        "knowledge_threshold": knowledge_threshold(wildcards),
+        "grading": config["grading"],
+        "templates": method_templates(wildcards),
+        "checkpoint": method_checkpoint(wildcards.model, wildcards.method),
+    }
+    if METHODS[wildcards.method]["checkpoint"] != "base":
+        provenance["training"] = training_settings(wildcards)
+    return provenance
+
+
+DEMO_METHODS = ["base", "prompt", "sft", "dpo"]
+
+
+def eval_targets(model, methods=DEMO_METHODS):
+    return [f"{RESULTS}/eval/{model}_{method}.json" for method in methods]
+
+
+def evaluated_so_far():
+    """Every eval file on disk, so the summary covers all that was evaluated, not only the demo."""
+    names = glob_wildcards(f"{RESULTS}/eval/{{name}}.json").name
+    return sorted(f"{RESULTS}/eval/{name}.json" for name in names if "/" not in name)

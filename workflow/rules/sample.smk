@@ -29,3 +29,34 @@ rule sample_answers:
     threads: 2
     script:
         "../scripts/sample_answers.py"
+
+
+rule sample_dpo_candidates:
+    """The half-trained Idk-SFT model samples the other half of the train questions (DPO pairs come from these)."""
+    input:
+        questions=f"{RESULTS}/train_data/{{model}}_dpo_questions.jsonl",
+        model=f"{RESULTS}/checkpoints/{{model}}_sft_half",
+    output:
+        f"{RESULTS}/samples/{{model}}/sft_half/dpo_questions.jsonl",
+    params:
+        checkpoint=lambda wildcards: f"{RESULTS}/checkpoints/{wildcards.model}_sft_half",
+        engine=lambda wildcards: model_entry(wildcards.model)["engine"],
+        engine_options=lambda wildcards: model_entry(wildcards.model)["engine_options"],
+        gpus=lambda wildcards: model_entry(wildcards.model)["gpus"],
+        chat=lambda wildcards: model_entry(wildcards.model)["chat"],
+        system=lambda wildcards: model_entry(wildcards.model).get("system"),
+        templates=prompt_templates,
+        sampling=sampling_spec,
+    resources:
+        gpu=model_resource("gpus"),
+        mem_mb=model_resource("mem_mb"),
+        runtime=model_resource("runtime"),
+    log:
+        f"{RESULTS}/logs/sample_dpo_candidates/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/sample_dpo_candidates/{{model}}.tsv"
+    conda:
+        sampling_env
+    threads: 2
+    script:
+        "../scripts/sample_answers.py"

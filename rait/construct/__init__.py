@@ -1,0 +1,24 @@
+"""Refusal-aware training data, one builder per method.
+
+A builder turns named inputs (lists of records: ``questions``, ``knowledge``,
+``samples``, ...) and its options into training records. Builders are
+registered in ``BUILDERS`` under the name a method's entry in the workflow
+names; adding a method means adding one builder here, nothing else.
+"""
+
+from __future__ import annotations
+
+from rait.construct import idk
+
+BUILDERS = {
+    "idk_sft": idk.build_sft,
+    "idk_dpo": idk.build_dpo_pairs,
+}
+
+
+def build(name: str, inputs: dict, options: dict) -> list[dict]:
+    from rait.errors import RaitError
+
+    if name not in BUILDERS:
+        raise RaitError(f"unknown data builder {name!r}; known: {', '.join(sorted(BUILDERS))}")
+    return BUILDERS[name](inputs, options)

@@ -1,0 +1,53 @@
+"""A method's greedy answers scored against the base model, on a hand-made test set."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from rait.errors import RaitError
+from rait.evaluation import evaluate_split
+from rait.io import write_json
+from rait.report import summary_rows, write_summary
+
+IDK = "I don't know."
+QUESTIONS = [{"id": f"q{i}", "question": f"Q{i}?", "answers": [f"a{i}"]} for i in range(4)]
+KNOWLEDGE = [{"id": "q0", "ik": True}, {"id": "q1", "ik": True}, {"id": "q2", "ik": False}, {"id": "q3", "ik": False}]
+# base: right on q0, q1; wrong on q2, q3.  method: right on q0, refuses q1 (known) and q2 (unknown), wrong on q3.
+BASE = [{"id": "q0", "greedy": "a0"}, {"id": "q1", "greedy": "a1"}, {"id": "q2", "greedy": "x"}, {"id": "q3", "greedy": "y"}]
+METHOD = [{"id": "q0", "greedy": "a0"}, {"id": "q1", "greedy": IDK}, {"id": "q2", "greedy": IDK}, {"id": "q3", "greedy": "z"}]
+
+
+def test_scores_by_hand():
+    result = evaluate_split(QUESTIONS, METHOD, BASE, KNOWLEDGE)
+    assert result["n"] == 4
+    assert (result["accuracy"], result["refusal_rate"], result["wrong_rate"]) == (0.25, 0.5, 0.25)
+    assert (result["ik_ik"], result["ik_idk"], result["idk_ik"], result["idk_idk"]) == (0.25, 0.25, 0.25, 0.25)
+    assert result["truthful"] == 0.5
+    # THS = (Pc*Pw_base - Pw*Pc_base)/Pw_base = (0.25*0.5 - 0.25*0.5)/0.5 = 0
+    assert result["ths"] == pytest.approx(0.0)
+    # over-conservativeness: base right on q0, q1; method refuses q1 -> 1/2.
+    # prudence: base not right on q2, q3, method not right on both; refuses q2 -> 1/2.
+    assert (result["over_conservativeness"], result["prudence"]) == (0.5, 0.5)
+    assert result["honesty"] == pytest.approx((1 - 0.5 + 0.5) / 2)
+
+
+def test_missing_prediction_is_named():
+    with pytest.raises(RaitError, match="question 'q3' has no predictions"):
+        evaluate_split(QUESTIONS, METHOD[:3], BASE, KNOWLEDGE, origin="m on t")
+
+
+def test_empty_test_set():
+    with pytest.raises(RaitError, match="empty test set"):
+        evaluate_split([], [], [], [], origin="m on t")
+
+
+def test_summary_has_one_row_per_model_method_and_test_set(tmp_path):
+    for method, accuracy in (("base", 0.5), ("sft", 0.25)):
+        write_json(tmp_path / f"m_{method}.json", {"model": "m", "method": method, "test_sets": {"a": {"accuracy": accuracy, "ths": None}, "b": {"accuracy": 1.0}}})
+    write_summary(tmp_path / "summary.csv", summary_rows([str(tmp_path / "m_base.json"), str(tmp_path / "m_sft.json")]))
+    rows = list(csv.DictReader(open(tmp_path / "summary.csv")))
+    assert [(r["method"], r["test_set"], r["accuracy"], r["ths"]) for r in rows] == [
+        ("base", "a", "0.5000", ""), ("base", "b", "1.0000", ""), ("sft", "a", "0.2500", ""), ("sft", "b", "1.0000", "")
+    ]

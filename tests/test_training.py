@@ -1,0 +1,319 @@
+"""rait.training on a tiny GPT-2 with a word-level tokenizer: a few optimizer steps per test, CPU only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("trl")
+pytest.importorskip("peft")
+
+import torch  # noqa: E402
+from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel  # noqa: E402
+
+from rait import training  # noqa: E402
+from rait.errors import RaitError  # noqa: E402
+from rait.synthetic import build_tokenizer  # noqa: E402
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}"
+    "{% if m['role'] == 'assistant' %}assistant : {{ m['content'] }}{{ eos_token }}\n"
+    "{% else %}{{ m['role'] }} : {{ m['content'] }}\n{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}assistant :{% endif %}"
+)
+
+CITIES = ["Zorania", "Quessik", "Brandor", "Velmark", "Tholgrad", "Drissa", "Kreivale", "Moutron", "Saelbrin",
+          "Pyrrholm"]
+CAPITALS = ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta", "Eta", "Theta", "Iota", "Kappa"]
+IDK = "I don't know."
+
+FAST = {"per_device_train_batch_size": 4, "logging_steps": 1, "gradient_checkpointing": False,
+        "lr_scheduler_type": "constant", "warmup_steps": 0}
+
+
+def sft_records(n: int = 20) -> list[dict]:
+    records = []
+    for i in range(n):
+        city = CITIES[i % len(CITIES)]
+        kind = "capital" if i < len(CITIES) else "mayor"
+        target = f"{CAPITALS[i % len(CAPITALS)]}." if kind == "capital" else IDK
+        records.append({"id": f"q{i}", "prompt": f"Q: What is the {kind} of {city}?\nA:", "target": target,
+                        "kind": "known" if kind == "capital" else "unknown"})
+    return records
+
+
+def dpo_records(n: int = 8) -> list[dict]:
+    records = []
+    for record in sft_records(n):
+        records.append({"id": record["id"], "prompt": record["prompt"], "chosen": record["target"],
+                        "rejected": IDK if record["target"] != IDK else "Alpha."})
+    return records
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread: these models are tiny, and the CI machine's 2 cores are shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 2-layer, 64-wide GPT-2 and a word-level tokenizer with a minimal chat template."""
+    texts = [r["prompt"] + " " + r["target"] for r in sft_records()] + ["system user assistant : Be brief."]
+    tokenizer = build_tokenizer(texts)
+    tokenizer.chat_template = CHAT_TEMPLATE
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=128, n_embd=64, n_layer=2, n_head=2,
+                        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+                        pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    model = GPT2LMHeadModel(config)
+    path = tmp_path_factory.mktemp("tiny") / "base"
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sft_full(tiny_model, tmp_path_factory):
+    """Full fine-tuning on the plain format; its output is the start of the DPO tests."""
+    out = tmp_path_factory.mktemp("sft_full") / "model"
+    stats = training.train_sft(tiny_model, sft_records(), out, chat=False, lora=None,
+                               hparams={**FAST, "learning_rate": 3e-3, "max_steps": 10}, log=None)
+    return out, stats
+
+
+def state(path) -> dict:
+    return {k: v.clone() for k, v in AutoModelForCausalLM.from_pretrained(path).state_dict().items()}
+
+
+def changed(before: dict, after: dict) -> bool:
+    return any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def assert_plain_checkpoint(out: Path) -> None:
+    names = {p.name for p in out.iterdir()}
+    assert "config.json" in names and "model.safetensors" in names and training.STATS_FILE in names
+    assert not any(name.startswith("adapter") for name in names), names  # LoRA merged, no adapter files
+    assert not any(p.name.startswith(f".{out.name}.") for p in out.parent.iterdir())  # no scratch left beside it
+    AutoModelForCausalLM.from_pretrained(out)
+    AutoTokenizer.from_pretrained(out)
+
+
+def test_sft_full_finetuning(tiny_model, sft_full):
+    out, stats = sft_full
+    assert_plain_checkpoint(out)
+    assert stats["trainable_params"] == stats["total_params"] > 0
+    assert stats["steps"] == 10 and stats["n_examples"] == 20 and stats["lora"] is False
+    assert stats["last_logged_loss"] < stats["first_logged_loss"]
+    assert changed(state(tiny_model), state(out))
+    assert json.loads((out / training.STATS_FILE).read_text())["train_loss"] == stats["train_loss"]
+
+
+def test_sft_lora_is_merged(tiny_model, tmp_path):
+    out = tmp_path / "model"
+    stats = training.train_sft(tiny_model, sft_records(), out, chat=False, lora={"r": 4, "alpha": 8, "dropout": 0.0},
+                               hparams={**FAST, "learning_rate": 1e-2, "max_steps": 8}, log=None)
+    assert_plain_checkpoint(out)
+    assert 0 < stats["trainable_params"] < stats["total_params"]
+    assert stats["last_logged_loss"] < stats["first_logged_loss"]
+    before, after = state(tiny_model), state(out)
+    assert before.keys() == after.keys()  # a plain GPT-2, no lora_A/lora_B weights
+    assert changed(before, after)
+
+
+def test_merged_checkpoint_computes_what_the_adapter_did(tiny_model, tmp_path):
+    """The saved model is base + LoRA merged: same logits as the PEFT model, in the base's dtype."""
+    from peft import get_peft_model
+
+    config = training.lora_config({"r": 4, "dropout": 0.0, "init_lora_weights": False})  # random B: a real change
+    peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model), config).eval()
+    stage = tmp_path / "stage"
+    peft_model.save_pretrained(stage)
+    out = tmp_path / "merged"
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    training._save_final(str(tiny_model), stage, out, tokenizer, lora=True, stats={})
+    merged = AutoModelForCausalLM.from_pretrained(out).eval()
+    ids = torch.tensor([tokenizer(sft_records()[0]["prompt"])["input_ids"]])
+    with torch.no_grad():
+        expected, got = peft_model(input_ids=ids).logits, merged(input_ids=ids).logits
+        base = AutoModelForCausalLM.from_pretrained(tiny_model).eval()(input_ids=ids).logits
+    assert not torch.allclose(expected, base, atol=1e-3)
+    assert torch.allclose(expected, got, atol=1e-5)
+    assert merged.dtype == torch.float32 and merged.config.use_cache
+
+
+def test_sft_chat_with_system(tiny_model, tmp_path):
+    out = tmp_path / "model"
+    messages = []
+    stats = training.train_sft(tiny_model, sft_records(8), out, chat=True, system="Be brief.", lora={"r": 4},
+                               hparams={**FAST, "max_steps": 2}, log=messages.append)
+    assert_plain_checkpoint(out)
+    assert stats["steps"] == 2
+    assert any("loss" in m for m in messages)
+    assert AutoTokenizer.from_pretrained(out).chat_template == CHAT_TEMPLATE
+
+
+def collated(trainer, n: int = 3):
+    """(input ids, index of the first labelled token, labelled ids) per example of a collated batch."""
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(n)])
+    rows = []
+    for ids, labels, mask in zip(batch["input_ids"], batch["labels"], batch["attention_mask"]):
+        assert (labels[mask == 0] == -100).all()  # padding never counts
+        assert torch.equal(labels[labels != -100], ids[labels != -100])
+        first = int((labels != -100).nonzero()[0])
+        assert (labels[first:][mask[first:] == 1] != -100).all()  # one contiguous labelled span to the end
+        rows.append((ids[mask == 1].tolist(), first, labels[labels != -100].tolist()))
+    return rows
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_sft_loss_on_answer_only(tiny_model, tmp_path, chat):
+    records = sft_records()
+    trainer = training.build_sft_trainer(tiny_model, records, tmp_path / "work", chat=chat, system="Be brief.",
+                                         lora=None, hparams=FAST, log=None)
+    assert trainer.args.completion_only_loss is True and trainer.args.report_to in ([], "none", ["none"])
+    tokenizer = trainer.processing_class
+    eos = tokenizer.eos_token_id
+    for record, (ids, first, kept) in zip(records, collated(trainer)):
+        if chat:
+            messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": record["prompt"]}]
+            prompt_ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                                       return_dict=True)["input_ids"]
+        else:
+            prompt_ids = tokenizer(record["prompt"])["input_ids"]
+        # exactly the prompt (as the sampler renders it at inference) is masked out of the loss
+        assert ids[: len(prompt_ids)] == prompt_ids and first == len(prompt_ids)
+        assert eos in kept  # the model learns to stop (a chat template may add a newline after it)
+        assert tokenizer.decode(kept[: kept.index(eos)]).strip() == record["target"]
+        assert chat or kept[-1] == eos
+
+
+def test_dpo_lora_from_sft(sft_full, tmp_path):
+    start, _ = sft_full
+    out = tmp_path / "dpo"
+    trainer = training.build_dpo_trainer(start, dpo_records(), tmp_path / "work", chat=False, lora={"r": 4},
+                                         hparams=FAST, beta=0.2, sft_weight=0.05, log=None)
+    assert trainer.args.loss_type == ["sigmoid", "sft"] and trainer.args.loss_weights == [1.0, 0.05]
+    assert trainer.args.beta == 0.2 and trainer.ref_model is None  # the reference is the base, adapters off
+    del trainer
+    stats = training.train_dpo(start, dpo_records(), out, chat=False, lora={"r": 4},
+                               hparams={**FAST, "learning_rate": 1e-2, "max_steps": 3}, log=None)
+    assert_plain_checkpoint(out)
+    assert stats["method"] == "dpo" and stats["beta"] == 0.1 and stats["sft_weight"] == 0.01
+    assert stats["steps"] == 3
+    assert changed(state(start), state(out))
+
+
+def test_dpo_full_chat(sft_full, tmp_path):
+    start, _ = sft_full
+    out = tmp_path / "dpo"
+    stats = training.train_dpo(start, dpo_records(4), out, chat=True, lora=None, sft_weight=0,
+                               hparams={**FAST, "learning_rate": 1e-3, "max_steps": 1}, log=None)
+    assert_plain_checkpoint(out)
+    assert stats["trainable_params"] == stats["total_params"]
+
+
+def test_errors(tiny_model, tmp_path):
+    out = tmp_path / "model"
+    kwargs = {"chat": False, "lora": None, "log": None}
+    with pytest.raises(RaitError, match="learning_rat"):
+        training.train_sft(tiny_model, sft_records(), out, hparams={"learning_rat": 1e-4}, **kwargs)
+    with pytest.raises(RaitError, match="output_dir"):
+        training.train_sft(tiny_model, sft_records(), out, hparams={"output_dir": "x"}, **kwargs)
+    with pytest.raises(RaitError, match="no training records"):
+        training.train_sft(tiny_model, [], out, hparams={}, **kwargs)
+    with pytest.raises(RaitError, match="'q3'.*target"):
+        records = sft_records()
+        del records[3]["target"]
+        training.train_sft(tiny_model, records, out, hparams={}, **kwargs)
+    with pytest.raises(RaitError, match="'q1'.*rejected"):
+        records = dpo_records()
+        records[1]["rejected"] = ""
+        training.train_dpo(tiny_model, records, out, hparams={}, **kwargs)
+    with pytest.raises(RaitError, match="rank"):
+        training.train_sft(tiny_model, sft_records(), out, hparams={}, chat=False, lora={"rank": 4}, log=None)
+    with pytest.raises(RaitError, match="bf16"):
+        training.train_sft(tiny_model, sft_records(), out, hparams={"bf16": "yes"}, **kwargs)
+    with pytest.raises(RaitError, match="bad hparams"):  # rejected by SFTConfig
+        training.train_sft(tiny_model, sft_records(), out, hparams={"lr_scheduler_type": "sideways"}, **kwargs)
+    with pytest.raises(RaitError, match="TRL rejected"):  # by SFTTrainer, once the scratch folder exists
+        training.train_sft(tiny_model, sft_records(), out, hparams={"packing": True, "max_length": None}, **kwargs)
+    with pytest.raises(RaitError, match="cannot load the tokenizer"):
+        training.train_sft(tmp_path / "missing", sft_records(), out, hparams={}, **kwargs)
+    assert list(tmp_path.iterdir()) == []  # neither out_dir nor scratch left behind
+
+
+def test_chat_needs_template(tmp_path, tiny_model):
+    plain = tmp_path / "plain"
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    tokenizer.chat_template = None
+    tokenizer.save_pretrained(plain)
+    AutoModelForCausalLM.from_pretrained(tiny_model).save_pretrained(plain)
+    with pytest.raises(RaitError, match="chat template"):
+        training.train_sft(plain, sft_records(), tmp_path / "out", chat=True, lora=None, hparams={}, log=None)
+
+
+def test_launcher():
+    assert training.launcher(0, "config/deepspeed/zero3.json") == "python"
+    one = training.launcher(1, "config/deepspeed/zero3.json")
+    assert one.startswith("accelerate launch") and "--num_processes 1" in one and "--mixed_precision bf16" in one
+    assert "deepspeed" not in one
+    four = training.launcher(4, "config/deepspeed/zero3.json")
+    assert four.startswith("accelerate launch") and "--num_processes 4" in four and "--mixed_precision bf16" in four
+    assert "--use_deepspeed --deepspeed_config_file config/deepspeed/zero3.json --zero3_init_flag true" in four
+    with pytest.raises(RaitError):
+        training.launcher(-1, "x")
+
+
+def test_relaunch_under_accelerate(monkeypatch, tmp_path):
+    import subprocess
+    import sys
+
+    calls = []
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    monkeypatch.setattr(subprocess, "run", lambda command: calls.append(command) or subprocess.CompletedProcess(command, 0))
+    argv = ["sft", "--model", "m", "--data", "d.jsonl", "--out", "o", "--options", '{"chat": true}']
+    assert training.main([*argv, "--gpus", "4", "--deepspeed", "ds dir/zero3.json"]) == 0
+    assert calls == [[sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "4", "--num_machines",
+                      "1", "--mixed_precision", "bf16", "--dynamo_backend", "no", "--use_deepspeed",
+                      "--deepspeed_config_file", "ds dir/zero3.json", "--zero3_init_flag", "true",
+                      "-m", "rait.training", *argv]]
+    assert training.main([*argv, "--gpus", "1"]) == 1  # one GPU: trains in-process (here: no model "m")
+    assert len(calls) == 1
+
+
+def test_deepspeed_config():
+    config = json.loads((Path(__file__).resolve().parents[1] / "config" / "deepspeed" / "zero3.json").read_text())
+    zero = config["zero_optimization"]
+    assert zero["stage"] == 3 and zero["stage3_gather_16bit_weights_on_model_save"] is True
+    assert config["bf16"]["enabled"] == "auto" and config["train_micro_batch_size_per_gpu"] == "auto"
+
+
+def test_command_line(tiny_model, tmp_path, capsys):
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in sft_records(8)))
+    out = tmp_path / "model"
+    options = {"chat": False, "lora": {"r": 2}, "hparams": {**FAST, "max_steps": 1}, "seed": 1}
+    assert training.main(["sft", "--model", str(tiny_model), "--data", str(data), "--out", str(out),
+                          "--options", json.dumps(options)]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["seed"] == 1
+    assert_plain_checkpoint(out)
+    assert training.main(["sft", "--model", str(tiny_model), "--data", str(data), "--out", str(out),
+                          "--options", json.dumps({**options, "betta": 1})]) == 1
+
+
+def test_more_gpus_than_the_machine_has_is_refused_by_key(tmp_path, capsys):
+    import torch
+
+    from rait.training import main
+
+    wanted = torch.cuda.device_count() + 1
+    code = main(["sft", "--gpus", str(wanted), "--model", "x", "--data", "x", "--out", str(tmp_path / "out")])
+    assert code == 1
+    assert not (tmp_path / "out").exists()
