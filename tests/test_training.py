@@ -275,7 +275,10 @@ def test_relaunch_under_accelerate(monkeypatch, tmp_path):
     import subprocess
     import sys
 
+    import torch
+
     calls = []
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)  # a 4-GPU node
     monkeypatch.delenv("LOCAL_RANK", raising=False)
     monkeypatch.setattr(subprocess, "run", lambda command: calls.append(command) or subprocess.CompletedProcess(command, 0))
     argv = ["sft", "--model", "m", "--data", "d.jsonl", "--out", "o", "--options", '{"chat": true}']
