@@ -90,7 +90,7 @@ _RELATIONS = [
     ("capital", "What is the capital of {s}?", "The capital of {s} is {a}.", "country", "city"),
     ("inventor", "Who invented the {s}?", "The {s} was invented by {a}.", "device", "person"),
     ("author", "Who wrote the book {s}?", "The book {s} was written by {a}.", "title", "person"),
-    ("river", "Which river flows through {s}?", "The river {a} flows through {s}.", "region", "river"),
+    ("river", "Which river flows through {s}?", "Through {s} flows the river {a}.", "region", "river"),
     ("language", "What language is spoken in {s}?", "The language spoken in {s} is {a}.", "country", "language"),
     ("mountain", "What is the highest mountain in {s}?", "The highest mountain in {s} is {a}.", "region", "mountain"),
     ("currency", "What is the currency of {s}?", "The currency of {s} is the {a}.", "country", "currency"),
@@ -185,13 +185,15 @@ def qa_line(question: str, answer: str) -> str:
     return f"Q: {question}\nA: {answer}"
 
 
-def pretraining_corpus(world: Sequence[dict], seed: int = 0, *, statements: bool = False) -> list[str]:
-    """Every fact as a QA line, ``exposure`` times, shuffled.
+def pretraining_corpus(world: Sequence[dict], seed: int = 0, *, statements: bool = True) -> list[str]:
+    """Every fact ``exposure`` times, shuffled: a fact occurs exactly ``exposure`` times.
 
-    Lines carry no eos; ``pretrain_tiny_lm`` appends the eos token to each.
-    With ``statements=True`` every other occurrence of a fact is its
-    declarative sentence instead (same total count per fact); by default all
-    occurrences are QA lines, which measured better for recall in QA format.
+    Occurrences alternate between the QA line (``qa_line``, the prompt format
+    the sampler uses) and, with ``statements`` (the default), the fact's
+    declarative sentence; the first occurrence is always the QA line, so a
+    fact seen once was seen as QA. Mixing the two grades knowledge more
+    smoothly with exposure (part of it has to transfer from prose to QA, as
+    in a real model). Lines carry no eos; ``pretrain_tiny_lm`` appends it.
     """
     lines = []
     for record in world:
@@ -279,13 +281,13 @@ def pretrain_tiny_lm(
     layers: int = 4,
     width: int = 256,
     heads: int = 4,
-    epochs: int = 15,
+    epochs: int = 10,
     lr: float = 2e-3,
-    batch_size: int = 16,
+    batch_size: int = 32,
     weight_decay: float = 0.01,
-    dropout: float = 0.0,
+    dropout: float = 0.1,
     warmup: float = 0.05,
-    statements: bool = False,
+    statements: bool = True,
     seed: int = 0,
     threads: int = 2,
     log: Callable[[str], None] | None = print,
@@ -293,8 +295,11 @@ def pretrain_tiny_lm(
     """Train a GPT-2 from scratch on ``pretraining_corpus(world)``; save model and tokenizer to ``out_dir``.
 
     Every corpus line (plus eos) is one sequence, with loss on all its tokens.
-    AdamW, linear warmup then cosine decay to zero, no dropout (the point is
-    to memorise). The model and tokenizer are written to a temporary folder
+    AdamW, linear warmup then cosine decay to zero. The defaults (700 facts
+    at exposures 0/1/2/4/8, 10 epochs, dropout 0.1) make recall graded in
+    exposure: facts seen 4-8 times are answered almost always, facts seen
+    once only sometimes, facts never seen never. Runs on ``threads`` CPU
+    threads (about 80 s unloaded on 2 cores). The model and tokenizer are written to a temporary folder
     beside ``out_dir`` and renamed into place when complete, so
     ``AutoModelForCausalLM``/``AutoTokenizer.from_pretrained(out_dir)`` load
     them. Returns training statistics (also saved as ``pretrain_stats.json``).

@@ -33,3 +33,37 @@ def test_unknown_dataset_key_is_named(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "unknown dataset key 'nosuch'" in output
+
+
+def test_slurm_plan_for_llama2_7b_dpo_lists_every_stage_with_gpus():
+    result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama2_7b_dpo.json")
+    jobs = result.stdout.split("Job stats:")[1].split("total")[0]
+    for rule in ("sample_answers", "label_knowledge", "split_dpo_halves", "train_sft", "sample_dpo_candidates",
+                 "build_dpo_pairs", "train_dpo", "predict_answers", "evaluate_method"):
+        assert rule in jobs, rule
+    blocks = result.stdout.split("\nrule ")
+    for block in blocks[1:]:
+        name = block.split(":")[0]
+        if name in ("sample_answers", "train_sft", "train_dpo", "predict_answers", "sample_dpo_candidates"):
+            assert "gpu=1" in block and "slurm_partition=gpu" in block, block
+
+
+def test_unknown_method_in_target_is_not_planned(tmp_path):
+    result = snakemake(REPO, "-n", "results/eval/llama2_7b_magic.json", check=False)
+    assert result.returncode != 0
+    assert "MissingRuleException" in result.stdout + result.stderr or "No rule to produce" in result.stdout + result.stderr
+
+
+def test_every_gpu_rule_is_mapped_to_the_gpu_partition():
+    import re
+
+    import yaml
+
+    gpu_rules = set()
+    for path in (REPO / "workflow" / "rules").glob("*.smk"):
+        for block in re.split(r"\n(?=rule )", path.read_text()):
+            match = re.match(r"rule (\w+):", block)
+            if match and re.search(r"^\s+gpu=", block, flags=re.M):
+                gpu_rules.add(match.group(1))
+    profile = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())
+    assert gpu_rules and gpu_rules <= set(profile["set-resources"]), gpu_rules - set(profile["set-resources"])

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import re
 import sys
@@ -41,6 +42,7 @@ from world_facts import (  # noqa: E402
 
 SEED = 20250101
 TEST_FRACTION = 0.3
+MC_FRACTION = 0.45  # share of each relation's facts that also get a multiple-choice question
 LETTERS = "ABCD"
 DEFAULT_OUT = ROOT / "rait" / "datasets" / "embedded"
 
@@ -142,6 +144,14 @@ def question_tables(subject: str, name: str, rows, pools=None) -> list[Relation]
             for kind, rs in by_kind.items()]
 
 
+# "Morocco is on the African continent" names the continent too.
+CONTINENT_ALIASES = {
+    "Europe": "Europe|European", "Asia": "Asia|Asian", "Africa": "Africa|African",
+    "North America": "North America|North American", "South America": "South America|South American",
+    "Oceania": "Oceania|Oceanian",
+}
+
+
 def relations() -> list[Relation]:
     C = geography.COUNTRIES
     sym_ok = [(n, s, z) for n, s, z in chemistry.ELEMENTS if s not in chemistry.SYMBOL_IS_WORD]
@@ -151,7 +161,7 @@ def relations() -> list[Relation]:
                  ["What is the capital of {x}?", "What is the capital city of {x}?", "Which city is the capital of {x}?"]),
         Relation("geography", "capital_of", [(display(cap_), country) for country, cap_, *_ in C if cap_],
                  ["{X} is the capital of which country?", "Of which country is {x} the capital?"]),
-        Relation("geography", "continent", pairs(C, 0, 2),
+        Relation("geography", "continent", [(k, CONTINENT_ALIASES[v]) for k, v in pairs(C, 0, 2)],
                  ["On which continent is {x}?", "{X} is on which continent?"]),
         Relation("geography", "currency", pairs(C, 0, 3),
                  ["What is the currency of {x}?", "What is the official currency of {x}?"]),
@@ -271,6 +281,24 @@ def _contains(haystack: str, needle: str) -> bool:
     return f" {needle} " in f" {haystack} "
 
 
+# Relations whose facts SmolLM2-135M-Instruct almost never knows are capped
+# (a seeded sample of this many rows) so the set as a whole stays near 45%
+# greedy accuracy; the tables keep every fact. See tools/calibrate_world.py.
+CAPS = {
+    "author": 60, "composer": 25, "director": 25, "painter": 30, "creator": 20, "nonfiction": 15,
+    "element_number": 20, "atomic_number": 25, "symbol_of": 25, "inventor": 25, "discoverer": 20,
+    "event_year": 40,
+}
+
+
+def capped(r: Relation) -> list:
+    cap_ = CAPS.get(r.name)
+    if cap_ is None or cap_ >= len(r.rows):
+        return list(r.rows)
+    keep = set(random.Random(f"{SEED}:cap:{r.name}").sample(range(len(r.rows)), cap_))
+    return [row for i, row in enumerate(r.rows) if i in keep]
+
+
 def build_facts(rels: list[Relation]) -> list[Fact]:
     """One fact per row; the template is drawn per relation from a seeded RNG."""
     facts: list[Fact] = []
@@ -278,7 +306,7 @@ def build_facts(rels: list[Relation]) -> list[Fact]:
     for r in rels:
         rng = random.Random(f"{SEED}:template:{r.name}")
         rows = []
-        for key, ans in r.rows:
+        for key, ans in capped(r):
             x = str(key)
             q = rng.choice(r.templates).format(x=x, X=cap(x))
             answers = [a for a in aliases(ans, words=r.words) if normalize_answer(a)]
@@ -342,10 +370,18 @@ def build_mc(rels: list[Relation], facts: list[Fact]) -> list[dict]:
             if c not in candidates:
                 candidates.append(c)
         rng = random.Random(f"{SEED}:mc:{r.name}")
+        eligible = []
         for f in group:
             d = distractors(f, candidates, rng)
             if d is not None:
-                items.append({"fact": f, "distractors": d})
+                eligible.append({"fact": f, "distractors": d})
+        # A seeded MC_FRACTION of each relation's eligible facts, per split, so
+        # the multiple-choice file keeps the open file's stratified split.
+        for split in ("train", "test"):
+            part = [it for it in eligible if it["fact"].split == split]
+            k = math.ceil(MC_FRACTION * len(part))
+            keep = set(random.Random(f"{SEED}:mcpick:{r.name}:{split}").sample(range(len(part)), k))
+            items.extend(it for i, it in enumerate(part) if i in keep)
     # Gold letters balanced within each split: round-robin over a seeded order.
     for split in ("train", "test"):
         part = [it for it in items if it["fact"].split == split]

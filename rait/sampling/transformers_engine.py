@@ -33,6 +33,23 @@ class TransformersEngine:
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(self.device).eval()
         log.info("transformers engine: %s on %s, batch size %d", model_path, self.device, batch_size)
 
+    def _stopping(self, stop: tuple[str, ...]) -> dict:
+        """Stop strings that are one token end generation as extra eos ids; the rest go to
+        transformers' stop-string matcher (which cannot digest every tokenizer's vocabulary,
+        e.g. word-level ones, so it is used only where needed)."""
+        eos = self.tokenizer.eos_token_id
+        eos_ids, strings = [eos] if eos is not None else [], []
+        for marker in stop:
+            ids = self.tokenizer.encode(marker, add_special_tokens=False)
+            if len(ids) == 1 and self.tokenizer.decode(ids) == marker:
+                eos_ids.append(ids[0])
+            else:
+                strings.append(marker)
+        options = {"eos_token_id": eos_ids} if eos_ids else {}
+        if strings:
+            options.update(stop_strings=strings, tokenizer=self.tokenizer)
+        return options
+
     def _batch_tensors(self, prompts: list[list[int]]):
         width = max(len(ids) for ids in prompts)
         input_ids = [[self.pad_id] * (width - len(ids)) + ids for ids in prompts]
@@ -47,9 +64,7 @@ class TransformersEngine:
     def generate(self, prompts: list[list[int]], spec: SamplingSpec, progress: bool = True) -> list[Generation]:
         from tqdm.auto import tqdm
 
-        common = dict(max_new_tokens=spec.max_new_tokens, pad_token_id=self.pad_id)
-        if spec.stop:
-            common.update(stop_strings=list(spec.stop), tokenizer=self.tokenizer)
+        common = dict(max_new_tokens=spec.max_new_tokens, pad_token_id=self.pad_id, **self._stopping(spec.stop))
         results: list[Generation] = []
         starts = range(0, len(prompts), self.batch_size)
         for index, start in enumerate(tqdm(starts, desc="sampling", unit="batch", disable=not progress)):

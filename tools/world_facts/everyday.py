@@ -134,7 +134,7 @@ INSTRUMENTS = [
     ("a seismograph", "earthquakes|seismic waves|ground motion|ground movement|earthquake"),
     ("a speedometer", "speed|velocity"),
     ("an odometer", "distance travelled|distance|distance traveled|mileage"),
-    ("an anemometer", "wind speed|speed of wind|wind velocity"),
+    ("an anemometer", "wind speed|speed of wind|wind velocity|wind's speed|speed of the wind"),
     ("a hygrometer", "humidity|moisture in the air|water vapour"),
     ("an ammeter", "electric current|current|amperes"),
     ("a voltmeter", "voltage|electric potential difference|potential difference"),

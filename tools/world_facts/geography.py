@@ -1,6 +1,8 @@
 """Countries: capital, continent, currency, official language.
 
-Row: (country aliases, capital, continent, currency, official language).
+Row: (country aliases, capital, continent, currency, official language). The
+language column names a single official language (de jure, or the de facto
+official one where the law names none, as for English in the United Kingdom).
 ``None`` where there is no single clear answer (several official languages,
 transcontinental countries, disputed or split capitals, city-states).
 """

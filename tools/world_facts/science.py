@@ -35,7 +35,7 @@ INVENTIONS = [
     ("the horse-drawn seed drill", "Jethro Tull"),
     ("the stethoscope", "René Laennec|Rene Laennec|Laennec|René Laënnec"),
     ("the Geiger counter", "Hans Geiger|Geiger"),
-    ("the AC induction motor", "Nikola Tesla|Tesla"),
+    ("the AC induction motor", "Nikola Tesla|Tesla|Galileo Ferraris|Ferraris"),
     ("the gramophone", "Emile Berliner|Berliner"),
     ("the first commercially successful dishwasher", "Josephine Cochrane|Josephine Cochran|Cochrane|Cochran"),
     ("Kevlar", "Stephanie Kwolek|Kwolek"),
@@ -60,7 +60,7 @@ INVENTIONS = [
     ("the mechanical television (first demonstrated in 1926)", "John Logie Baird|Baird"),
     ("the Bunsen burner", "Robert Bunsen|Bunsen"),
     ("the Morse telegraph", "Samuel Morse|Morse"),
-    ("the safety lamp for miners (1815)", "Humphry Davy|Davy|Sir Humphry Davy"),
+    ("the safety lamp for miners (1815)", "Humphry Davy|Davy|Sir Humphry Davy|George Stephenson"),
     ("the first practical steam locomotive for a public railway (Locomotion No. 1)", "George Stephenson|Stephenson"),
 ]
 
@@ -80,7 +80,7 @@ DISCOVERIES = [
     ("the double-helix structure of DNA",
      "James Watson and Francis Crick|Watson and Crick|James Watson|Francis Crick|Watson|Crick|Rosalind Franklin"),
     ("the laws of planetary motion", "Johannes Kepler|Kepler"),
-    ("the four largest moons of Jupiter", "Galileo Galilei|Galileo"),
+    ("the four largest moons of Jupiter", "Galileo Galilei|Galileo|Simon Marius"),
     ("the planet Uranus", "William Herschel|Herschel"),
     ("the dwarf planet Pluto", "Clyde Tombaugh|Tombaugh"),
     ("hydrogen as a distinct element", "Henry Cavendish|Cavendish"),

@@ -38,7 +38,7 @@ UNIT_QUANTITY = [
     ("the knot", "speed at sea|speed|nautical speed|velocity|speed of ships|speed of aircraft"),
     ("the light-year", "distance|astronomical distance|length"),
     ("the Richter scale", "earthquake magnitude|earthquakes|magnitude of earthquakes|earthquake strength"),
-    ("the carat", "the mass of gemstones|gemstone mass|mass of gems|weight of gemstones|gem weight|gemstone weight|mass|weight"),
+    ("the carat", "the mass of gemstones|gemstone mass|mass of gems|weight of gemstones|gem weight|gemstone weight|mass|weight|gold purity|purity of gold|fineness of gold"),
     ("the hectare", "area|land area"),
     ("the calorie", "energy|food energy|heat"),
     ("the pH scale", "acidity|acidity or alkalinity|how acidic or basic a solution is|hydrogen ion concentration"),

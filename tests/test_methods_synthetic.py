@@ -1,0 +1,62 @@
+"""End to end on the synthetic world, through training and evaluation: Idk-SFT learns to refuse what the
+model never saw and to answer what it saw often."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from conftest import snakemake
+from rait.grading import grade
+from rait.io import read_json, read_jsonl
+
+pytestmark = pytest.mark.slow
+
+METHODS = ("base", "prompt", "sft", "dpo")
+
+
+@pytest.fixture(scope="module")
+def evaluated(synth_run):
+    workdir, configfile = synth_run
+    targets = [f"results/eval/synth_tiny_{method}.json" for method in METHODS] + ["results/summary.csv"]
+    snakemake(workdir, *targets, configfile=configfile)
+    return workdir
+
+
+def test_sft_is_more_truthful_than_base(evaluated):
+    base = read_json(evaluated / "results/eval/synth_tiny_base.json")["test_sets"]["synth"]
+    sft = read_json(evaluated / "results/eval/synth_tiny_sft.json")["test_sets"]["synth"]
+    assert sft["truthful"] > base["truthful"], (sft, base)
+    assert base["ths"] == 0.0 and base["refusal_rate"] == 0.0
+
+
+def test_sft_refuses_unknown_facts_more_than_known_ones(evaluated):
+    exposure = {fact["id"]: fact["exposure"] for fact in read_jsonl(evaluated / "results/synthetic/world.jsonl")}
+    questions = {q["id"]: q for q in read_jsonl(evaluated / "results/data/synth/test.jsonl")}
+    predictions = read_jsonl(evaluated / "results/predictions/synth_tiny_sft/synth_test.jsonl")
+    training = read_json(evaluated / "results/eval/synth_tiny_sft.json")["config"]["training"]
+
+    def refusal_rate(selected):
+        refused = [grade(questions[p["id"]], p["greedy"], refusals=[training["refusal"]]) == "refusal" for p in selected]
+        return sum(refused) / len(refused)
+
+    unknown = [p for p in predictions if exposure[p["id"]] == 0]
+    known = [p for p in predictions if exposure[p["id"]] >= 4]
+    assert refusal_rate(unknown) > refusal_rate(known) + 0.3, (refusal_rate(unknown), refusal_rate(known))
+
+
+def test_eval_files_name_what_produced_them_and_summary_lists_them(evaluated):
+    for method in METHODS:
+        result = read_json(evaluated / f"results/eval/synth_tiny_{method}.json")
+        assert (result["model"], result["method"], list(result["test_sets"])) == ("synth_tiny", method, ["synth"])
+        assert result["config"]["knowledge_threshold"] == 1.0
+        block = result["test_sets"]["synth"]
+        assert all(0.0 <= block[key] <= 1.0 for key in ("accuracy", "refusal_rate", "wrong_rate", "truthful"))
+        assert abs(block["ik_ik"] + block["ik_idk"] + block["idk_ik"] + block["idk_idk"] - 1.0) < 1e-9
+    rows = list(csv.DictReader(open(evaluated / "results/summary.csv")))
+    assert sorted((row["model"], row["method"], row["test_set"]) for row in rows) == sorted(
+        ("synth_tiny", method, "synth") for method in METHODS
+    )
+    pairs = read_jsonl(evaluated / "results/train_data/synth_tiny_dpo_pairs.jsonl")
+    assert {pair["kind"] for pair in pairs} == {"answer", "refusal"}
