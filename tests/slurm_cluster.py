@@ -215,8 +215,9 @@ class SlurmCluster:
 
     def _write_configs(self) -> None:
         hardware = node_hardware()
-        # what the node is declared with: at least 2 CPUs and 16 GB (the profile's jobs ask 2 CPUs, 8 GB)
-        cpus, memory = max(hardware["cpus"], 2), max(hardware["memory"], 16000)
+        # what the node is declared with (config_overrides): at least 4 CPUs and 16 GB, so that two of the
+        # profile's jobs (2 CPUs each, pretraining 8 GB) run side by side even on a small CI machine
+        cpus, memory = max(hardware["cpus"], 4), max(hardware["memory"], 16000)
         CONF_DIR.mkdir(parents=True, exist_ok=True)
         for sub in ("ctld", "d"):
             (SPOOL / sub).mkdir(parents=True, exist_ok=True)

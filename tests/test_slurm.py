@@ -1,13 +1,15 @@
 """The SLURM profile on a real one-node SLURM cluster (slurmctld + slurmd on this machine, see slurm_cluster.py).
 
-`snakemake --profile slurm` builds a synthetic-world eval target: every GPU rule is submitted with its GPUs to
-the `gpu` partition, the other rules that are not local to the `cpu` partition, and the local rules never reach
-SLURM. A job cancelled mid-run leaves nothing half-written behind, and a rerun finishes the DAG.
+One workflow run through `snakemake --profile slurm` to the synthetic world's SFT and DPO evaluations, in two
+invocations: the first is interrupted by cancelling a running training job (`scancel`), the second resumes.
+Together they show that every GPU rule is submitted with its GPUs to the `gpu` partition, the other submitted
+rule to `cpu`, that the local rules never reach SLURM, that the rule processes in a GPU job see the job's GPU,
+that a cancelled job leaves no output taken as finished, and that the rerun completes every output.
 
-Needs root (it installs SLURM with apt-get if missing and writes /etc/slurm); opt-in:
+Needs root (it installs SLURM with apt-get if missing, writes /etc/slurm and starts the daemons); opt-in:
 ``python -m pytest -m slurm tests/test_slurm.py``. The GPUs are placeholders (/dev/rait_gpu0-1): SLURM sets
-CUDA_VISIBLE_DEVICES, torch sees no GPU, so the tiny model runs on the CPU inside the GPU jobs, and training
-runs with RAIT_CPU_FALLBACK=1 (rait.training trains on the CPU when a job's GPUs are not CUDA devices).
+CUDA_VISIBLE_DEVICES, torch sees no GPU, so the tiny model runs on the CPU inside the GPU jobs and training
+runs with RAIT_CPU_FALLBACK=1 (rait.training then trains on the CPU instead of refusing the job).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -33,23 +36,42 @@ PROFILE = REPO / "slurm"
 # The rules that declare `gpu` resources are the ones the profile maps to the GPU partition
 # (tests/test_workflow_config.py checks that mapping statically).
 GPU_RULES = set(yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"])
+SUBMITTED_RULES = {"pretrain_synthetic", "sample_answers", "train_sft", "sample_dpo_candidates", "train_dpo",
+                   "predict_answers"}
+LOCAL_RULES = {"generate_synthetic_world", "prepare_dataset", "label_knowledge", "build_idk_sft", "split_dpo_halves",
+               "build_dpo_pairs", "evaluate_method"}
 
-# The synthetic world at its smallest; synth_tiny asks for one GPU, so its sampling, training and prediction
-# jobs are GPU jobs. The 1-layer model knows little after 2 epochs: threshold 0.1 still gives Ik questions.
+# The synthetic world at its smallest that still has known facts (about 1 in 5 after 10 epochs of a 1-layer
+# model, under a second of pretraining). synth_tiny asks for one GPU, so its sampling, training and prediction
+# jobs are GPU jobs.
 TINY = {
-    "synthetic": {"n_facts": 60, "pretrain": {"epochs": 2, "layers": 1, "width": 64, "heads": 2}},
+    "synthetic": {"n_facts": 60,
+                  "pretrain": {"epochs": 10, "layers": 1, "width": 64, "heads": 2, "lr": 0.01, "dropout": 0.0,
+                               "threads": 1}},
     "sampling": {"n": 3},
     "models": {
         "synth_tiny": {
             "gpus": 1,
             "mem_mb": 1000,
             "runtime": 10,
-            "threshold": 0.1,
-            "training": {"sft": {"num_train_epochs": 1}, "dpo": {"hparams": {"num_train_epochs": 1}}},
+            "threshold": 0.3,
+            "training": {"sft": {"num_train_epochs": 3}, "dpo": {"hparams": {"num_train_epochs": 1}}},
         }
     },
 }
-TARGET = "results/eval/synth_tiny_sft.json"
+TARGETS = ["results/eval/synth_tiny_sft.json", "results/eval/synth_tiny_dpo.json"]
+
+# Loaded by every Python process of a run (PYTHONPATH): inside a SLURM job, appends the process's job, step,
+# CUDA_VISIBLE_DEVICES and command line to $RAIT_TEST_PROBE, so the test sees what each rule's process was given.
+PROBE = """\
+import json, os
+if os.environ.get("SLURM_JOB_ID") and os.environ.get("RAIT_TEST_PROBE"):
+    with open("/proc/self/cmdline", "rb") as _cmdline:
+        _argv = [part.decode(errors="replace") for part in _cmdline.read().split(b"\\0") if part]
+    with open(os.environ["RAIT_TEST_PROBE"], "a") as _probe:
+        _probe.write(json.dumps({"job": os.environ["SLURM_JOB_ID"], "step": os.environ.get("SLURM_STEP_ID"),
+                                 "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"), "argv": _argv}) + "\\n")
+"""
 
 
 @pytest.fixture(scope="session")
@@ -70,28 +92,19 @@ def slurm_cluster(tmp_path_factory):
         cluster.stop()
 
 
-# Loaded by every Python process of a run (PYTHONPATH): inside a SLURM job, appends the process's job, step,
-# CUDA_VISIBLE_DEVICES and command line to $RAIT_TEST_PROBE, so the test sees what each rule's script was given.
-PROBE = """\
-import json, os
-if os.environ.get("SLURM_JOB_ID") and os.environ.get("RAIT_TEST_PROBE"):
-    with open("/proc/self/cmdline", "rb") as _cmdline:
-        _argv = [part.decode(errors="replace") for part in _cmdline.read().split(b"\\0") if part]
-    with open(os.environ["RAIT_TEST_PROBE"], "a") as _probe:
-        _probe.write(json.dumps({"job": os.environ["SLURM_JOB_ID"], "step": os.environ.get("SLURM_STEP_ID"),
-                                 "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"), "argv": _argv}) + "\\n")
-"""
+# ---- running the profile -------------------------------------------------------
 
 
 def profile_command(workdir: Path, configfile: Path, *args: str) -> list[str]:
-    """`snakemake --profile slurm` on the repo's workflow, the SLURM logs and status polling set for a test."""
+    """`snakemake --profile slurm` on the repo's workflow, with the SLURM logs and status polling set for a test."""
     return [
         sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
         "--profile", str(PROFILE),
         "--slurm-logdir", str(workdir / "slurm_logs"), "--slurm-keep-successful-logs",
         "--latency-wait", "5",
-        # the plugin waits 40 s before its first squeue, then 10 s more each time nothing finished
-        "--slurm-init-seconds-before-status-checks", "1",
+        # The plugin waits this long (default 40 s) before its first squeue, then 10 s longer after each squeue
+        # where nothing finished: with 8, a job is seen at 8, 26, 54 s. The jobs here take 15-25 s.
+        "--slurm-init-seconds-before-status-checks", "8",
         "--cores", "2",
         *args,
         "--configfile", str(configfile),  # last: takes every following word as a file
@@ -105,40 +118,106 @@ def job_env(workdir: Path) -> dict[str, str]:
     (probe_dir / "sitecustomize.py").write_text(PROBE)
     python_path = os.pathsep.join(filter(None, [str(probe_dir), os.environ.get("PYTHONPATH")]))
     return {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+            "OMP_NUM_THREADS": "1",  # two jobs share two cores (and the CI machine's other work)
             "RAIT_CPU_FALLBACK": "1", "PYTHONPATH": python_path, "RAIT_TEST_PROBE": str(probe_dir / "probe.jsonl")}
 
 
-def probed(workdir: Path) -> list[dict]:
-    path = workdir / "probe" / "probe.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def run_profile(workdir: Path, configfile: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(profile_command(workdir, configfile, *args), cwd=workdir, env=job_env(workdir),
-                            capture_output=True, text=True, timeout=900)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake --profile slurm failed ({result.returncode}):\n{result.stdout[-4000:]}\n"
-                             f"{result.stderr[-8000:]}")
-    return result
-
-
 def run_id(output: str) -> str:
-    """The executor's run id: the job name of every job this snakemake run submitted."""
+    """The executor's run id: the job name of every job one snakemake invocation submitted."""
     found = re.findall(r"SLURM run ID: (\S+)", output)
     assert len(found) == 1, output[-3000:]
     return found[0]
 
 
-def submitted(cluster: SlurmCluster, output: str) -> list[dict[str, str]]:
-    """scontrol's record of the jobs a run submitted (kept MinJobAge after they end), each with its rule."""
-    jobs = [job for job in cluster.jobs() if job.get("JobName") == run_id(output)]
+@dataclass
+class Invocation:
+    returncode: int
+    output: str
+    seconds: float
+    jobs: list[dict] = field(default_factory=list)  # scontrol's record of the jobs it submitted, with "rule"
+
+    @property
+    def local_rules(self) -> list[str]:
+        return re.findall(r"^localrule (\w+):", self.output, flags=re.M)
+
+
+def record(cluster: SlurmCluster, returncode: int, output: str, seconds: float) -> Invocation:
+    uuid = run_id(output)
+    jobs = [job for job in cluster.jobs() if job.get("JobName") == uuid]
     for job in jobs:
         job["rule"] = re.match(r"rule_(\w+?)(_wildcards_|$)", job["Comment"]).group(1)
-    return jobs
+    return Invocation(returncode, output, seconds, jobs)
 
 
-def local_rules(output: str) -> set[str]:
-    return set(re.findall(r"^localrule (\w+):", output, flags=re.M))
+def wait_for_training(cluster: SlurmCluster, process: subprocess.Popen, workdir: Path, stage: str,
+                      timeout: float = 400) -> dict:
+    """The train_sft job of ``stage`` once its `python -m rait.training` process has started, while it runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"snakemake ended before a train_sft job trained:\n{process.stdout.read()[-4000:]}")
+        started = {entry["job"] for entry in probed(workdir) if "rait.training" in entry["argv"]}
+        for job in cluster.jobs():
+            if job.get("Comment") == f"rule_train_sft_wildcards_synth_tiny_{stage}" and job["JobState"] == "RUNNING" \
+                    and job["JobId"] in started:
+                return {**job, "stage": stage}
+        time.sleep(0.2)
+    raise AssertionError(f"no train_sft {stage} job was training within {timeout}s")
+
+
+def probed(workdir: Path) -> list[dict]:
+    """What the probe recorded of the Python processes in SLURM jobs so far."""
+    path = workdir / "probe" / "probe.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [json.loads(line) for line in lines if line.endswith("}")]
+
+
+@dataclass
+class Runs:
+    workdir: Path
+    cancelled: dict  # the train_sft job cancelled while its training process ran (scontrol fields, plus "stage")
+    after_cancel: dict  # what lay in results/checkpoints right after the interrupted run
+    first: Invocation
+    second: Invocation
+
+
+@pytest.fixture(scope="module")
+def runs(slurm_cluster, tmp_path_factory) -> Runs:
+    """The interrupted run (a running train_sft job cancelled, no retries) and the rerun that completes it.
+
+    The job cancelled is the half-data SFT at the head of the DPO branch: the SFT branch finishes in the first
+    run (keep-going), the DPO branch in the second.
+    """
+    workdir = tmp_path_factory.mktemp("slurm_run")
+    configfile = write_config(workdir / "config.yaml", **TINY)
+    env = job_env(workdir)
+
+    started = time.monotonic()
+    # --retries 0 (the profile has 1): the cancelled job must fail this invocation, not be retried in it
+    process = subprocess.Popen(profile_command(workdir, configfile, "--retries", "0", *TARGETS), cwd=workdir,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        cancelled = wait_for_training(slurm_cluster, process, workdir, "sft_half")
+        subprocess.run(["scancel", cancelled["JobId"]], check=True)
+        output = process.communicate(timeout=600)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    first = record(slurm_cluster, process.returncode, output, time.monotonic() - started)
+    checkpoints = workdir / "results/checkpoints"
+    after_cancel = {path.name: path.is_dir() for path in checkpoints.iterdir()} if checkpoints.exists() else {}
+
+    started = time.monotonic()
+    result = subprocess.run(profile_command(workdir, configfile, *TARGETS), cwd=workdir, env=env,
+                            capture_output=True, text=True, timeout=900)
+    second = record(slurm_cluster, result.returncode, result.stdout + result.stderr, time.monotonic() - started)
+    print(f"\nSLURM runs: interrupted {first.seconds:.0f}s ({len(first.jobs)} jobs, cancelled "
+          f"{cancelled['JobId']} train_sft {cancelled['stage']}), rerun {second.seconds:.0f}s ({len(second.jobs)} jobs)")
+    return Runs(workdir, cancelled, after_cancel, first, second)
+
+
+# ---- the tests -------------------------------------------------------------------
 
 
 def gpus_of(job: dict[str, str]) -> tuple[int, int]:
@@ -151,118 +230,88 @@ def gpus_of(job: dict[str, str]) -> tuple[int, int]:
     return count(job.get("TresPerJob", "")), count(job.get("JOB_GRES", ""))
 
 
-def assert_complete(workdir: Path) -> None:
-    """Every output of the DAG is whole: JSONL files parse to the right questions, checkpoints load."""
+def test_cancelled_job_fails_the_run_and_leaves_no_checkpoint(runs):
+    first, stage = runs.first, runs.cancelled["stage"]
+    assert first.returncode != 0, first.output[-4000:]
+    assert f"SLURM-job '{runs.cancelled['JobId']}' failed" in first.output, first.output[-4000:]
+    states = {job["JobId"]: job["JobState"] for job in first.jobs}
+    assert states[runs.cancelled["JobId"]] == "CANCELLED", states
+    # nothing at the cancelled job's output path, so no later run can take it as finished
+    assert f"synth_tiny_{stage}" not in runs.after_cancel, runs.after_cancel
+    # keep-going: the jobs that did not depend on it went on
+    assert all(state == "COMPLETED" for jobid, state in states.items() if jobid != runs.cancelled["JobId"]), states
+
+
+def test_rerun_completes_every_output(runs):
     from transformers import AutoModelForCausalLM
 
-    results = workdir / "results"
-    leftovers = [path for path in results.rglob(".*.tmp")]
-    assert not leftovers, f"temporary files left behind: {leftovers}"
+    second = runs.second
+    assert second.returncode == 0, second.output[-6000:]
+    assert all(job["JobState"] == "COMPLETED" for job in second.jobs), second.jobs
+    # the cancelled training ran again; what the first run finished was kept
+    retrained = [job["Comment"] for job in second.jobs if job["rule"] == "train_sft"]
+    assert retrained == [runs.cancelled["Comment"]], retrained
+    assert "pretrain_synthetic" not in {job["rule"] for job in second.jobs}
+
+    results = runs.workdir / "results"
+    leftovers = sorted(str(path.relative_to(results)) for path in results.rglob(".*") if path.name.endswith(".tmp"))
+    assert not leftovers, f"temporary outputs left behind: {leftovers}"
     questions = {split: read_jsonl(results / f"data/synth/{split}.jsonl") for split in ("train", "test")}
     for split, records in questions.items():
         ids = [record["id"] for record in records]
         for kind in ("samples", "knowledge"):
             written = read_jsonl(results / f"{kind}/synth_tiny/synth_{split}.jsonl")
             assert [record["id"] for record in written] == ids, (kind, split)
-    samples = read_jsonl(results / "samples/synth_tiny/synth_train.jsonl")
-    assert all(len(record["samples"]) == TINY["sampling"]["n"] for record in samples)
-    predictions = read_jsonl(results / "predictions/synth_tiny_sft/synth_test.jsonl")
-    assert [record["id"] for record in predictions] == [record["id"] for record in questions["test"]]
-    for checkpoint in ("models/synth_tiny", "checkpoints/synth_tiny_sft"):
+    assert all(len(record["samples"]) == TINY["sampling"]["n"]
+               for record in read_jsonl(results / "samples/synth_tiny/synth_train.jsonl"))
+    assert read_jsonl(results / "samples/synth_tiny/sft_half/dpo_questions.jsonl")
+    assert {pair["kind"] for pair in read_jsonl(results / "train_data/synth_tiny_dpo_pairs.jsonl")} == {"answer",
+                                                                                                       "refusal"}
+    for method in ("sft", "dpo"):
+        predictions = read_jsonl(results / f"predictions/synth_tiny_{method}/synth_test.jsonl")
+        assert [record["id"] for record in predictions] == [record["id"] for record in questions["test"]]
+        evaluated = read_json(results / f"eval/synth_tiny_{method}.json")
+        assert (evaluated["model"], evaluated["method"], list(evaluated["test_sets"])) == ("synth_tiny", method,
+                                                                                         ["synth"])
+    for checkpoint in ("models/synth_tiny", "checkpoints/synth_tiny_sft", "checkpoints/synth_tiny_sft_half",
+                       "checkpoints/synth_tiny_dpo"):
         AutoModelForCausalLM.from_pretrained(results / checkpoint)
-    result = read_json(results / "eval/synth_tiny_sft.json")
-    assert (result["model"], result["method"], list(result["test_sets"])) == ("synth_tiny", "sft", ["synth"])
+    for stage in ("sft", "sft_half", "dpo"):
+        assert (results / f"checkpoints/synth_tiny_{stage}/training_stats.json").exists(), stage
 
 
-def test_profile_submits_gpu_rules_to_gpu_partition_and_runs_cheap_rules_locally(slurm_cluster, tmp_path):
-    configfile = write_config(tmp_path / "config.yaml", **TINY)
-    started = time.monotonic()
-    result = run_profile(tmp_path, configfile, TARGET)
-    elapsed = time.monotonic() - started
-    output = result.stdout + result.stderr
-
-    jobs = submitted(slurm_cluster, output)
-    by_rule: dict[str, list[dict]] = {}
+def test_gpu_rules_go_to_the_gpu_partition_with_their_gpus(runs):
+    jobs = runs.first.jobs + runs.second.jobs
+    assert {job["rule"] for job in jobs} == SUBMITTED_RULES, sorted({job["rule"] for job in jobs})
+    assert SUBMITTED_RULES - {"pretrain_synthetic"} <= GPU_RULES
     for job in jobs:
-        by_rule.setdefault(job["rule"], []).append(job)
-    assert set(by_rule) == {"pretrain_synthetic", "sample_answers", "train_sft", "predict_answers"}, sorted(by_rule)
-    assert len(by_rule["sample_answers"]) == 2  # train and test split
-    for job in jobs:
-        assert job["JobState"] == "COMPLETED", job
         if job["rule"] in GPU_RULES:
             assert (job["Partition"], gpus_of(job)) == ("gpu", (1, 1)), job
         else:
             assert (job["Partition"], gpus_of(job)) == ("cpu", (0, 0)), job
-    ran_locally = local_rules(output)
-    assert ran_locally == {"generate_synthetic_world", "prepare_dataset", "label_knowledge", "build_idk_sft",
-                           "evaluate_method"}, ran_locally
-    assert not ran_locally & set(by_rule)
-    # each SLURM job wrote its log where --slurm-logdir says; no local rule has one
-    logged = {path.relative_to(tmp_path / "slurm_logs").parts[0] for path in (tmp_path / "slurm_logs").rglob("*.log")}
-    assert logged == {f"rule_{rule}" for rule in by_rule}, logged
-    # the rule's own process (script or `python -m rait.training`) in the job step had the job's GPU
-    seen = {}
-    for process in probed(tmp_path):
-        if process["step"] not in (None, "batch") and "snakemake" not in " ".join(process["argv"]):
+    # each SLURM job logged where --slurm-logdir says, under its rule
+    logdir = runs.workdir / "slurm_logs"
+    logged = {path.relative_to(logdir).parts[0] for path in logdir.rglob("*.log")}
+    assert logged == {f"rule_{rule}" for rule in SUBMITTED_RULES}, logged
+
+
+def test_cheap_rules_run_locally(runs):
+    ran_locally = runs.first.local_rules + runs.second.local_rules
+    assert set(ran_locally) == LOCAL_RULES, sorted(set(ran_locally))
+    assert not set(ran_locally) & {job["rule"] for job in runs.first.jobs + runs.second.jobs}
+    # once each: 2 prepare_dataset, 2 label_knowledge, 1 evaluate_method per method, 1 of each builder
+    assert sorted(ran_locally) == sorted(["generate_synthetic_world", "prepare_dataset", "prepare_dataset",
+                                          "label_knowledge", "label_knowledge", "build_idk_sft", "split_dpo_halves",
+                                          "build_dpo_pairs", "evaluate_method", "evaluate_method"]), ran_locally
+
+
+def test_rule_processes_in_gpu_jobs_see_the_job_gpu(runs):
+    """The process that runs the rule (its script, or `python -m rait.training`) inside the job step."""
+    seen: dict[str, set] = {}
+    for process in probed(runs.workdir):
+        if process["step"] not in (None, "batch") and process["argv"][1:3] != ["-m", "snakemake"]:
             seen.setdefault(process["job"], set()).add(process["cuda"])
-    for job in jobs:
-        assert job["JobId"] in seen, (job["rule"], job["JobId"], probed(tmp_path))
+    for job in runs.first.jobs + runs.second.jobs:
+        assert job["JobId"] in seen, (job["rule"], job["JobId"], sorted(seen))
         allowed = {"0", "1"} if job["rule"] in GPU_RULES else {None}
         assert seen[job["JobId"]] <= allowed, (job["rule"], seen[job["JobId"]])
-    assert_complete(tmp_path)
-    print(f"\nprofile run: {elapsed:.0f}s, {len(jobs)} SLURM jobs, {len(ran_locally)} local rules")
-
-
-def seconds(runtime: str) -> int:
-    """scontrol's RunTime ([days-]hh:mm:ss) in seconds."""
-    days, _, clock = runtime.rpartition("-")
-    hours, minutes, secs = (int(part) for part in clock.split(":"))
-    return int(days or 0) * 86400 + hours * 3600 + minutes * 60 + secs
-
-
-def wait_for_running(cluster: SlurmCluster, process: subprocess.Popen, rule: str, timeout: float = 300) -> dict:
-    """The first job of ``rule`` once it has run a few seconds (its script has started)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"snakemake ended before a {rule} job ran:\n{process.stdout.read()[-4000:]}")
-        for job in cluster.jobs():
-            if job.get("Comment", "").startswith(f"rule_{rule}_") and job.get("JobState") == "RUNNING" \
-                    and seconds(job["RunTime"]) >= 4:
-                return job
-        time.sleep(0.5)
-    raise AssertionError(f"no {rule} job was running within {timeout}s")
-
-
-def test_cancelled_job_leaves_no_partial_output_and_rerun_completes(slurm_cluster, tmp_path):
-    configfile = write_config(tmp_path / "config.yaml", **TINY)
-    started = time.monotonic()
-    # no automatic retry (the profile has retries: 1): the cancelled job must fail this run
-    process = subprocess.Popen(profile_command(tmp_path, configfile, "--retries", "0", TARGET), cwd=tmp_path,
-                               env=job_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        victim = wait_for_running(slurm_cluster, process, "sample_answers")
-        subprocess.run(["scancel", victim["JobId"]], check=True)
-        output = process.communicate(timeout=600)[0]
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    first = time.monotonic() - started
-    assert process.returncode != 0, output[-4000:]
-    assert f"SLURM-job '{victim['JobId']}' failed" in output, output[-4000:]
-    split = re.search(r"_wildcards_.*?(train|test)", victim["Comment"]).group(1)
-    killed_output = tmp_path / f"results/samples/synth_tiny/synth_{split}.jsonl"
-    assert not killed_output.exists(), "the cancelled job's output was left in place"
-    assert not list(killed_output.parent.glob(".*.tmp")), "the cancelled job left a temporary file"
-
-    started = time.monotonic()
-    result = run_profile(tmp_path, configfile, TARGET)
-    second = time.monotonic() - started
-    jobs = submitted(slurm_cluster, result.stdout + result.stderr)
-    resubmitted = [job for job in jobs if job["rule"] == "sample_answers"]
-    assert len(resubmitted) == 1 and split in resubmitted[0]["Comment"], [job["Comment"] for job in jobs]
-    assert all(job["JobState"] == "COMPLETED" for job in jobs), jobs
-    assert "pretrain_synthetic" not in {job["rule"] for job in jobs}  # finished in the first run, kept
-    assert_complete(tmp_path)
-    print(f"\ncancelled {victim['JobId']} ({victim['Comment']}); first run {first:.0f}s, rerun {second:.0f}s")

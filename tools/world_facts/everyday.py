@@ -67,7 +67,7 @@ FOOD = [
     ("What is the main ingredient of guacamole?", "avocado|avocados", "ingredient"),
     ("What is the main ingredient of hummus?", "chickpeas|chickpea|garbanzo beans|garbanzo", "ingredient"),
     ("What is tofu made from?", "soybeans|soy|soya|soy milk|soybean|soya beans", "ingredient"),
-    ("What beans is chocolate made from?", "cocoa beans|cocoa|cacao|cacao beans", "ingredient"),
+    ("From which beans is chocolate made?", "cocoa beans|cocoa|cacao|cacao beans", "ingredient"),
     ("Which fruit is usually used to make wine?", "grapes|grape", "ingredient"),
     ("Which vegetable are French fries made from?", "potatoes|potato", "ingredient"),
     ("Which nut is the main ingredient of marzipan?", "almonds|almond", "ingredient"),

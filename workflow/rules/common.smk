@@ -242,3 +242,18 @@ def evaluated_so_far():
     """Every eval file on disk, so the summary covers all that was evaluated, not only the demo."""
     names = glob_wildcards(f"{RESULTS}/eval/{{name}}.json").name
     return sorted(f"{RESULTS}/eval/{name}.json" for name in names if "/" not in name)
+
+
+def generation_params(weights, templates=prompt_templates, sampling=sampling_spec):
+    """Params shared by the jobs that generate answers with workflow/scripts/sample_answers.py."""
+    entry = lambda key: lambda wildcards: model_entry(wildcards.model)[key]
+    return dict(
+        weights=weights,
+        engine=entry("engine"),
+        engine_options=entry("engine_options"),
+        gpus=entry("gpus"),
+        chat=entry("chat"),
+        system=lambda wildcards: model_entry(wildcards.model).get("system"),
+        templates=templates,
+        sampling=sampling,
+    )

@@ -9,14 +9,11 @@ rule predict_answers:
     output:
         f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
     params:
-        checkpoint=lambda wildcards: method_checkpoint(wildcards.model, wildcards.method),
-        engine=lambda wildcards: model_entry(wildcards.model)["engine"],
-        engine_options=lambda wildcards: model_entry(wildcards.model)["engine_options"],
-        gpus=lambda wildcards: model_entry(wildcards.model)["gpus"],
-        chat=lambda wildcards: model_entry(wildcards.model)["chat"],
-        system=lambda wildcards: model_entry(wildcards.model).get("system"),
-        templates=method_templates,
-        sampling=lambda wildcards: {**sampling_spec(wildcards), "n": 0},
+        **generation_params(
+            lambda wildcards: method_checkpoint(wildcards.model, wildcards.method),
+            templates=method_templates,
+            sampling=lambda wildcards: {**sampling_spec(wildcards), "n": 0},
+        ),
     resources:
         gpu=model_resource("gpus"),
         mem_mb=model_resource("mem_mb"),

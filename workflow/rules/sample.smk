@@ -8,14 +8,7 @@ rule sample_answers:
     output:
         f"{RESULTS}/samples/{{model}}/{{dataset}}_{{split}}.jsonl",
     params:
-        checkpoint=lambda wildcards: model_checkpoint(wildcards.model),
-        engine=lambda wildcards: model_entry(wildcards.model)["engine"],
-        engine_options=lambda wildcards: model_entry(wildcards.model)["engine_options"],
-        gpus=lambda wildcards: model_entry(wildcards.model)["gpus"],
-        chat=lambda wildcards: model_entry(wildcards.model)["chat"],
-        system=lambda wildcards: model_entry(wildcards.model).get("system"),
-        templates=prompt_templates,
-        sampling=sampling_spec,
+        **generation_params(lambda wildcards: model_checkpoint(wildcards.model)),
     resources:
         gpu=model_resource("gpus"),
         mem_mb=model_resource("mem_mb"),
@@ -39,14 +32,7 @@ rule sample_dpo_candidates:
     output:
         f"{RESULTS}/samples/{{model}}/sft_half/dpo_questions.jsonl",
     params:
-        checkpoint=lambda wildcards: f"{RESULTS}/checkpoints/{wildcards.model}_sft_half",
-        engine=lambda wildcards: model_entry(wildcards.model)["engine"],
-        engine_options=lambda wildcards: model_entry(wildcards.model)["engine_options"],
-        gpus=lambda wildcards: model_entry(wildcards.model)["gpus"],
-        chat=lambda wildcards: model_entry(wildcards.model)["chat"],
-        system=lambda wildcards: model_entry(wildcards.model).get("system"),
-        templates=prompt_templates,
-        sampling=sampling_spec,
+        **generation_params(lambda wildcards: f"{RESULTS}/checkpoints/{wildcards.model}_sft_half"),
     resources:
         gpu=model_resource("gpus"),
         mem_mb=model_resource("mem_mb"),

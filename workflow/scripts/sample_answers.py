@@ -17,7 +17,7 @@ def main(sm):
     logging.getLogger("rait.sample_answers").info("%d questions, %s, engine %s %s", len(records), spec, sm.params.engine, options)
     sampled = sample_records(
         records,
-        sm.params.checkpoint,
+        sm.params.weights,
         engine=sm.params.engine,
         engine_options=options,
         templates=dict(sm.params.templates),
