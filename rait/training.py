@@ -508,18 +508,29 @@ def parse_options(text: str, method: str) -> dict:
     return options
 
 
-def check_gpus(gpus: int | None) -> None:
-    """Refuse a job that asks for more GPUs than this machine has, before any model is loaded."""
+CPU_FALLBACK_ENV = "RAIT_CPU_FALLBACK"
+
+
+def check_gpus(gpus: int | None) -> int | None:
+    """The GPUs to train on. A job that asks for more GPUs than this machine has is refused before any
+    model is loaded; with ``RAIT_CPU_FALLBACK=1`` and no CUDA device at all it trains on the CPU (0),
+    saying so (a scheduler test with placeholder GPUs, a laptop run of a GPU config)."""
     if not gpus:
-        return
+        return gpus
     import torch
 
     available = torch.cuda.device_count()
     if gpus > available:
+        if available == 0 and os.environ.get(CPU_FALLBACK_ENV) == "1":
+            logging.getLogger("rait.training").warning(
+                "the job asks for %d GPU(s) but torch sees none; training on the CPU (%s=1)", gpus, CPU_FALLBACK_ENV
+            )
+            return 0
         raise RaitError(
             f"the model asks for {gpus} GPU(s) (config key models.<model>.gpus) but this machine has {available}; "
             "run on GPU nodes (snakemake --profile slurm) or set the model's gpus to 0 to train on the CPU"
         )
+    return gpus
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -539,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         stream=sys.stderr)
     log = logging.getLogger(f"rait.training.{args.method}")
     try:
-        check_gpus(args.gpus)
+        args.gpus = check_gpus(args.gpus)
     except RaitError as err:
         log.error("%s", err)
         return 1

@@ -12,7 +12,10 @@ until the node is idle. The node has two partitions, ``cpu`` (default) and
 ``CUDA_VISIBLE_DEVICES``, torch sees no GPU.
 
 ``stop()`` cancels what is still queued, stops exactly the daemons ``start()``
-started (by pid) and puts back any config files it replaced.
+started (by pid), removes the placeholder devices and puts back any config
+files it replaced. Daemons that a crashed earlier session of this module left
+running (known by the marker in slurm.conf and the pid files under SPOOL) are
+stopped by the next ``start()``.
 
 Refusals (not root, no apt-get, install failed, a SLURM controller already
 running here) raise ``ClusterUnavailable`` with the reason, which the fixture
@@ -73,13 +76,25 @@ def ensure_installed() -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    return True
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _running(name: str) -> list[int]:
+    """Pids of live processes called ``name``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() == name and _pid_alive(int(proc.name)):
+                    pids.append(int(proc.name))
+            except OSError:
+                pass
+    return pids
 
 
 def _stop_pid(pid: int, timeout: float = 15) -> None:
@@ -110,7 +125,8 @@ def slurm_conf(host: str, cpus: int, memory: int) -> str:
     """One node, partitions cpu (default) and gpu, two GPUs, no accounting, state under SPOOL."""
     return f"""{MARKER}
 ClusterName={CLUSTER_NAME}
-SlurmctldHost={host}
+# the loopback address: no need for the host name to resolve (containers)
+SlurmctldHost={host}(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -141,7 +157,7 @@ SlurmctldDebug=info
 SlurmdDebug=info
 SlurmctldTimeout=30
 SlurmdTimeout=30
-NodeName={host} CPUs={cpus} RealMemory={memory} Gres=gpu:{len(GPU_DEVICES)} State=UNKNOWN
+NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} Gres=gpu:{len(GPU_DEVICES)} State=UNKNOWN
 PartitionName=cpu Nodes={host} Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes={host} Default=NO MaxTime=INFINITE State=UP
 """
@@ -166,8 +182,11 @@ class SlurmCluster:
         if os.geteuid() != 0:
             raise ClusterUnavailable("starting a SLURM cluster needs root")
         ensure_installed()
-        if _run(["pgrep", "-x", "slurmctld"], check=False).returncode == 0:
-            raise ClusterUnavailable("a slurmctld is already running on this machine; not replacing its cluster")
+        self._stop_leftovers()
+        running = _running("slurmctld")
+        if running:
+            raise ClusterUnavailable(f"a slurmctld (pid {running[0]}) is already running on this machine; "
+                                     "not replacing its cluster")
         try:
             self._start_munge()
             self._write_configs()
@@ -177,6 +196,21 @@ class SlurmCluster:
             self.stop()
             raise
         return self
+
+    def _stop_leftovers(self) -> None:
+        """Daemons a crashed earlier session of this module left running (its config and pid files say so)."""
+        conf = CONF_DIR / "slurm.conf"
+        if not conf.exists() or MARKER not in conf.read_text(errors="replace"):
+            return
+        for daemon in ("slurmd", "slurmctld", "munged"):
+            pidfile = SPOOL / f"{daemon}.pid"
+            try:
+                pid = int(pidfile.read_text().split()[0])
+                comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            except (OSError, ValueError, IndexError):
+                continue
+            if comm == daemon and _pid_alive(pid):
+                _stop_pid(pid)
 
     def _start_munge(self) -> None:
         if _run(["bash", "-c", "munge -n | unmunge"], check=False).returncode == 0:
@@ -197,7 +231,8 @@ class SlurmCluster:
             pass
         # --force: run as root over files owned by munge; -F: in the foreground, a child of this process
         SPOOL.mkdir(parents=True, exist_ok=True)
-        self._spawn("munged", ["--force", "-F", f"--log-file={SPOOL / 'munged.log'}"])
+        self._spawn("munged", ["--force", "-F", f"--log-file={SPOOL / 'munged.log'}",
+                               f"--pid-file={SPOOL / 'munged.pid'}"])
         deadline = time.monotonic() + 15
         while _run(["bash", "-c", "munge -n | unmunge"], check=False).returncode != 0:
             if time.monotonic() > deadline:
@@ -206,10 +241,11 @@ class SlurmCluster:
 
     def _replace(self, path: Path, text: str) -> None:
         if path not in self.backups:
-            backup = None
+            backup = path.with_name(path.name + ".rait-backup")
             if path.exists() and MARKER not in path.read_text(errors="replace"):
-                backup = path.with_name(path.name + ".rait-backup")
                 shutil.copy2(path, backup)
+            elif not backup.exists():  # (a backup there is the original a crashed session did not put back)
+                backup = None
             self.backups[path] = backup
         path.write_text(text)
 
@@ -225,16 +261,17 @@ class SlurmCluster:
         self._replace(CONF_DIR / "gres.conf", gres_conf(self.host))
 
     def _make_devices(self) -> None:
+        """The placeholder GPUs (removed by stop(), also when an earlier session left them behind)."""
         for device in GPU_DEVICES:
             if not device.exists():
                 os.mknod(device, 0o666 | 0o020000, os.makedev(1, 3))  # a character device like /dev/null
-                self.devices.append(device)
+            self.devices.append(device)
 
     def _start_daemons(self, timeout: float) -> None:
         for daemon, args in (("slurmctld", ["-D", "-c", "-i"]), ("slurmd", ["-D"])):
             self._spawn(daemon, args)
             if daemon == "slurmctld":
-                self._wait(lambda: _run(["scontrol", "ping"], check=False).stdout.count("UP") > 0, timeout, "slurmctld")
+                self._wait(lambda: "UP" in _run(["scontrol", "ping"], check=False).stdout, timeout, "slurmctld")
         self._wait(lambda: self.node_state() == "idle", timeout, "the node to become idle")
 
     def _spawn(self, daemon: str, args: list[str]) -> None:
@@ -329,8 +366,8 @@ class SlurmCluster:
     def check_gpu_job(self, workdir: Path) -> str:
         """A trivial GPU job; returns the CUDA_VISIBLE_DEVICES it saw."""
         out = workdir / "gpu_check.out"
-        jobid = self.sbatch("--gpus=1", "-p", "gpu", "-o", str(out), "--wrap", "echo CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES",
-                            cwd=workdir)
+        jobid = self.sbatch("--gpus=1", "-p", "gpu", "-o", str(out), "--wrap",
+                            "echo CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES", cwd=workdir)
         job = self.wait_job(jobid)
         if job.get("JobState") != "COMPLETED":
             raise RuntimeError(f"GPU check job {jobid} ended {job.get('JobState')}: {job}\n{self.daemon_logs()}")

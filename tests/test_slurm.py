@@ -62,15 +62,21 @@ TINY = {
 TARGETS = ["results/eval/synth_tiny_sft.json", "results/eval/synth_tiny_dpo.json"]
 
 # Loaded by every Python process of a run (PYTHONPATH): inside a SLURM job, appends the process's job, step,
-# CUDA_VISIBLE_DEVICES and command line to $RAIT_TEST_PROBE, so the test sees what each rule's process was given.
+# CUDA_VISIBLE_DEVICES and command line to $RAIT_TEST_PROBE, so the test sees what each rule's process was given;
+# then runs the sitecustomize it shadows, if the interpreter has one.
 PROBE = """\
-import json, os
-if os.environ.get("SLURM_JOB_ID") and os.environ.get("RAIT_TEST_PROBE"):
+import importlib.machinery, json, os, sys
+if os.environ.get("RAIT_TEST_PROBE") and os.environ.get("SLURM_JOB_ID", "") != os.environ["RAIT_TEST_OUTER_JOB"]:
     with open("/proc/self/cmdline", "rb") as _cmdline:
         _argv = [part.decode(errors="replace") for part in _cmdline.read().split(b"\\0") if part]
     with open(os.environ["RAIT_TEST_PROBE"], "a") as _probe:
         _probe.write(json.dumps({"job": os.environ["SLURM_JOB_ID"], "step": os.environ.get("SLURM_STEP_ID"),
                                  "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"), "argv": _argv}) + "\\n")
+_others = [d for d in sys.path if os.path.abspath(d or ".") != os.path.dirname(os.path.abspath(__file__))]
+_spec = importlib.machinery.PathFinder.find_spec("sitecustomize", _others)
+if _spec is not None:
+    with open(_spec.origin) as _source:
+        exec(compile(_source.read(), _spec.origin, "exec"), {"__name__": "sitecustomize", "__file__": _spec.origin})
 """
 
 
@@ -119,7 +125,8 @@ def job_env(workdir: Path) -> dict[str, str]:
     python_path = os.pathsep.join(filter(None, [str(probe_dir), os.environ.get("PYTHONPATH")]))
     return {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
             "OMP_NUM_THREADS": "1",  # two jobs share two cores (and the CI machine's other work)
-            "RAIT_CPU_FALLBACK": "1", "PYTHONPATH": python_path, "RAIT_TEST_PROBE": str(probe_dir / "probe.jsonl")}
+            "RAIT_CPU_FALLBACK": "1", "PYTHONPATH": python_path, "RAIT_TEST_PROBE": str(probe_dir / "probe.jsonl"),
+            "RAIT_TEST_OUTER_JOB": os.environ.get("SLURM_JOB_ID", "")}  # (when the tests themselves run in a job)
 
 
 def run_id(output: str) -> str:
@@ -172,6 +179,29 @@ def probed(workdir: Path) -> list[dict]:
     return [json.loads(line) for line in lines if line.endswith("}")]
 
 
+def require_cpu_fallback() -> None:
+    """The training jobs ask for a GPU that torch cannot see: rait.training must train on the CPU then."""
+    import torch
+
+    from rait.errors import RaitError
+    from rait.training import check_gpus
+
+    if torch.cuda.device_count():
+        return
+    previous = os.environ.get("RAIT_CPU_FALLBACK")
+    os.environ["RAIT_CPU_FALLBACK"] = "1"
+    try:
+        check_gpus(1)
+    except RaitError as err:
+        pytest.fail(f"rait.training refuses a 1-GPU job on a machine without CUDA even with RAIT_CPU_FALLBACK=1 "
+                    f"({err}); the placeholder GPUs of this test need that fallback")
+    finally:
+        if previous is None:
+            del os.environ["RAIT_CPU_FALLBACK"]
+        else:
+            os.environ["RAIT_CPU_FALLBACK"] = previous
+
+
 @dataclass
 class Runs:
     workdir: Path
@@ -188,6 +218,7 @@ def runs(slurm_cluster, tmp_path_factory) -> Runs:
     The job cancelled is the half-data SFT at the head of the DPO branch: the SFT branch finishes in the first
     run (keep-going), the DPO branch in the second.
     """
+    require_cpu_fallback()
     workdir = tmp_path_factory.mktemp("slurm_run")
     configfile = write_config(workdir / "config.yaml", **TINY)
     env = job_env(workdir)
@@ -212,8 +243,8 @@ def runs(slurm_cluster, tmp_path_factory) -> Runs:
     result = subprocess.run(profile_command(workdir, configfile, *TARGETS), cwd=workdir, env=env,
                             capture_output=True, text=True, timeout=900)
     second = record(slurm_cluster, result.returncode, result.stdout + result.stderr, time.monotonic() - started)
-    print(f"\nSLURM runs: interrupted {first.seconds:.0f}s ({len(first.jobs)} jobs, cancelled "
-          f"{cancelled['JobId']} train_sft {cancelled['stage']}), rerun {second.seconds:.0f}s ({len(second.jobs)} jobs)")
+    print(f"\nSLURM runs: interrupted {first.seconds:.0f}s ({len(first.jobs)} jobs, cancelled {cancelled['JobId']} "
+          f"train_sft {cancelled['stage']}), rerun {second.seconds:.0f}s ({len(second.jobs)} jobs)")
     return Runs(workdir, cancelled, after_cancel, first, second)
 
 

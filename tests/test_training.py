@@ -320,3 +320,19 @@ def test_more_gpus_than_the_machine_has_is_refused_by_key(tmp_path, capsys):
     code = main(["sft", "--gpus", str(wanted), "--model", "x", "--data", "x", "--out", str(tmp_path / "out")])
     assert code == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_cpu_fallback_is_opt_in_and_said(monkeypatch, caplog):
+    import torch
+
+    from rait.errors import RaitError
+    from rait.training import check_gpus
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    monkeypatch.delenv("RAIT_CPU_FALLBACK", raising=False)
+    with pytest.raises(RaitError, match=r"models.<model>.gpus"):
+        check_gpus(1)
+    monkeypatch.setenv("RAIT_CPU_FALLBACK", "1")
+    assert check_gpus(2) == 0
+    assert "training on the CPU" in caplog.text
+    assert check_gpus(0) == 0
