@@ -67,3 +67,15 @@ def test_every_gpu_rule_is_mapped_to_the_gpu_partition():
                 gpu_rules.add(match.group(1))
     profile = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())
     assert gpu_rules and gpu_rules <= set(profile["set-resources"]), gpu_rules - set(profile["set-resources"])
+
+
+def test_70b_plan_asks_for_four_gpus_per_sampling_and_training_job():
+    result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama2_70b_dpo.json")
+    gpus = {}
+    for block in result.stdout.split("\nrule ")[1:]:
+        name = block.split(":")[0]
+        if "resources:" in block:
+            resources = block.split("resources:")[1].splitlines()[0]
+            gpus.setdefault(name, set()).add(resources.split("gpu=")[1].split(",")[0] if "gpu=" in resources else "0")
+    for rule in ("sample_answers", "train_sft", "sample_dpo_candidates", "train_dpo", "predict_answers"):
+        assert gpus[rule] == {"4"}, (rule, gpus.get(rule))
