@@ -86,6 +86,12 @@ def read_jsonl(path: str | os.PathLike, *, allow_empty: bool = False) -> list[di
     return records
 
 
+def read_jsonl_files(paths) -> list[dict]:
+    """The records of several JSONL files (a rule's per-dataset inputs), in order."""
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else paths
+    return [record for path in paths for record in read_jsonl(path)]
+
+
 def read_json(path: str | os.PathLike) -> Any:
     try:
         with open(path, encoding="utf-8") as handle:

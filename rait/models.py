@@ -15,15 +15,6 @@ from pathlib import Path
 from rait.errors import RaitError
 from rait.io import atomic_dir
 
-BUILT_SOURCES = ("gguf", "synthetic")
-
-
-def checkpoint_path(key: str, entry: dict, results: str = "results") -> str:
-    """What ``from_pretrained`` is given for model ``key``: a built directory or the configured path."""
-    if entry.get("source") in BUILT_SOURCES:
-        return f"{results}/models/{key}"
-    return entry["path"]
-
 
 def package_file(package: str, file: str) -> Path:
     """Locate a file shipped inside an installed package without importing it.

@@ -315,6 +315,16 @@ def _fresh_work_dir(args, work: Path) -> None:
     state.wait_for_everyone()
 
 
+def _prepare(model_path, records, fields, what, *, chat, system, lora, log):
+    """What both trainers check and load first: the records, the LoRA config and the tokenizer."""
+    _check_records(records, fields, what)
+    peft_config = lora_config(lora)
+    tokenizer = _load_tokenizer(str(model_path), chat, what)
+    if system and not chat and log:
+        log(f"{what}: plain prompts (chat: false) have no system message; ignoring it")
+    return peft_config, tokenizer
+
+
 def build_sft_trainer(model_path, records, work_dir, *, chat: bool, system: str | None = None,
                       lora: dict | None = None, hparams: dict | None = None, seed: int = 0,
                       log: Callable[[str], None] | None = print):
@@ -323,11 +333,8 @@ def build_sft_trainer(model_path, records, work_dir, *, chat: bool, system: str 
     from trl import SFTConfig, SFTTrainer
 
     what = "train_sft"
-    _check_records(records, SFT_FIELDS, what)
-    peft_config = lora_config(lora)
-    tokenizer = _load_tokenizer(str(model_path), chat, what)
-    if system and not chat and log:
-        log(f"{what}: plain prompts (chat: false) have no system message; ignoring it")
+    peft_config, tokenizer = _prepare(model_path, records, SFT_FIELDS, what,
+                                      chat=chat, system=system, lora=lora, log=log)
     args = _make_config(SFTConfig, hparams, {"output_dir": str(work_dir), "seed": seed, "data_seed": seed,
                                              "save_strategy": "no", "completion_only_loss": True}, what)
     _fresh_work_dir(args, Path(work_dir))
@@ -346,11 +353,8 @@ def build_dpo_trainer(model_path, records, work_dir, *, chat: bool, system: str 
     from trl import DPOConfig, DPOTrainer
 
     what = "train_dpo"
-    _check_records(records, DPO_FIELDS, what)
-    peft_config = lora_config(lora)
-    tokenizer = _load_tokenizer(str(model_path), chat, what)
-    if system and not chat and log:
-        log(f"{what}: plain prompts (chat: false) have no system message; ignoring it")
+    peft_config, tokenizer = _prepare(model_path, records, DPO_FIELDS, what,
+                                      chat=chat, system=system, lora=lora, log=log)
     try:
         beta, sft_weight = float(beta), float(sft_weight)
     except (TypeError, ValueError):

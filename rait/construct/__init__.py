@@ -9,6 +9,7 @@ names; adding a method means adding one builder here, nothing else.
 from __future__ import annotations
 
 from rait.construct import idk
+from rait.errors import RaitError
 
 BUILDERS = {
     "idk_sft": idk.build_sft,
@@ -17,8 +18,6 @@ BUILDERS = {
 
 
 def build(name: str, inputs: dict, options: dict) -> list[dict]:
-    from rait.errors import RaitError
-
     if name not in BUILDERS:
         raise RaitError(f"unknown data builder {name!r}; known: {', '.join(sorted(BUILDERS))}")
     return BUILDERS[name](inputs, options)

@@ -5,6 +5,8 @@ from snakemake.exceptions import WorkflowError
 
 RESULTS = "results"
 SPLITS = ["train", "test"]
+# Model sources the DAG builds into results/models/{model} (rules convert_gguf, pretrain_synthetic).
+BUILT_SOURCES = ("gguf", "synthetic")
 
 
 wildcard_constraints:
@@ -33,15 +35,15 @@ def dataset_entry(key):
 def model_checkpoint(key):
     """What from_pretrained is given: results/models/{key} for built models, else the configured path."""
     entry = model_entry(key)
-    if entry.get("source") in ("gguf", "synthetic"):
+    if entry.get("source") in BUILT_SOURCES:
         return f"{RESULTS}/models/{key}"
     return entry["path"]
 
 
 def model_files(wildcards):
     """The built checkpoint a rule depends on; nothing for hub models (loaded on the node)."""
-    entry = model_entry(wildcards.model)
-    return [model_checkpoint(wildcards.model)] if entry.get("source") in ("gguf", "synthetic") else []
+    built = model_entry(wildcards.model).get("source") in BUILT_SOURCES
+    return [model_checkpoint(wildcards.model)] if built else []
 
 
 def dataset_spec(wildcards):

@@ -1,16 +1,12 @@
 import logging
 
 from rait.construct import build
-from rait.io import read_jsonl, write_jsonl
+from rait.io import read_jsonl_files, write_jsonl
 from rait.workflow import run
 
 
-def read_all(paths):
-    return [record for path in paths for record in read_jsonl(path)]
-
-
 def main(sm):
-    inputs = {name: read_all(paths if isinstance(paths, list) else [paths]) for name, paths in sm.input.items()}
+    inputs = {name: read_jsonl_files(paths) for name, paths in sm.input.items()}
     options = {**sm.params.options, "origin": sm.output[0]}
     records = build(sm.params.builder, inputs, options)
     kinds = {kind: sum(r["kind"] == kind for r in records) for kind in ("answer", "refusal")}

@@ -2,17 +2,13 @@ import logging
 
 from rait.construct import build
 from rait.construct.idk import split_halves
-from rait.io import read_jsonl, write_jsonl
+from rait.io import read_jsonl_files, write_jsonl
 from rait.workflow import run
 
 
 def main(sm):
-    questions = [record for path in sm.input.questions for record in read_jsonl(path)]
-    inputs = {
-        "questions": questions,
-        "samples": [record for path in sm.input.samples for record in read_jsonl(path)],
-        "knowledge": [record for path in sm.input.knowledge for record in read_jsonl(path)],
-    }
+    inputs = {name: read_jsonl_files(sm.input[name]) for name in ("questions", "samples", "knowledge")}
+    questions = inputs["questions"]
     warmup, sampled = split_halves([record["id"] for record in questions], sm.params.options["seed"])
     records = build("idk_sft", inputs, {**sm.params.options, "ids": warmup, "origin": sm.output.sft})
     write_jsonl(sm.output.sft, records)
