@@ -1,5 +1,5 @@
 # rait: refusal-aware instruction tuning as one DAG.
-# Stages, in DAG order: data -> models -> sample -> knowledge -> construct -> train -> evaluate -> report.
+# Stages, in DAG order: data -> models -> sample -> knowledge -> craft -> construct -> train -> evaluate -> report.
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -16,6 +16,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/sample.smk"
 include: "workflow/rules/knowledge.smk"
+include: "workflow/rules/craft.smk"
 include: "workflow/rules/construct.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"

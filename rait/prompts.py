@@ -19,6 +19,17 @@ def format_choices(choices: Sequence[str]) -> str:
     return "\n".join(f"{LETTERS[i]}. {text}" for i, text in enumerate(choices))
 
 
+def format_options(choices: Sequence[str]) -> str:
+    """The choices as words in a sentence, without letters ("x, y, z or w").
+
+    Small models copy a lettered list's first letter or pick letters by habit;
+    asked to answer in words among unlettered options they answer by content,
+    and the grader maps the option text back to its letter.
+    """
+    choices = list(choices)
+    return " or ".join([", ".join(choices[:-1]), choices[-1]]) if len(choices) > 1 else "".join(choices)
+
+
 def render_question(record: dict, templates: Mapping[str, str]) -> str:
     """Fill the instruction template for the record's kind (``open`` or ``mc``)."""
     kind = "mc" if is_multiple_choice(record) else "open"
@@ -26,7 +37,9 @@ def render_question(record: dict, templates: Mapping[str, str]) -> str:
     if template is None:
         raise RaitError(f"no prompt template for {kind} questions (config key prompts.{kind})")
     try:
-        return template.format(question=record["question"], choices=format_choices(record.get("choices", ())))
+        choices = record.get("choices", ())
+        return template.format(question=record["question"], choices=format_choices(choices),
+                               options=format_options(choices))
     except (KeyError, IndexError) as err:
         raise RaitError(f"prompt template prompts.{kind} has an unknown field {err}") from None
 

@@ -17,6 +17,12 @@ def test_open_and_mc_templates():
     assert render_question(mc, TEMPLATES) == "Pick\nA. red\nB. blue\nC. green\nAnswer:"
 
 
+def test_options_name_the_choices_without_letters():
+    mc = {"id": 2, "question": "Pick", "choices": ["red", "blue", "green"], "gold": "B"}
+    assert render_question(mc, {"mc": "{question} {options}?"}) == "Pick red, blue or green?"
+    assert render_question({**mc, "choices": ["red"]}, {"mc": "{options}"}) == "red"
+
+
 def test_missing_or_bad_template_names_the_key():
     with pytest.raises(RaitError, match="prompts.mc"):
         render_question({"id": 2, "question": "Pick", "choices": ["a", "b"], "gold": "A"}, {"open": "{question}"})

@@ -79,3 +79,21 @@ def test_70b_plan_asks_for_four_gpus_per_sampling_and_training_job():
             gpus.setdefault(name, set()).add(resources.split("gpu=")[1].split(",")[0] if "gpu=" in resources else "0")
     for rule in ("sample_answers", "train_sft", "sample_dpo_candidates", "train_dpo", "predict_answers"):
         assert gpus[rule] == {"4"}, (rule, gpus.get(rule))
+
+
+def test_craft_plan_for_llama3_8b_runs_every_stage_offline():
+    result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama3_8b_craft.json")
+    jobs = result.stdout.split("Job stats:")[1].split("total")[0]
+    counts = {line.split()[0]: int(line.split()[1]) for line in jobs.strip().splitlines()[2:]}
+    # certainty, rehearsal data and training, re-sampling, flow, selection, CRaFT training, evaluation
+    for rule in ("sample_answers", "measure_certainty", "build_rehearsal_data", "sample_rehearsed", "measure_rehearsed",
+                 "compute_flow", "build_craft_data", "predict_answers", "evaluate_method"):
+        assert rule in counts, rule
+    assert counts["train_sft"] == 2  # the rehearsal model and the CRaFT model
+    assert "results/checkpoints/llama3_8b_rehearsal" in result.stdout and "results/checkpoints/llama3_8b_craft" in result.stdout
+
+
+def test_craft_noflow_needs_no_rehearsal():
+    result = snakemake(REPO, "-n", "results/eval/llama3_8b_craft_noflow.json")
+    assert "measure_certainty" in result.stdout and "build_craft_data" in result.stdout
+    assert "rehearsal" not in result.stdout

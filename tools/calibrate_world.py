@@ -7,7 +7,7 @@
 Prompts exactly as the pipeline's defaults (config/config.yaml ``prompts``):
 one user turn in the model's chat template, tokenized without extra special
 tokens, greedy decoding, left padding (pad = eos when the tokenizer has no pad
-token), ``max_new_tokens`` 24 for open and 8 for multiple-choice questions.
+token), ``max_new_tokens`` 24 as the smollm2_135m entry samples.
 Responses are graded with ``rait.grading.grade``. Prints per-subject and total
 accuracy (share graded "correct") and the grade counts.
 """
@@ -26,12 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rait.grading import grade  # noqa: E402
-from rait.prompts import format_choices  # noqa: E402
+from rait.prompts import render_question  # noqa: E402
 
 OPEN_PROMPT = "Answer the following question in a few words.\nQuestion: {question}"
-MC_PROMPT = ("Answer the following multiple-choice question with the letter of the correct option.\n"
-             "Question: {question}\n{choices}")
-MAX_NEW = {"open": 24, "mc": 8}
+MC_PROMPT = "{question}\n{choices}\nAnswer:"  # the smollm2_135m entry's prompts.mc
+MAX_NEW = {"open": 24, "mc": 24}
 EMBEDDED = ROOT / "rait" / "datasets" / "embedded"
 
 
@@ -62,10 +61,7 @@ def subset(records: list[dict], limit: int | None, seed: int) -> list[dict]:
 
 
 def prompt(tokenizer, record: dict, kind: str) -> str:
-    if kind == "mc":
-        content = MC_PROMPT.format(question=record["question"], choices=format_choices(record["choices"]))
-    else:
-        content = OPEN_PROMPT.format(question=record["question"])
+    content = render_question(record, {"mc": MC_PROMPT, "open": OPEN_PROMPT})
     messages = [{"role": "user", "content": content}]
     return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
@@ -117,6 +113,8 @@ def main(argv=None) -> int:
     ap.add_argument("--kind", choices=["open", "mc", "both"], default="both")
     ap.add_argument("--limit", type=int, default=None, help="stratified subset of this many questions per kind")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--mc-prompt", default=None, help="try another multiple-choice prompt ({question}, {choices})")
+    ap.add_argument("--open-prompt", default=None, help="try another open-question prompt ({question})")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--by-relation", action="store_true", help="also report per relation (rebuilds the tables)")
@@ -139,6 +137,9 @@ def main(argv=None) -> int:
 
         relations = relation_of()
 
+    global MC_PROMPT, OPEN_PROMPT
+    MC_PROMPT = args.mc_prompt.replace("\\n", "\n") if args.mc_prompt else MC_PROMPT
+    OPEN_PROMPT = args.open_prompt.replace("\\n", "\n") if args.open_prompt else OPEN_PROMPT
     kinds = ["open", "mc"] if args.kind == "both" else [args.kind]
     saved = []
     for kind in kinds:

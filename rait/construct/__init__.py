@@ -8,12 +8,15 @@ names; adding a method means adding one builder here, nothing else.
 
 from __future__ import annotations
 
-from rait.construct import idk
+from rait.construct import craft, idk
 from rait.errors import RaitError
 
 BUILDERS = {
     "idk_sft": idk.build_sft,
     "idk_dpo": idk.build_dpo_pairs,
+    "rehearsal": craft.build_rehearsal,
+    "van_tuning": craft.build_van_tuning,
+    **{name: craft.builder(variant) for name, variant in craft.VARIANTS.items()},
 }
 
 

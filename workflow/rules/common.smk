@@ -104,19 +104,28 @@ def sampling_env(wildcards):
 # ---- training and evaluation -------------------------------------------------
 
 # The methods a target `results/eval/{model}_{method}.json` may name. Each is
-# described once here: which checkpoint answers the test questions, and with
-# which instruction.
+# described once here: which checkpoint answers the test questions, with which
+# instruction, and for the CRaFT family which data builder (rait.construct.BUILDERS)
+# makes its training set from which per-question scores (flow or certainty files).
 METHODS = {
     "base": {"checkpoint": "base", "instruction": "model"},
     "prompt": {"checkpoint": "base", "instruction": "idk"},
     "sft": {"checkpoint": "sft", "instruction": "model"},
     "dpo": {"checkpoint": "dpo", "instruction": "model"},
+    "craft": {"checkpoint": "craft", "instruction": "idk", "builder": "craft", "scores": "flow"},
+    "craft_noflow": {"checkpoint": "craft_noflow", "instruction": "idk", "builder": "craft_noflow", "scores": "certainty"},
+    "craft_nocer": {"checkpoint": "craft_nocer", "instruction": "idk", "builder": "craft_nocer", "scores": "flow"},
+    "cor_rait": {"checkpoint": "cor_rait", "instruction": "idk", "builder": "cor_rait", "scores": "certainty"},
+    "van_tuning": {"checkpoint": "van_tuning", "instruction": "idk", "builder": "van_tuning", "scores": None},
 }
+CRAFT_METHODS = [name for name, method in METHODS.items() if "builder" in method]
+# Checkpoints trained with the SFT trainer: Idk-SFT, its DPO warm-up half, CRaFT's rehearsal model and the CRaFT family.
+SFT_STAGES = ["sft", "sft_half", "rehearsal", *CRAFT_METHODS]
 
 
 wildcard_constraints:
     method="|".join(METHODS),
-    stage="sft|sft_half",
+    stage="|".join(SFT_STAGES),
 
 
 def deep_merge(base, override):
@@ -175,7 +184,10 @@ def trainer_options(kind):
         settings = training_settings(wildcards)
         entry = model_entry(wildcards.model)
         chosen = {"chat": entry["chat"], "system": entry.get("system"), "lora": settings["lora"], "seed": settings["seed"]}
-        if kind == "sft":
+        if kind == "sft" and wildcards.stage == "rehearsal":
+            rehearsal = craft_settings(wildcards)["rehearsal"]
+            chosen.update(hparams=rehearsal["hparams"], lora=rehearsal["lora"])
+        elif kind == "sft":
             chosen["hparams"] = settings["sft"]
         else:
             dpo = settings["dpo"]
@@ -233,7 +245,7 @@ def eval_provenance(wildcards):
     return provenance
 
 
-DEMO_METHODS = ["base", "prompt", "sft", "dpo"]
+DEMO_METHODS = ["base", "prompt", "sft", "dpo", *CRAFT_METHODS]
 
 
 def eval_targets(model, methods=DEMO_METHODS):
@@ -259,3 +271,111 @@ def generation_params(weights, templates=prompt_templates, sampling=sampling_spe
         templates=templates,
         sampling=sampling,
     )
+
+
+# ---- CRaFT: certainty, rehearsal, knowledge flow ------------------------------
+
+# What kind of questions a dataset holds decides how CRaFT scores it (sample
+# embeddings or option-letter probabilities), so it is known when the DAG is built.
+HUB_LOADER_KINDS = {"triviaqa": "open", "nq_open": "open", "mmlu": "mc", "arc": "mc"}
+
+
+def dataset_kind(key):
+    entry = dataset_entry(key)
+    source = entry["source"]
+    if source == "hub":
+        if entry.get("loader") not in HUB_LOADER_KINDS:
+            raise WorkflowError(f"datasets.{key}.loader: unknown hub loader {entry.get('loader')!r}; known: {', '.join(HUB_LOADER_KINDS)}")
+        return HUB_LOADER_KINDS[entry["loader"]]
+    if source == "local":
+        return "mc" if "choices" in entry.get("fields", {}) else "open"
+    if source == "embedded":
+        with open(f"{workflow.basedir}/rait/datasets/embedded/{entry['file']}", encoding="utf-8") as fh:
+            return "mc" if "choices" in json.loads(fh.readline()) else "open"
+    return "open"
+
+
+def craft_settings(wildcards):
+    return model_section(wildcards.model, "craft")
+
+
+def stage_checkpoint(model, stage):
+    return model_checkpoint(model) if stage == "base" else f"{RESULTS}/checkpoints/{model}_{stage}"
+
+
+def certainty_inputs(stage):
+    """Open questions are scored from samples, multiple choice from the checkpoint itself."""
+
+    def inputs(wildcards):
+        files = {"questions": f"{RESULTS}/data/{wildcards.dataset}/{wildcards.split}.jsonl"}
+        if dataset_kind(wildcards.dataset) == "open":
+            folder = f"{wildcards.model}" if stage == "base" else f"{wildcards.model}/{stage}"
+            files["samples"] = f"{RESULTS}/samples/{folder}/{wildcards.dataset}_{wildcards.split}.jsonl"
+        else:
+            files["model"] = model_files(wildcards) if stage == "base" else [stage_checkpoint(wildcards.model, stage)]
+        return files
+
+    return inputs
+
+
+def certainty_params(stage):
+    entry = lambda key, default=None: lambda wildcards: model_entry(wildcards.model).get(key, default)
+    return dict(
+        weights=lambda wildcards: stage_checkpoint(wildcards.model, stage),
+        templates=prompt_templates,
+        chat=entry("chat"),
+        system=entry("system"),
+        embedding=lambda wildcards: craft_settings(wildcards)["embedding"],
+        batch_size=lambda wildcards: craft_settings(wildcards)["batch_size"],
+        exact_match=config["grading"]["exact_match"],
+        refusals=config["grading"]["refusals"],
+    )
+
+
+def certainty_gpus(wildcards):
+    """Multiple choice runs the model itself; open questions only the small embedding model (one GPU at most)."""
+    gpus = model_entry(wildcards.model)["gpus"]
+    return gpus if dataset_kind(wildcards.dataset) == "mc" else min(gpus, 1)
+
+
+def rehearsal_inputs(wildcards):
+    datasets = train_datasets(wildcards.model)
+    model = wildcards.model
+    return {
+        "questions": per_dataset(f"{RESULTS}/data/{{dataset}}/train.jsonl", datasets),
+        "scores": per_dataset(f"{RESULTS}/knowledge/{{model}}/certainty/{{dataset}}_train.jsonl", datasets, model=model),
+        "samples": per_dataset(f"{RESULTS}/samples/{{model}}/{{dataset}}_train.jsonl", datasets, model=model),
+    }
+
+
+def craft_inputs(wildcards):
+    """Train questions, plus the scores the method selects by (flow, certainty, or none)."""
+    datasets = train_datasets(wildcards.model)
+    files = {"questions": per_dataset(f"{RESULTS}/data/{{dataset}}/train.jsonl", datasets)}
+    scores = METHODS[wildcards.method]["scores"]
+    if scores:
+        files["scores"] = per_dataset(f"{RESULTS}/knowledge/{{model}}/{scores}/{{dataset}}_train.jsonl", datasets,
+                                      model=wildcards.model)
+    return files
+
+
+def craft_builder_options(wildcards):
+    """What the CRaFT selection builders use; they train with the refusal instruction they are evaluated with."""
+    settings = training_settings(wildcards)
+    return {
+        "refusal": settings["refusal"],
+        "seed": settings["seed"],
+        "templates": method_templates(wildcards),
+        "selection": craft_settings(wildcards)["selection"],
+    }
+
+
+def rehearsal_options(wildcards):
+    """Only what the rehearsal set depends on, so that editing the selection does not retrain the rehearsal model."""
+    rehearsal = craft_settings(wildcards)["rehearsal"]
+    return {
+        "templates": prompt_templates(wildcards),
+        "exact_match": config["grading"]["exact_match"],
+        "refusals": list(config["grading"]["refusals"]),
+        "rehearsal": {key: value for key, value in rehearsal.items() if key not in ("hparams", "lora")},
+    }

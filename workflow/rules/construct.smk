@@ -52,3 +52,23 @@ rule build_dpo_pairs:
     localrule: True
     script:
         "../scripts/build_train_data.py"
+
+
+rule build_craft_data:
+    """CRaFT's selection and its baselines (rait.construct.craft), per METHODS[method]["builder"]."""
+    input:
+        unpack(craft_inputs),
+    output:
+        f"{RESULTS}/train_data/{{model}}_{{method}}.jsonl",
+    wildcard_constraints:
+        method="|".join(CRAFT_METHODS),
+    params:
+        builder=lambda wildcards: METHODS[wildcards.method]["builder"],
+        options=craft_builder_options,
+    log:
+        f"{RESULTS}/logs/build_craft_data/{{model}}_{{method}}.log",
+    conda:
+        "../../envs/data.yaml"
+    localrule: True
+    script:
+        "../scripts/build_train_data.py"
