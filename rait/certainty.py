@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 from rait.errors import RaitError
 from rait.knowledge import label_split
-from rait.records import LETTERS, is_multiple_choice
+from rait.records import LETTERS, question_kind
 
 log = logging.getLogger(__name__)
 
@@ -120,26 +120,24 @@ def letter_probabilities(model_path: str, records: list[dict], *, templates: dic
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from rait.prompts import encode, prompt_text
+    from rait.sampling.transformers_engine import left_padded
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype="auto").to(device).eval()
     prompts = [encode(tokenizer, prompt_text(tokenizer, r, templates, chat, system), chat) for r in records]
+    letters = {k: letter_token_ids(tokenizer, k) for k in {len(r["choices"]) for r in records}}
     out: list[list[float]] = []
     for start in range(0, len(prompts), batch_size):
-        chunk = prompts[start : start + batch_size]
-        width = max(len(ids) for ids in chunk)
-        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in chunk], device=device)
-        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in chunk], device=device)
+        input_ids, mask = left_padded(torch, prompts[start : start + batch_size], pad, device)
         # Left padding must not shift positions, or a padded prompt reads differently from an unpadded one.
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         with torch.inference_mode():
             logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions).logits[:, -1, :].float()
         probs = torch.softmax(logits, dim=-1).cpu()
         for row, record in zip(probs, records[start : start + batch_size]):
-            letters = letter_token_ids(tokenizer, len(record["choices"]))
-            out.append([float(row[i]) for i in letters])
+            out.append([float(row[i]) for i in letters[len(record["choices"])]])
     return out
 
 
@@ -147,9 +145,9 @@ def score_mc(records: list[dict], probs: list[list[float]]) -> list[dict]:
     return [{"id": r["id"], **letter_scores(p, r["gold"])} for r, p in zip(records, probs)]
 
 
-def question_kind(records: list[dict], origin: str) -> str:
+def split_kind(records: list[dict], origin: str) -> str:
     """``mc`` or ``open``; a split mixing both kinds is refused (CRaFT scores them differently)."""
-    kinds = {"mc" if is_multiple_choice(r) else "open" for r in records}
+    kinds = {question_kind(r) for r in records}
     if not kinds:
         raise RaitError(f"{origin}: no questions")
     if len(kinds) > 1:

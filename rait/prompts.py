@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from rait.errors import RaitError
-from rait.records import LETTERS, is_multiple_choice
+from rait.records import LETTERS, question_kind
 
 
 def format_choices(choices: Sequence[str]) -> str:
@@ -32,7 +32,7 @@ def format_options(choices: Sequence[str]) -> str:
 
 def render_question(record: dict, templates: Mapping[str, str]) -> str:
     """Fill the instruction template for the record's kind (``open`` or ``mc``)."""
-    kind = "mc" if is_multiple_choice(record) else "open"
+    kind = question_kind(record)
     template = templates.get(kind)
     if template is None:
         raise RaitError(f"no prompt template for {kind} questions (config key prompts.{kind})")

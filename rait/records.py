@@ -19,6 +19,11 @@ def is_multiple_choice(record: dict) -> bool:
     return "choices" in record
 
 
+def question_kind(record: dict) -> str:
+    """``mc`` or ``open``: the key prompt templates and CRaFT's selection counts are filed under."""
+    return "mc" if is_multiple_choice(record) else "open"
+
+
 def check_record(record: dict, origin: str) -> dict:
     """Return ``record`` if it is a well-formed question, else raise naming ``origin`` (file:line)."""
     for key in ("id", "question"):

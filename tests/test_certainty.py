@@ -14,9 +14,9 @@ from rait.certainty import (
     load_encoder,
     mean_pairwise_cosine,
     open_certainties,
-    question_kind,
     score_mc,
     score_open,
+    split_kind,
 )
 from rait.errors import RaitError
 
@@ -105,12 +105,12 @@ def test_letter_probabilities_from_a_real_forward_pass(tmp_path):
     assert 0 < sum(probs[0]) < 1 and scored[0]["correctness"] == pytest.approx(probs[0][1] / sum(probs[0]))
 
 
-def test_question_kind_refuses_mixed_splits():
+def test_split_kind_refuses_mixed_splits():
     mc = {"id": 1, "question": "q", "choices": ["a", "b"], "gold": "A"}
     op = {"id": 2, "question": "q", "answers": ["a"]}
-    assert question_kind([mc], "f") == "mc" and question_kind([op], "f") == "open"
+    assert split_kind([mc], "f") == "mc" and split_kind([op], "f") == "open"
     with pytest.raises(RaitError, match="f: mixes open and multiple-choice"):
-        question_kind([mc, op], "f")
+        split_kind([mc, op], "f")
 
 
 def test_flow_is_joined_by_id_whatever_the_order():

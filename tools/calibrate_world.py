@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from rait.grading import grade  # noqa: E402
 from rait.prompts import render_question  # noqa: E402
+from rait.sampling.transformers_engine import left_padded  # noqa: E402
 
 OPEN_PROMPT = "Answer the following question in a few words.\nQuestion: {question}"
 MC_PROMPT = "{question}\n{choices}\nAnswer:"  # the smollm2_135m entry's prompts.mc
@@ -60,24 +61,23 @@ def subset(records: list[dict], limit: int | None, seed: int) -> list[dict]:
     return out
 
 
-def prompt(tokenizer, record: dict, kind: str) -> str:
-    content = render_question(record, {"mc": MC_PROMPT, "open": OPEN_PROMPT})
+def prompt(tokenizer, record: dict, templates: dict) -> str:
+    content = render_question(record, templates)
     messages = [{"role": "user", "content": content}]
     return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
 
-def generate(model, tokenizer, records: list[dict], kind: str, batch: int) -> list[str]:
+def generate(model, tokenizer, records: list[dict], kind: str, templates: dict, batch: int) -> list[str]:
     import torch
 
-    ids = [tokenizer(prompt(tokenizer, r, kind), add_special_tokens=False)["input_ids"] for r in records]
+    ids = [tokenizer(prompt(tokenizer, r, templates), add_special_tokens=False)["input_ids"] for r in records]
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths share a batch
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     out: list[str] = [""] * len(ids)
     for start in range(0, len(order), batch):
         chunk = order[start:start + batch]
-        width = max(len(ids[i]) for i in chunk)
-        input_ids = torch.tensor([[pad] * (width - len(ids[i])) + ids[i] for i in chunk])
-        mask = torch.tensor([[0] * (width - len(ids[i])) + [1] * len(ids[i]) for i in chunk])
+        input_ids, mask = left_padded(torch, [ids[i] for i in chunk], pad, "cpu")
+        width = input_ids.shape[1]
         with torch.no_grad():
             gen = model.generate(input_ids=input_ids, attention_mask=mask, do_sample=False,
                                  max_new_tokens=MAX_NEW[kind], pad_token_id=pad)
@@ -137,16 +137,15 @@ def main(argv=None) -> int:
 
         relations = relation_of()
 
-    global MC_PROMPT, OPEN_PROMPT
-    MC_PROMPT = args.mc_prompt.replace("\\n", "\n") if args.mc_prompt else MC_PROMPT
-    OPEN_PROMPT = args.open_prompt.replace("\\n", "\n") if args.open_prompt else OPEN_PROMPT
+    unescape = lambda text: text.replace("\\n", "\n")
+    templates = {"mc": unescape(args.mc_prompt or MC_PROMPT), "open": unescape(args.open_prompt or OPEN_PROMPT)}
     kinds = ["open", "mc"] if args.kind == "both" else [args.kind]
     saved = []
     for kind in kinds:
         path = args.open_file if kind == "open" else args.mc_file
         records = subset(load(path, args.split), args.limit, args.seed)
         t0 = time.time()
-        responses = generate(model, tokenizer, records, kind, args.batch)
+        responses = generate(model, tokenizer, records, kind, templates, args.batch)
         grades = [grade(r, resp) for r, resp in zip(records, responses)]
         report(kind, records, grades, relations)
         print(f"({time.time() - t0:.0f}s)")

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from rait.construct.idk import check_both_kinds, gold_answer, graded_samples, index_by_id
 from rait.errors import RaitError
 from rait.prompts import render_question
-from rait.records import is_multiple_choice
+from rait.records import question_kind
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,6 @@ VARIANTS = {
     "craft_nocer": Variant(certainty=False, flow=True),
     "cor_rait": Variant(certainty=False, flow=False),
 }
-
-
-def kind_of(record: dict) -> str:
-    return "mc" if is_multiple_choice(record) else "open"
 
 
 def _score(scores: dict, record: dict, field: str):
@@ -85,12 +81,11 @@ def partition(records: list[dict], scores: dict, kind: str, rules: dict, use_flo
 
 
 def order(records: list[dict], scores: dict, *, by_certainty: bool, highest_first: bool, rng: random.Random) -> list:
+    ranked = sorted(records, key=lambda r: str(r["id"]))  # file order never decides
     if by_certainty:
-        ranked = sorted(records, key=lambda r: str(r["id"]))
         return sorted(ranked, key=lambda r: _score(scores, r, "certainty"), reverse=highest_first)
-    shuffled = sorted(records, key=lambda r: str(r["id"]))
-    rng.shuffle(shuffled)
-    return shuffled
+    rng.shuffle(ranked)
+    return ranked
 
 
 def take(ranked: list[dict], count: int, *, upsample: bool, rng: random.Random, what: str) -> list[dict]:
@@ -121,7 +116,7 @@ def example(record: dict, options: dict, target: str, kind: str, scores: dict | 
 def by_kind(questions: list[dict]) -> dict[str, list[dict]]:
     groups: dict[str, list[dict]] = {kind: [] for kind in KINDS}
     for record in questions:
-        groups[kind_of(record)].append(record)
+        groups[question_kind(record)].append(record)
     return {kind: records for kind, records in groups.items() if records}
 
 

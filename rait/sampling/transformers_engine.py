@@ -14,6 +14,14 @@ from rait.sampling import Generation, SamplingSpec, truncate_at_stop
 log = logging.getLogger(__name__)
 
 
+def left_padded(torch, prompts: list[list[int]], pad_id: int, device):
+    """Token ids of unequal length as one batch, padded on the left, with the attention mask."""
+    width = max(len(ids) for ids in prompts)
+    input_ids = [[pad_id] * (width - len(ids)) + ids for ids in prompts]
+    mask = [[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts]
+    return torch.tensor(input_ids, device=device), torch.tensor(mask, device=device)
+
+
 class TransformersEngine:
     def __init__(self, model_path: str, batch_size: int = 16, dtype: str = "auto", threads: int | None = None, **unused):
         import torch
@@ -50,13 +58,6 @@ class TransformersEngine:
             options.update(stop_strings=strings, tokenizer=self.tokenizer)
         return options
 
-    def _batch_tensors(self, prompts: list[list[int]]):
-        width = max(len(ids) for ids in prompts)
-        input_ids = [[self.pad_id] * (width - len(ids)) + ids for ids in prompts]
-        mask = [[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts]
-        tensor = self.torch.tensor
-        return tensor(input_ids, device=self.device), tensor(mask, device=self.device)
-
     def _decode(self, output, width: int, stop: tuple[str, ...]) -> list[str]:
         texts = self.tokenizer.batch_decode(output[:, width:], skip_special_tokens=True)
         return [truncate_at_stop(text, stop) for text in texts]
@@ -68,7 +69,7 @@ class TransformersEngine:
         results: list[Generation] = []
         starts = range(0, len(prompts), self.batch_size)
         for index, start in enumerate(tqdm(starts, desc="sampling", unit="batch", disable=not progress)):
-            input_ids, mask = self._batch_tensors(prompts[start : start + self.batch_size])
+            input_ids, mask = left_padded(self.torch, prompts[start : start + self.batch_size], self.pad_id, self.device)
             width = input_ids.shape[1]
             self.torch.manual_seed(spec.seed + index)
             with self.torch.inference_mode():

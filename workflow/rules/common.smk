@@ -1,4 +1,5 @@
 # Input functions, parameter builders and wildcard constraints shared by all stages.
+import functools
 import json
 
 from snakemake.exceptions import WorkflowError
@@ -197,9 +198,13 @@ def trainer_options(kind):
     return options
 
 
-def method_checkpoint(model, method):
-    stage = METHODS[method]["checkpoint"]
+def stage_checkpoint(model, stage):
+    """The base model, or the checkpoint a training stage wrote."""
     return model_checkpoint(model) if stage == "base" else f"{RESULTS}/checkpoints/{model}_{stage}"
+
+
+def method_checkpoint(model, method):
+    return stage_checkpoint(model, METHODS[method]["checkpoint"])
 
 
 def method_model_files(wildcards):
@@ -280,6 +285,7 @@ def generation_params(weights, templates=prompt_templates, sampling=sampling_spe
 HUB_LOADER_KINDS = {"triviaqa": "open", "nq_open": "open", "mmlu": "mc", "arc": "mc"}
 
 
+@functools.lru_cache(maxsize=None)
 def dataset_kind(key):
     entry = dataset_entry(key)
     source = entry["source"]
@@ -297,10 +303,6 @@ def dataset_kind(key):
 
 def craft_settings(wildcards):
     return model_section(wildcards.model, "craft")
-
-
-def stage_checkpoint(model, stage):
-    return model_checkpoint(model) if stage == "base" else f"{RESULTS}/checkpoints/{model}_{stage}"
 
 
 def certainty_inputs(stage):

@@ -52,7 +52,7 @@ rule sample_rehearsed:
     output:
         f"{RESULTS}/samples/{{model}}/rehearsal/{{dataset}}_{{split}}.jsonl",
     params:
-        **generation_params(lambda wildcards: f"{RESULTS}/checkpoints/{wildcards.model}_rehearsal"),
+        **generation_params(lambda wildcards: stage_checkpoint(wildcards.model, "rehearsal")),
     resources:
         gpu=model_resource("gpus"),
         mem_mb=model_resource("mem_mb"),

@@ -32,7 +32,7 @@ rule sample_dpo_candidates:
     output:
         f"{RESULTS}/samples/{{model}}/sft_half/dpo_questions.jsonl",
     params:
-        **generation_params(lambda wildcards: f"{RESULTS}/checkpoints/{wildcards.model}_sft_half"),
+        **generation_params(lambda wildcards: stage_checkpoint(wildcards.model, "sft_half")),
     resources:
         gpu=model_resource("gpus"),
         mem_mb=model_resource("mem_mb"),

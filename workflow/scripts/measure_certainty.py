@@ -1,13 +1,13 @@
 import logging
 
-from rait.certainty import letter_probabilities, load_encoder, question_kind, score_mc, score_open
+from rait.certainty import letter_probabilities, load_encoder, score_mc, score_open, split_kind
 from rait.io import read_jsonl, write_jsonl
 from rait.workflow import run
 
 
 def main(sm):
     records = read_jsonl(sm.input.questions)
-    kind = question_kind(records, sm.input.questions)
+    kind = split_kind(records, sm.input.questions)
     if kind == "open":
         embedding = sm.params.embedding
         encode = load_encoder(embedding["package"], embedding["folder"])
