@@ -17,8 +17,10 @@ every later rule loads with ``AutoModelForCausalLM.from_pretrained(out_dir)``.
   ``[1, sft_weight]`` (the DPO loss plus an NLL term on the chosen answer;
   TRL 1.x dropped ``rpo_alpha`` for this). With LoRA the reference model is
   the starting model itself, with the adapters disabled.
-* Multi-GPU: run under ``accelerate launch`` (``launcher`` builds the prefix)
-  with DeepSpeed ZeRO-3. All ranks train and take part in
+* Multi-GPU and multi-node: run under ``accelerate launch`` with DeepSpeed
+  ZeRO-3, one launcher per node under ``srun`` across nodes (``rait.launch``
+  builds the commands; a CPU-only node with the fallback allowed runs one gloo
+  process per node under ``torchrun``). All ranks train and take part in
   ``Trainer.save_model`` (which gathers the sharded weights, or only the
   adapter under PEFT); only the main process then merges, casts to the
   starting checkpoint's dtype and renames the result into place
@@ -27,8 +29,11 @@ every later rule loads with ``AutoModelForCausalLM.from_pretrained(out_dir)``.
 
 Command line (what the workflow rules run)::
 
-    {launcher} -m rait.training sft|dpo --model PATH --data FILE.jsonl --out DIR --options JSON
-    python -m rait.training sft|dpo --gpus N [--deepspeed CONFIG] --model ...   # relaunches itself if N >= 2
+    python -m rait.training sft|dpo --model PATH --data FILE.jsonl --out DIR --options JSON
+        [--gpus G] [--nodes N] [--deepspeed CONFIG]
+
+With ``G`` >= 2 GPUs per node, or ``N`` >= 2 nodes (inside a SLURM job), it
+starts its processes as ``rait.launch`` describes and trains in them.
 
 ``--options`` is a JSON object (or a file holding one) with the keyword
 arguments ``chat``, ``system``, ``lora``, ``hparams``, ``seed`` and, for
@@ -51,9 +56,10 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rait.errors import RaitError
+from rait.launch import (DEFAULT_DEEPSPEED_CONFIG, Rendezvous, accelerate_command, module_command, srun_command,
+                         torchrun_command)
 
 STATS_FILE = "training_stats.json"
-DEFAULT_DEEPSPEED_CONFIG = "config/deepspeed/zero3.json"
 
 DEFAULT_LORA = {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear"}
 # Short names accepted in the ``lora`` dict, besides every ``peft.LoraConfig`` field.
@@ -74,42 +80,6 @@ RESERVED_HPARAMS = {
 
 SFT_FIELDS = ("prompt", "target")
 DPO_FIELDS = ("prompt", "chosen", "rejected")
-
-
-# --------------------------------------------------------------------------
-# Launching
-# --------------------------------------------------------------------------
-
-
-def launcher(gpus: int, deepspeed_config: str = DEFAULT_DEEPSPEED_CONFIG) -> str:
-    """The command prefix a rule puts before ``-m rait.training ...``.
-
-    0 GPUs: plain ``python`` (CPU). 1 GPU: ``accelerate launch`` with one
-    process, bf16, no DeepSpeed (ZeRO-3 has nothing to shard across a single
-    GPU and would only add a dependency). 2 or more: one process per GPU with
-    DeepSpeed ZeRO-3 from ``deepspeed_config``, models created sharded
-    (``--zero3_init_flag``).
-    """
-    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 0:
-        raise RaitError(f"launcher: gpus must be a whole number >= 0, got {gpus!r}")
-    if gpus == 0:
-        return "python"
-    parts = ["accelerate launch", f"--num_processes {gpus}", "--num_machines 1", "--mixed_precision bf16",
-             "--dynamo_backend no"]
-    if gpus > 1:
-        parts += ["--use_deepspeed", f"--deepspeed_config_file {shlex.quote(str(deepspeed_config))}",
-                  "--zero3_init_flag true"]
-    return " ".join(parts)
-
-
-def relaunch_command(gpus: int, deepspeed_config: str, argv: Sequence[str]) -> list[str]:
-    """``launcher(gpus)`` + ``-m rait.training`` + ``argv``, with accelerate run by this interpreter."""
-    command = shlex.split(launcher(gpus, deepspeed_config))
-    if command[:2] == ["accelerate", "launch"]:
-        command[:2] = [sys.executable, "-m", "accelerate.commands.launch"]
-    elif command == ["python"]:
-        command = [sys.executable]
-    return [*command, "-m", "rait.training", *argv]
 
 
 # --------------------------------------------------------------------------
@@ -226,7 +196,10 @@ def _make_config(config_cls, hparams: dict | None, fixed: dict, what: str):
                 hparams[new] = hparams.pop(old)
         hparams.setdefault("activation_checkpointing", True)
     # Progress goes through ``log`` (see ``_log_callback``), not tqdm bars or the trainer's printing to stdout.
-    defaults = {"report_to": "none", "disable_tqdm": True, "dataloader_pin_memory": torch.cuda.is_available()}
+    # use_cpu without CUDA: several CPU processes (the multi-node CPU fallback) then form one gloo group instead of
+    # each believing it is the only, main, process.
+    defaults = {"report_to": "none", "disable_tqdm": True, "dataloader_pin_memory": torch.cuda.is_available(),
+                "use_cpu": not torch.cuda.is_available()}
     try:
         return config_cls(**{**defaults, **hparams, **fixed})
     except (TypeError, ValueError) as err:
@@ -400,6 +373,7 @@ def _run(trainer, model_path, out_dir: Path, work: Path, *, lora: bool, extra: d
         "trainable_params": trainable,
         "total_params": total,
         "lora": lora,
+        "world_size": accelerator.num_processes,
     }
     if is_main:  # on CPU, from what save_model wrote: the same code whether or not the weights were sharded
         _save_final(model_path, stage, out_dir, trainer.processing_class, lora=lora, stats=stats)
@@ -537,6 +511,34 @@ def check_gpus(gpus: int | None) -> int | None:
     return gpus
 
 
+def launch_command(args: argparse.Namespace) -> list[str] | None:
+    """The command that starts this job's processes one level down (see ``rait.launch``), or None to train in
+    this process. Checks what the job asks for against what it got before anything is loaded."""
+    if "LOCAL_RANK" in os.environ:  # started by a launcher
+        return None
+    inner = [args.method, "--model", args.model, "--data", args.data, "--out", args.out, "--options", args.options]
+    nodes = args.nodes
+    if nodes < 1:
+        raise RaitError(f"--nodes must be >= 1, got {nodes} (config key models.<model>.nodes)")
+    if nodes > 1 and not args.node_task:
+        if "SLURM_JOB_ID" not in os.environ:
+            raise RaitError(f"the model asks for {nodes} nodes (config key models.<model>.nodes) but this is not a "
+                            "SLURM job; run with --profile slurm, or set the model's nodes to 1")
+        node_argv = [*inner, "--gpus", str(args.gpus or 0), "--nodes", str(nodes), "--deepspeed", args.deepspeed,
+                     "--node-task"]
+        return module_command([*srun_command(nodes), sys.executable], node_argv)
+    gpus = check_gpus(args.gpus)
+    if nodes > 1:
+        rendezvous = Rendezvous.from_slurm()
+        if rendezvous.nodes != nodes:
+            raise RaitError(f"the model asks for {nodes} nodes but the SLURM step has {rendezvous.nodes}")
+        prefix = accelerate_command(gpus, args.deepspeed, rendezvous) if gpus else torchrun_command(rendezvous)
+        return module_command(prefix, inner)
+    if gpus and gpus > 1:
+        return module_command(accelerate_command(gpus, args.deepspeed), inner)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rait.training", description=__doc__.split("\n\n")[0])
     parser.add_argument("method", choices=sorted(OPTION_KEYS))
@@ -545,24 +547,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder to write the trained checkpoint to")
     parser.add_argument("--options", default='{"chat": false}', help="JSON object, or a file holding one")
     parser.add_argument("--gpus", type=int, default=None,
-                        help="GPUs of the job; with 2 or more, run again under `launcher(gpus)` (accelerate + "
-                             "DeepSpeed ZeRO-3), one process per GPU; otherwise train in this process")
-    parser.add_argument("--deepspeed", default=DEFAULT_DEEPSPEED_CONFIG, help="DeepSpeed config for --gpus >= 2")
+                        help="GPUs per node; with 2 or more, one process per GPU under accelerate + DeepSpeed "
+                             "ZeRO-3; otherwise one process")
+    parser.add_argument("--nodes", type=int, default=1,
+                        help="nodes of the SLURM job; with 2 or more, one launcher per node under srun")
+    parser.add_argument("--node-task", action="store_true", help=argparse.SUPPRESS)  # set by the srun level
+    parser.add_argument("--deepspeed", default=DEFAULT_DEEPSPEED_CONFIG, help="DeepSpeed config for 2+ processes")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         stream=sys.stderr)
     log = logging.getLogger(f"rait.training.{args.method}")
     try:
-        args.gpus = check_gpus(args.gpus)
+        command = launch_command(args)
     except RaitError as err:
         log.error("%s", err)
         return 1
-    if args.gpus is not None and args.gpus > 1 and "LOCAL_RANK" not in os.environ:
+    if command:
         import subprocess
 
-        command = relaunch_command(args.gpus, args.deepspeed, [args.method, "--model", args.model, "--data",
-                                                               args.data, "--out", args.out, "--options", args.options])
         log.info("running %s", shlex.join(command))
         return subprocess.run(command).returncode
     try:

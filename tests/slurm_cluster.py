@@ -1,15 +1,19 @@
-"""A real one-node SLURM cluster on this machine, for ``tests/test_slurm.py``.
+"""A real two-node SLURM cluster on this machine, for ``tests/test_slurm.py``.
 
 ``SlurmCluster.start()`` installs SLURM and MUNGE with apt-get when ``slurmctld``
 is not on PATH, starts ``munged`` (unless one already answers), writes
 ``/etc/slurm/slurm.conf`` and ``/etc/slurm/gres.conf`` (the standard paths: the
 job steps the executor starts with ``srun`` inside a job read the config from
 there, not from a ``SLURM_CONF`` the test might export), starts ``slurmctld``
-and ``slurmd`` in the foreground (``-D``) as children of this process and waits
-until the node is idle. The node has two partitions, ``cpu`` (default) and
-``gpu``, and two GPUs as GRES backed by placeholder character devices
-(``/dev/rait_gpu0``, ``/dev/rait_gpu1``): SLURM hands them out and sets
-``CUDA_VISIBLE_DEVICES``, torch sees no GPU.
+and one ``slurmd`` per node (``-N rait1``, ``-N rait2``: two slurmd daemons on
+one host, each on its own port, spool and log) in the foreground (``-D``) as
+children of this process and waits until the nodes are idle. Both nodes are in
+two partitions, ``cpu`` (default) and ``gpu``, and each has one GPU as GRES
+backed by a placeholder character device (``/dev/rait_gpu0`` on rait1,
+``/dev/rait_gpu1`` on rait2): SLURM hands them out and sets
+``CUDA_VISIBLE_DEVICES``, torch sees no GPU. Two nodes make multi-node jobs
+real: ``sbatch --nodes=2`` gets both, and ``srun`` inside it starts one task
+on each.
 
 ``stop()`` cancels what is still queued, stops exactly the daemons ``start()``
 started (by pid), removes the placeholder devices and puts back any config
@@ -40,8 +44,10 @@ CONF_DIR = Path("/etc/slurm")
 SPOOL = Path("/var/spool/slurm-rait")
 MUNGE_KEY = Path("/etc/munge/munge.key")
 MUNGE_SOCKET_DIR = Path("/run/munge")
-GPU_DEVICES = [Path("/dev/rait_gpu0"), Path("/dev/rait_gpu1")]
+GPU_DEVICES = [Path("/dev/rait_gpu0"), Path("/dev/rait_gpu1")]  # one per node
 CLUSTER_NAME = "rait"
+NODES = [f"{CLUSTER_NAME}{index}" for index in range(1, len(GPU_DEVICES) + 1)]
+SLURMD_PORT = 17001  # rait1's; rait2's is the next one
 MARKER = "# written by rait tests/slurm_cluster.py"
 APT_PACKAGES = ["slurm-wlm", "munge"]
 
@@ -122,7 +128,10 @@ def node_hardware() -> dict[str, int]:
 
 
 def slurm_conf(host: str, cpus: int, memory: int) -> str:
-    """One node, partitions cpu (default) and gpu, two GPUs, no accounting, state under SPOOL."""
+    """NODES on this host (``cpus`` and ``memory`` each), partitions cpu (default) and gpu, one GPU per node,
+    no accounting, state under SPOOL."""
+    nodes = "\n".join(f"NodeName={node} NodeHostname={host} NodeAddr=127.0.0.1 Port={SLURMD_PORT + index} "
+                      f"CPUs={cpus} RealMemory={memory} Gres=gpu:1 State=UNKNOWN" for index, node in enumerate(NODES))
     return f"""{MARKER}
 ClusterName={CLUSTER_NAME}
 # the loopback address: no need for the host name to resolve (containers)
@@ -141,31 +150,31 @@ GresTypes=gpu
 ReturnToService=2
 # squeue must still list finished jobs when the executor polls (slurm-status-command: squeue)
 MinJobAge=600
-# the node is declared as below, whatever slurmd measures (CI machines with 1 core or little memory)
+# the nodes are declared as below, whatever slurmd measures (CI machines with 1 core or little memory)
 SlurmdParameters=config_overrides
 SchedulerType=sched/backfill
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 StateSaveLocation={SPOOL}/ctld
-SlurmdSpoolDir={SPOOL}/d
+SlurmdSpoolDir={SPOOL}/d-%n
 SlurmctldPidFile={SPOOL}/slurmctld.pid
-SlurmdPidFile={SPOOL}/slurmd.pid
+SlurmdPidFile={SPOOL}/slurmd-%n.pid
 SlurmctldLogFile={SPOOL}/slurmctld.log
-SlurmdLogFile={SPOOL}/slurmd.log
+SlurmdLogFile={SPOOL}/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
 SlurmctldTimeout=30
 SlurmdTimeout=30
-NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} Gres=gpu:{len(GPU_DEVICES)} State=UNKNOWN
-PartitionName=cpu Nodes={host} Default=YES MaxTime=INFINITE State=UP
-PartitionName=gpu Nodes={host} Default=NO MaxTime=INFINITE State=UP
+{nodes}
+PartitionName=cpu Nodes={",".join(NODES)} Default=YES MaxTime=INFINITE State=UP
+PartitionName=gpu Nodes={",".join(NODES)} Default=NO MaxTime=INFINITE State=UP
 """
 
 
-def gres_conf(host: str) -> str:
-    first, last = 0, len(GPU_DEVICES) - 1
-    return f"{MARKER}\nNodeName={host} Name=gpu File=/dev/rait_gpu[{first}-{last}]\n"
+def gres_conf() -> str:
+    lines = [f"NodeName={node} Name=gpu File={device}" for node, device in zip(NODES, GPU_DEVICES)]
+    return "\n".join([MARKER, *lines]) + "\n"
 
 
 class SlurmCluster:
@@ -202,8 +211,9 @@ class SlurmCluster:
         conf = CONF_DIR / "slurm.conf"
         if not conf.exists() or MARKER not in conf.read_text(errors="replace"):
             return
-        for daemon in ("slurmd", "slurmctld", "munged"):
-            pidfile = SPOOL / f"{daemon}.pid"
+        pidfiles = [*sorted(SPOOL.glob("slurmd-*.pid")), SPOOL / "slurmctld.pid", SPOOL / "munged.pid"]
+        for pidfile in pidfiles:
+            daemon = pidfile.stem.split("-")[0]
             try:
                 pid = int(pidfile.read_text().split()[0])
                 comm = Path(f"/proc/{pid}/comm").read_text().strip()
@@ -251,14 +261,15 @@ class SlurmCluster:
 
     def _write_configs(self) -> None:
         hardware = node_hardware()
-        # what the node is declared with (config_overrides): at least 4 CPUs and 16 GB, so that two of the
-        # profile's jobs (2 CPUs each, pretraining 8 GB) run side by side even on a small CI machine
-        cpus, memory = max(hardware["cpus"], 4), max(hardware["memory"], 16000)
+        # what each node is declared with (config_overrides): at least 2 CPUs and 16 GB, so that two of the
+        # profile's jobs (2 CPUs each, pretraining 8 GB) run side by side, one per node, even on a small CI
+        # machine, and a two-node job gets both nodes once they are free
+        cpus, memory = max(hardware["cpus"] // len(NODES), 2), max(hardware["memory"], 16000)
         CONF_DIR.mkdir(parents=True, exist_ok=True)
-        for sub in ("ctld", "d"):
+        for sub in ("ctld", *(f"d-{node}" for node in NODES)):
             (SPOOL / sub).mkdir(parents=True, exist_ok=True)
         self._replace(CONF_DIR / "slurm.conf", slurm_conf(self.host, cpus, memory))
-        self._replace(CONF_DIR / "gres.conf", gres_conf(self.host))
+        self._replace(CONF_DIR / "gres.conf", gres_conf())
 
     def _make_devices(self) -> None:
         """The placeholder GPUs (removed by stop(), also when an earlier session left them behind)."""
@@ -268,17 +279,18 @@ class SlurmCluster:
             self.devices.append(device)
 
     def _start_daemons(self, timeout: float) -> None:
-        for daemon, args in (("slurmctld", ["-D", "-c", "-i"]), ("slurmd", ["-D"])):
-            self._spawn(daemon, args)
-            if daemon == "slurmctld":
-                self._wait(lambda: "UP" in _run(["scontrol", "ping"], check=False).stdout, timeout, "slurmctld")
-        self._wait(lambda: self.node_state() == "idle", timeout, "the node to become idle")
+        self._spawn("slurmctld", ["-D", "-c", "-i"])
+        self._wait(lambda: "UP" in _run(["scontrol", "ping"], check=False).stdout, timeout, "slurmctld")
+        for node in NODES:
+            self._spawn("slurmd", ["-D", "-N", node], name=f"slurmd-{node}")
+        self._wait(lambda: self.node_states() == ["idle"] * len(NODES), timeout, "the nodes to become idle")
 
-    def _spawn(self, daemon: str, args: list[str]) -> None:
-        with open(SPOOL / f"{daemon}.stdout", "w") as log:
+    def _spawn(self, daemon: str, args: list[str], name: str | None = None) -> None:
+        name = name or daemon
+        with open(SPOOL / f"{name}.stdout", "w") as log:
             process = subprocess.Popen([daemon, *args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self._children.append(process)
-        self.pids[daemon] = process.pid
+        self.pids[name] = process.pid
 
     def _wait(self, ready, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -291,13 +303,18 @@ class SlurmCluster:
                 raise RuntimeError(f"timed out waiting for {what}:\n{self.daemon_logs()}")
             time.sleep(0.5)
 
-    def node_state(self) -> str:
-        result = _run(["sinfo", "-h", "-N", "-n", self.host, "-o", "%T"], check=False)
-        return result.stdout.strip().split("\n")[0].rstrip("*~#") if result.returncode == 0 else ""
+    def node_states(self) -> list[str]:
+        """Each node's state, in NODES order ([] when sinfo does not answer)."""
+        result = _run(["sinfo", "-h", "-N", "-o", "%N %T"], check=False)
+        if result.returncode != 0:
+            return []
+        states = dict(line.split() for line in result.stdout.splitlines() if line.strip())
+        return [states.get(node, "").rstrip("*~#") for node in NODES]
 
     def daemon_logs(self, tail: int = 3000) -> str:
         parts = []
-        for name in ("slurmctld.log", "slurmd.log", "slurmctld.stdout", "slurmd.stdout"):
+        for name in ("slurmctld.log", "slurmctld.stdout", *(f"slurmd-{node}.{kind}" for node in NODES
+                                                            for kind in ("log", "stdout"))):
             path = SPOOL / name
             if path.exists():
                 parts.append(f"--- {path}\n{path.read_text(errors='replace')[-tail:]}")
@@ -310,7 +327,7 @@ class SlurmCluster:
             # every job of this cluster is ours: no slurmctld ran here before start()
             _run(["scancel", "--full", "--user", str(os.geteuid())], check=False, timeout=30)
             self.wait_until_empty(timeout=30)
-        for daemon in ("slurmd", "slurmctld", "munged"):
+        for daemon in (*(f"slurmd-{node}" for node in NODES), "slurmctld", "munged"):
             pid = self.pids.pop(daemon, None)
             if pid is not None:
                 _stop_pid(pid)
@@ -381,7 +398,7 @@ if __name__ == "__main__":
     cluster = SlurmCluster()
     try:
         cluster.start()
-        print(f"cluster up in {time.monotonic() - started:.1f}s; node {cluster.host} {cluster.node_state()}")
+        print(f"cluster up in {time.monotonic() - started:.1f}s; nodes {NODES} {cluster.node_states()}")
         with tempfile.TemporaryDirectory() as scratch:
             print("CUDA_VISIBLE_DEVICES in a --gpus=1 job:", repr(cluster.check_gpu_job(Path(scratch))))
     finally:

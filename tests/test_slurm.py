@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, write_config
+from conftest import REPO, deep_merge, write_config
 from rait.io import read_json, read_jsonl
 from slurm_cluster import ClusterUnavailable, SlurmCluster
 
@@ -62,7 +62,7 @@ TINY = {
 TARGETS = ["results/eval/synth_tiny_sft.json", "results/eval/synth_tiny_dpo.json"]
 
 # Loaded by every Python process of a run (PYTHONPATH): inside a SLURM job, appends the process's job, step,
-# CUDA_VISIBLE_DEVICES and command line to $RAIT_TEST_PROBE, so the test sees what each rule's process was given;
+# node, CUDA_VISIBLE_DEVICES and command line to $RAIT_TEST_PROBE, so the test sees what each rule's process was given;
 # then runs the sitecustomize it shadows, if the interpreter has one.
 PROBE = """\
 import importlib.machinery, json, os, sys
@@ -71,6 +71,7 @@ if os.environ.get("RAIT_TEST_PROBE") and os.environ.get("SLURM_JOB_ID", "") != o
         _argv = [part.decode(errors="replace") for part in _cmdline.read().split(b"\\0") if part]
     with open(os.environ["RAIT_TEST_PROBE"], "a") as _probe:
         _probe.write(json.dumps({"job": os.environ["SLURM_JOB_ID"], "step": os.environ.get("SLURM_STEP_ID"),
+                                 "node": os.environ.get("SLURMD_NODENAME"),
                                  "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"), "argv": _argv}) + "\\n")
 _others = [d for d in sys.path if os.path.abspath(d or ".") != os.path.dirname(os.path.abspath(__file__))]
 _spec = importlib.machinery.PathFinder.find_spec("sitecustomize", _others)
@@ -82,7 +83,8 @@ if _spec is not None:
 
 @pytest.fixture(scope="session")
 def slurm_cluster(tmp_path_factory):
-    """slurmctld + slurmd on this host, partitions cpu and gpu, two placeholder GPUs; stopped at the end."""
+    """slurmctld + two slurmd (nodes) on this host, partitions cpu and gpu, a placeholder GPU per node; stopped
+    at the end."""
     if os.geteuid() != 0:
         pytest.skip("the SLURM tests start a cluster on this machine: they need root")
     cluster = SlurmCluster()
@@ -346,3 +348,57 @@ def test_rule_processes_in_gpu_jobs_see_the_job_gpu(runs):
         assert job["JobId"] in seen, (job["rule"], job["JobId"], sorted(seen))
         allowed = {"0", "1"} if job["rule"] in GPU_RULES else {None}
         assert seen[job["JobId"]] <= allowed, (job["rule"], seen[job["JobId"]])
+
+
+# ---- training on two nodes ---------------------------------------------------------
+
+
+@dataclass
+class MultiNode:
+    invocation: Invocation
+    processes: list[dict]  # what the probe saw in the job
+    stats: dict  # the checkpoint's training_stats.json
+
+
+@pytest.fixture(scope="module")
+def multi_node(runs, slurm_cluster) -> MultiNode:
+    """The SFT training again, with the model on two nodes (config `nodes: 2`) and nothing else changed."""
+    configfile = write_config(runs.workdir / "config_2nodes.yaml",
+                              **deep_merge(TINY, {"models": {"synth_tiny": {"nodes": 2}}}))
+    target = "results/checkpoints/synth_tiny_sft"
+    started = time.monotonic()
+    result = subprocess.run(profile_command(runs.workdir, configfile, target, "--forcerun", "train_sft"),
+                            cwd=runs.workdir, env=job_env(runs.workdir), capture_output=True, text=True, timeout=900)
+    invocation = record(slurm_cluster, result.returncode, result.stdout + result.stderr, time.monotonic() - started)
+    assert invocation.returncode == 0, invocation.output[-6000:]
+    jobs = {job["JobId"] for job in invocation.jobs}
+    stats = read_json(runs.workdir / target / "training_stats.json")
+    print(f"\ntwo-node training: {invocation.seconds:.0f}s, world size {stats['world_size']}")
+    return MultiNode(invocation, [entry for entry in probed(runs.workdir) if entry["job"] in jobs], stats)
+
+
+def test_two_node_training_job_gets_both_nodes_with_their_gpus(multi_node):
+    (job,) = multi_node.invocation.jobs
+    assert job["rule"] == "train_sft" and job["JobState"] == "COMPLETED", job
+    assert (job["Partition"], job["NumNodes"], job["NumTasks"]) == ("gpu", "2", "2"), job
+    assert job.get("TresPerNode") == "gres:gpu:1", job  # the model's gpus, per node
+    assert "TresPerJob" not in job, job  # one GPU mechanism: not --gpus as well
+    assert job["JOB_GRES"] == "gpu:2", job
+
+
+def test_two_node_training_starts_one_launcher_per_node_and_trains_one_model(multi_node):
+    def nodes_running(predicate) -> dict[str, set]:
+        seen: dict[str, set] = {}
+        for process in multi_node.processes:
+            if process["step"] not in (None, "batch") and predicate(process["argv"]):
+                seen.setdefault(process["node"], set()).add(process["cuda"])
+        return seen
+
+    node_tasks = nodes_running(lambda argv: "rait.training" in argv and "--node-task" in argv)
+    assert node_tasks == {"rait1": {"0"}, "rait2": {"0"}}, multi_node.processes  # each sees its node's GPU
+    launchers = nodes_running(lambda argv: "torch.distributed.run" in argv)  # the CPU fallback's launcher
+    trainers = nodes_running(lambda argv: "rait.training" in argv and "--node-task" not in argv
+                             and "torch.distributed.run" not in argv)
+    assert set(launchers) == set(trainers) == {"rait1", "rait2"}, multi_node.processes
+    # one process group across the two nodes, not two trainings racing for the same checkpoint
+    assert multi_node.stats["world_size"] == 2, multi_node.stats

@@ -13,7 +13,7 @@ pytest.importorskip("peft")
 import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel  # noqa: E402
 
-from rait import training  # noqa: E402
+from rait import launch, training  # noqa: E402
 from rait.errors import RaitError  # noqa: E402
 from rait.synthetic import build_tokenizer  # noqa: E402
 
@@ -260,35 +260,117 @@ def test_chat_needs_template(tmp_path, tiny_model):
 
 
 def test_launcher():
-    assert training.launcher(0, "config/deepspeed/zero3.json") == "python"
-    one = training.launcher(1, "config/deepspeed/zero3.json")
+    assert launch.launcher(0, "config/deepspeed/zero3.json") == "python"
+    one = launch.launcher(1, "config/deepspeed/zero3.json")
     assert one.startswith("accelerate launch") and "--num_processes 1" in one and "--mixed_precision bf16" in one
     assert "deepspeed" not in one
-    four = training.launcher(4, "config/deepspeed/zero3.json")
+    four = launch.launcher(4, "config/deepspeed/zero3.json")
     assert four.startswith("accelerate launch") and "--num_processes 4" in four and "--mixed_precision bf16" in four
     assert "--use_deepspeed --deepspeed_config_file config/deepspeed/zero3.json --zero3_init_flag true" in four
     with pytest.raises(RaitError):
-        training.launcher(-1, "x")
+        launch.launcher(-1, "x")
 
 
-def test_relaunch_under_accelerate(monkeypatch, tmp_path):
+ARGV = ["sft", "--model", "m", "--data", "d.jsonl", "--out", "o", "--options", '{"chat": true}']
+
+
+@pytest.fixture
+def launched(monkeypatch):
+    """subprocess.run recorded instead of run; no launcher or SLURM variables inherited from the test's shell."""
+    import subprocess
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda command: calls.append(command) or subprocess.CompletedProcess(command, 0))
+    for key in ("LOCAL_RANK", "SLURM_JOB_ID", "SLURM_NODEID", "SLURM_NNODES", "SLURM_STEP_NODELIST",
+                "SLURM_JOB_NODELIST", "RAIT_CPU_FALLBACK"):
+        monkeypatch.delenv(key, raising=False)
+    return calls
+
+
+def test_relaunch_under_accelerate(monkeypatch, launched):
+    import sys
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)  # a 4-GPU node
+    assert training.main([*ARGV, "--gpus", "4", "--deepspeed", "ds dir/zero3.json"]) == 0
+    assert launched == [[sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "4", "--num_machines",
+                         "1", "--mixed_precision", "bf16", "--dynamo_backend", "no", "--use_deepspeed",
+                         "--deepspeed_config_file", "ds dir/zero3.json", "--zero3_init_flag", "true",
+                         "-m", "rait.training", *ARGV]]
+    assert training.main([*ARGV, "--gpus", "1"]) == 1  # one GPU: trains in-process (here: no model "m")
+    assert len(launched) == 1
+
+
+def test_multi_node_job_starts_one_task_per_node_with_srun(monkeypatch, launched, caplog):
+    import sys
+
+    assert training.main([*ARGV, "--gpus", "8", "--nodes", "2"]) == 1  # not a SLURM job: refused by config key
+    assert "models.<model>.nodes" in caplog.text and not launched
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    assert training.main([*ARGV, "--gpus", "8", "--nodes", "2", "--deepspeed", "z3.json"]) == 0
+    assert launched == [["srun", "--nodes", "2", "--ntasks", "2", "--ntasks-per-node", "1", "--whole",
+                         "--kill-on-bad-exit=1", sys.executable, "-m", "rait.training", *ARGV, "--gpus", "8",
+                         "--nodes", "2", "--deepspeed", "z3.json", "--node-task"]]
+
+
+@pytest.fixture
+def second_node(monkeypatch):
+    """The variables srun sets in the task on node 1 of a two-node step, and scontrol's answers about it."""
+    answers = {("show", "hostnames", "gpu[07-08]"): "gpu07\ngpu08\n",
+               ("show", "node", "-o", "gpu07"): "NodeName=gpu07 Arch=x86_64 NodeAddr=10.1.0.7 NodeHostName=gpu07"}
+    monkeypatch.setattr(launch, "_scontrol", lambda *args: answers[args])
+    for key, value in {"SLURM_JOB_ID": "123456", "SLURM_NODEID": "1", "SLURM_NNODES": "2",
+                       "SLURM_STEP_NODELIST": "gpu[07-08]"}.items():
+        monkeypatch.setenv(key, value)
+
+
+def test_node_task_joins_the_first_node(monkeypatch, launched, second_node):
+    import sys
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 8)
+    assert training.main([*ARGV, "--gpus", "8", "--nodes", "2", "--deepspeed", "z3.json", "--node-task"]) == 0
+    assert launched == [[sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "16",
+                         "--num_machines", "2", "--mixed_precision", "bf16", "--dynamo_backend", "no",
+                         "--machine_rank", "1", "--main_process_ip", "10.1.0.7", "--main_process_port",
+                         str(29500 + 123456 % 10000), "--use_deepspeed", "--deepspeed_config_file", "z3.json",
+                         "--zero3_init_flag", "true", "--deepspeed_multinode_launcher", "standalone",
+                         "-m", "rait.training", *ARGV]]
+    # the step has another node count than the model asks for
+    assert training.main([*ARGV, "--gpus", "8", "--nodes", "3", "--node-task"]) == 1
+
+
+def test_node_task_without_cuda_trains_on_cpus_only_when_allowed(monkeypatch, launched, second_node):
+    import sys
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    assert training.main([*ARGV, "--gpus", "1", "--nodes", "2", "--node-task"]) == 1
+    monkeypatch.setenv("RAIT_CPU_FALLBACK", "1")
+    assert training.main([*ARGV, "--gpus", "1", "--nodes", "2", "--node-task"]) == 0
+    assert launched == [[sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "1",
+                         "--node_rank", "1", "--master_addr", "10.1.0.7", "--master_port", str(29500 + 3456),
+                         "-m", "rait.training", *ARGV]]
+
+
+def test_two_cpu_processes_train_one_model(tiny_model, tmp_path):
+    """What each node runs under the CPU fallback, on one machine: two processes, one gloo group, one
+    checkpoint written once by the main process, every example seen once per epoch across the two."""
+    import os
     import subprocess
     import sys
 
-    import torch
-
-    calls = []
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)  # a 4-GPU node
-    monkeypatch.delenv("LOCAL_RANK", raising=False)
-    monkeypatch.setattr(subprocess, "run", lambda command: calls.append(command) or subprocess.CompletedProcess(command, 0))
-    argv = ["sft", "--model", "m", "--data", "d.jsonl", "--out", "o", "--options", '{"chat": true}']
-    assert training.main([*argv, "--gpus", "4", "--deepspeed", "ds dir/zero3.json"]) == 0
-    assert calls == [[sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "4", "--num_machines",
-                      "1", "--mixed_precision", "bf16", "--dynamo_backend", "no", "--use_deepspeed",
-                      "--deepspeed_config_file", "ds dir/zero3.json", "--zero3_init_flag", "true",
-                      "-m", "rait.training", *argv]]
-    assert training.main([*argv, "--gpus", "1"]) == 1  # one GPU: trains in-process (here: no model "m")
-    assert len(calls) == 1
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in sft_records(16)))
+    out = tmp_path / "model"
+    options = {"chat": False, "lora": None, "hparams": {**FAST, "num_train_epochs": 1}}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
+               "--master_addr", "127.0.0.1", "--master_port", "29411", "-m", "rait.training", "sft", "--model",
+               str(tiny_model), "--data", str(data), "--out", str(out), "--options", json.dumps(options)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    stats = json.loads((out / training.STATS_FILE).read_text())
+    assert stats["world_size"] == 2
+    assert stats["steps"] == 2  # 16 examples, 4 per process and step, 2 processes
+    assert_plain_checkpoint(out)
 
 
 def test_deepspeed_config():

@@ -19,6 +19,15 @@ def test_threshold_outside_unit_interval_is_reported_by_key(tmp_path):
     assert "Traceback" not in output
 
 
+def test_several_nodes_without_gpus_is_reported_by_key(tmp_path):
+    config = write_config(tmp_path / "c.yaml", models={"smollm2_135m": {"nodes": 2}})
+    result = snakemake(tmp_path, "-n", configfile=config, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "smollm2_135m" in output and "gpus" in output
+    assert "Traceback" not in output
+
+
 def test_unknown_model_key_is_named(tmp_path):
     config = write_config(tmp_path / "c.yaml")
     result = snakemake(tmp_path, "-n", "results/knowledge/gpt9/world_test.jsonl", configfile=config, check=False)
@@ -63,7 +72,8 @@ def test_every_gpu_rule_is_mapped_to_the_gpu_partition():
     for path in (REPO / "workflow" / "rules").glob("*.smk"):
         for block in re.split(r"\n(?=rule )", path.read_text()):
             match = re.match(r"rule (\w+):", block)
-            if match and re.search(r"^\s+gpu=", block, flags=re.M):
+            # GPU resources come from the two helpers in common.smk (or a plain `gpu=`)
+            if match and re.search(r"^\s+(gpu=|\*\*(gpu_job|training)_resources\()", block, flags=re.M):
                 gpu_rules.add(match.group(1))
     profile = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())
     assert gpu_rules and gpu_rules <= set(profile["set-resources"]), gpu_rules - set(profile["set-resources"])
@@ -79,6 +89,34 @@ def test_70b_plan_asks_for_four_gpus_per_sampling_and_training_job():
             gpus.setdefault(name, set()).add(resources.split("gpu=")[1].split(",")[0] if "gpu=" in resources else "0")
     for rule in ("sample_answers", "train_sft", "sample_dpo_candidates", "train_dpo", "predict_answers"):
         assert gpus[rule] == {"4"}, (rule, gpus.get(rule))
+
+
+def plan_resources(target: str) -> dict[str, list[dict[str, str]]]:
+    """Each planned job's resources, by rule, from `snakemake -n --profile slurm target`."""
+    result = snakemake(REPO, "-n", "--profile", "slurm", target)
+    plans: dict[str, list[dict[str, str]]] = {}
+    for block in result.stdout.split("\nrule ")[1:]:
+        if "resources:" in block:
+            line = block.split("resources:")[1].splitlines()[0]
+            plans.setdefault(block.split(":")[0], []).append(dict(item.strip().split("=", 1)
+                                                                 for item in line.split(",") if "=" in item))
+    return plans
+
+
+def test_two_node_model_trains_on_both_nodes_and_samples_on_one():
+    """llama3_70b (`nodes: 2`, `gpus: 8`, `gpu_model: a100`): the training jobs ask for two nodes with 8 GPUs
+    each (gres per node, one task per node, the executor's mpi path), sampling and prediction for one node."""
+    plans = plan_resources("results/eval/llama3_70b_dpo.json")
+    for rule in ("train_sft", "train_dpo"):
+        for job in plans[rule]:
+            assert {key: job.get(key) for key in ("gres", "nodes", "tasks", "tasks_per_gpu", "mpi", "node_gpus",
+                                                  "slurm_partition")} == {
+                "gres": "gpu:a100:8", "nodes": "2", "tasks": "2", "tasks_per_gpu": "0", "mpi": "srun",
+                "node_gpus": "8", "slurm_partition": "gpu"}, (rule, job)
+            assert "gpu" not in job and "gpu_model" not in job, (rule, job)  # one GPU mechanism per job
+    for rule in ("sample_answers", "sample_dpo_candidates", "predict_answers"):
+        for job in plans[rule]:
+            assert (job["gpu"], job["gpu_model"], job.get("nodes")) == ("8", "a100", None), (rule, job)
 
 
 def test_craft_plan_for_llama3_8b_runs_every_stage_offline():

@@ -88,6 +88,54 @@ def model_resource(name):
     return lambda wildcards: model_entry(wildcards.model)[name]
 
 
+# ---- what GPU jobs ask the scheduler for ---------------------------------------
+
+
+def gpu_job_resources(gpus=None):
+    """A GPU rule's resources, from the model's entry: `gpus` GPUs on one node (or the function `gpus` of the
+    wildcards), the optional `gpu_model`, `mem_mb` and `runtime`. `gpu` is the profile's one GPU mechanism."""
+    count = gpus or model_resource("gpus")
+    return dict(
+        gpu=count,
+        gpu_model=lambda wildcards: model_entry(wildcards.model).get("gpu_model") if count(wildcards) else None,
+        mem_mb=model_resource("mem_mb"),
+        runtime=model_resource("runtime"),
+    )
+
+
+def gres_per_node(wildcards):
+    entry = model_entry(wildcards.model)
+    return ":".join(["gpu", *([entry["gpu_model"]] if entry.get("gpu_model") else []), str(entry["gpus"])])
+
+
+def training_resources():
+    """Training on the model's `nodes` nodes of `gpus` GPUs each. One node: as any GPU rule. Several: the GPUs
+    as `gres` per node instead of `gpu` (SLURM's --gpus is a job total that it may split unevenly, and each
+    node's launcher starts `gpus` processes), one task per node, and the executor's `mpi` path, which runs the
+    rule's command once on the first node: `python -m rait.training --nodes N` starts the other nodes with
+    srun (rait.launch). `tasks_per_gpu=0` keeps the executor from turning `tasks` into --ntasks-per-gpu.
+    The command reads `node_gpus` and `nodes` (resources, not params: where a model trains is no reason to
+    train it again)."""
+    nodes = model_resource("nodes")
+
+    def when(multi, value):
+        return lambda wildcards: value(wildcards) if (nodes(wildcards) > 1) == multi else None
+
+    one_node = gpu_job_resources()
+    return dict(
+        gpu=when(False, one_node["gpu"]),
+        gpu_model=when(False, one_node["gpu_model"]),
+        gres=when(True, gres_per_node),
+        nodes=nodes,
+        node_gpus=model_resource("gpus"),
+        tasks=when(True, nodes),
+        tasks_per_gpu=when(True, lambda wildcards: 0),
+        mpi=when(True, lambda wildcards: "srun"),
+        mem_mb=one_node["mem_mb"],
+        runtime=one_node["runtime"],
+    )
+
+
 def knowledge_labels(model, datasets, splits=SPLITS):
     return [f"{RESULTS}/knowledge/{model}/{dataset}_{split}.jsonl" for dataset in datasets for split in splits]
 

@@ -12,9 +12,7 @@ rule measure_certainty:
     params:
         **certainty_params("base"),
     resources:
-        gpu=certainty_gpus,
-        mem_mb=model_resource("mem_mb"),
-        runtime=model_resource("runtime"),
+        **gpu_job_resources(certainty_gpus),
     log:
         f"{RESULTS}/logs/measure_certainty/{{model}}/{{dataset}}_{{split}}.log",
     benchmark:
@@ -54,9 +52,7 @@ rule sample_rehearsed:
     params:
         **generation_params(lambda wildcards: stage_checkpoint(wildcards.model, "rehearsal")),
     resources:
-        gpu=model_resource("gpus"),
-        mem_mb=model_resource("mem_mb"),
-        runtime=model_resource("runtime"),
+        **gpu_job_resources(),
     log:
         f"{RESULTS}/logs/sample_rehearsed/{{model}}/{{dataset}}_{{split}}.log",
     benchmark:
@@ -77,9 +73,7 @@ rule measure_rehearsed:
     params:
         **certainty_params("rehearsal"),
     resources:
-        gpu=certainty_gpus,
-        mem_mb=model_resource("mem_mb"),
-        runtime=model_resource("runtime"),
+        **gpu_job_resources(certainty_gpus),
     log:
         f"{RESULTS}/logs/measure_rehearsed/{{model}}/{{dataset}}_{{split}}.log",
     benchmark:

@@ -15,9 +15,7 @@ rule predict_answers:
             sampling=lambda wildcards: {**sampling_spec(wildcards), "n": 0},
         ),
     resources:
-        gpu=model_resource("gpus"),
-        mem_mb=model_resource("mem_mb"),
-        runtime=model_resource("runtime"),
+        **gpu_job_resources(),
     log:
         f"{RESULTS}/logs/predict_answers/{{model}}_{{method}}/{{dataset}}.log",
     benchmark:

@@ -10,9 +10,7 @@ rule sample_answers:
     params:
         **generation_params(lambda wildcards: model_checkpoint(wildcards.model)),
     resources:
-        gpu=model_resource("gpus"),
-        mem_mb=model_resource("mem_mb"),
-        runtime=model_resource("runtime"),
+        **gpu_job_resources(),
     conda:
         sampling_env
     log:
@@ -34,9 +32,7 @@ rule sample_dpo_candidates:
     params:
         **generation_params(lambda wildcards: stage_checkpoint(wildcards.model, "sft_half")),
     resources:
-        gpu=model_resource("gpus"),
-        mem_mb=model_resource("mem_mb"),
-        runtime=model_resource("runtime"),
+        **gpu_job_resources(),
     log:
         f"{RESULTS}/logs/sample_dpo_candidates/{{model}}.log",
     benchmark:

@@ -1,6 +1,7 @@
 # Stage 6: training. `python -m rait.training` runs on one process on a CPU or
-# one GPU, and relaunches itself under `accelerate launch` with DeepSpeed
-# ZeRO-3 over the job's GPUs when there are several.
+# one GPU, and starts its processes itself when there are more: `accelerate
+# launch` with DeepSpeed ZeRO-3 over the GPUs of a node, one launcher per node
+# under srun when the model asks for several nodes (rait.launch).
 DEEPSPEED_CONFIG = f"{workflow.basedir}/config/deepspeed/zero3.json"
 
 
@@ -15,9 +16,7 @@ rule train_sft:
         options=trainer_options("sft"),
         deepspeed=DEEPSPEED_CONFIG,
     resources:
-        gpu=model_resource("gpus"),
-        mem_mb=model_resource("mem_mb"),
-        runtime=model_resource("runtime"),
+        **training_resources(),
     log:
         f"{RESULTS}/logs/train_sft/{{model}}_{{stage}}.log",
     benchmark:
@@ -26,7 +25,7 @@ rule train_sft:
         "../../envs/training.yaml"
     threads: 2
     shell:
-        "python -m rait.training sft --gpus {resources.gpu} --deepspeed {params.deepspeed:q}"
+        "python -m rait.training sft --gpus {resources.node_gpus} --nodes {resources.nodes} --deepspeed {params.deepspeed:q}"
         " --model {params.base:q} --data {input.data:q} --out {output:q} --options {params.options:q} > {log:q} 2>&1"
 
 
@@ -40,9 +39,7 @@ rule train_dpo:
         options=trainer_options("dpo"),
         deepspeed=DEEPSPEED_CONFIG,
     resources:
-        gpu=model_resource("gpus"),
-        mem_mb=model_resource("mem_mb"),
-        runtime=model_resource("runtime"),
+        **training_resources(),
     log:
         f"{RESULTS}/logs/train_dpo/{{model}}.log",
     benchmark:
@@ -51,5 +48,5 @@ rule train_dpo:
         "../../envs/training.yaml"
     threads: 2
     shell:
-        "python -m rait.training dpo --gpus {resources.gpu} --deepspeed {params.deepspeed:q}"
+        "python -m rait.training dpo --gpus {resources.node_gpus} --nodes {resources.nodes} --deepspeed {params.deepspeed:q}"
         " --model {input.model:q} --data {input.data:q} --out {output:q} --options {params.options:q} > {log:q} 2>&1"
