@@ -135,3 +135,12 @@ def test_craft_noflow_needs_no_rehearsal():
     result = snakemake(REPO, "-n", "results/eval/llama3_8b_craft_noflow.json")
     assert "measure_certainty" in result.stdout and "build_craft_data" in result.stdout
     assert "rehearsal" not in result.stdout
+
+
+def test_honesty_methods_plan_from_samples_and_labels_only():
+    """Alignment for Honesty's data comes from the base model's samples and labels: no CRaFT stage, no DPO."""
+    for method in ("absolute", "conf_num", "conf_verb", "multisample"):
+        plans = plan_resources(f"results/eval/llama2_7b_{method}.json")
+        assert {"sample_answers", "label_knowledge", "build_honesty_data", "train_sft", "predict_answers",
+                "evaluate_method"} <= set(plans), (method, sorted(plans))
+        assert not set(plans) & {"measure_certainty", "build_rehearsal_data", "build_idk_sft", "train_dpo"}, method

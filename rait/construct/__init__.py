@@ -8,7 +8,7 @@ names; adding a method means adding one builder here, nothing else.
 
 from __future__ import annotations
 
-from rait.construct import craft, idk
+from rait.construct import craft, honesty, idk
 from rait.errors import RaitError
 
 BUILDERS = {
@@ -17,6 +17,10 @@ BUILDERS = {
     "rehearsal": craft.build_rehearsal,
     "van_tuning": craft.build_van_tuning,
     **{name: craft.builder(variant) for name, variant in craft.VARIANTS.items()},
+    "absolute": honesty.build_absolute,
+    "conf_num": honesty.build_conf_num,
+    "conf_verb": honesty.build_conf_verb,
+    "multisample": honesty.build_multisample,
 }
 
 

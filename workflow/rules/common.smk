@@ -166,10 +166,20 @@ METHODS = {
     "craft_nocer": {"checkpoint": "craft_nocer", "instruction": "idk", "builder": "craft_nocer", "scores": "flow"},
     "cor_rait": {"checkpoint": "cor_rait", "instruction": "idk", "builder": "cor_rait", "scores": "certainty"},
     "van_tuning": {"checkpoint": "van_tuning", "instruction": "idk", "builder": "van_tuning", "scores": None},
+    # Alignment for Honesty (Yang et al.): built from the model's greedy answer, samples and their grades.
+    "absolute": {"checkpoint": "absolute", "instruction": "idk", "builder": "absolute", "family": "honesty"},
+    # statement_tokens: room for the confidence statement they put before the answer, on top of max_new_tokens
+    "conf_num": {"checkpoint": "conf_num", "instruction": "idk", "builder": "conf_num", "family": "honesty",
+                 "statement_tokens": 48},
+    "conf_verb": {"checkpoint": "conf_verb", "instruction": "idk", "builder": "conf_verb", "family": "honesty",
+                  "statement_tokens": 16},
+    "multisample": {"checkpoint": "multisample", "instruction": "idk", "builder": "multisample", "family": "honesty"},
 }
-CRAFT_METHODS = [name for name, method in METHODS.items() if "builder" in method]
-# Checkpoints trained with the SFT trainer: Idk-SFT, its DPO warm-up half, CRaFT's rehearsal model and the CRaFT family.
-SFT_STAGES = ["sft", "sft_half", "rehearsal", *CRAFT_METHODS]
+CRAFT_METHODS = [name for name, method in METHODS.items() if "scores" in method]
+HONESTY_METHODS = [name for name, method in METHODS.items() if method.get("family") == "honesty"]
+# Checkpoints trained with the SFT trainer: Idk-SFT, its DPO warm-up half, CRaFT's rehearsal model, the CRaFT
+# family and the Alignment for Honesty family.
+SFT_STAGES = ["sft", "sft_half", "rehearsal", *CRAFT_METHODS, *HONESTY_METHODS]
 
 
 wildcard_constraints:
@@ -266,6 +276,13 @@ def method_templates(wildcards):
     return prompt_templates(wildcards)
 
 
+def prediction_sampling(wildcards):
+    """Greedy answers only, with room for a method's statement before the answer (statement_tokens)."""
+    spec = {**sampling_spec(wildcards), "n": 0}
+    extra = METHODS[wildcards.method].get("statement_tokens", 0)
+    return {**spec, "max_new_tokens": spec["max_new_tokens"] + extra} if extra else spec
+
+
 def predictions_file(model, method, dataset):
     """Greedy answers of a method on a test split; the base model's come with its samples."""
     if method == "base":
@@ -298,7 +315,8 @@ def eval_provenance(wildcards):
     return provenance
 
 
-DEMO_METHODS = ["base", "prompt", "sft", "dpo", *CRAFT_METHODS]
+# multisample is left out of the laptop demo: its training set is one example per sample (10x the others').
+DEMO_METHODS = ["base", "prompt", "sft", "dpo", *CRAFT_METHODS, *(m for m in HONESTY_METHODS if m != "multisample")]
 
 
 def eval_targets(model, methods=DEMO_METHODS):
@@ -417,6 +435,16 @@ def craft_builder_options(wildcards):
         "seed": settings["seed"],
         "templates": method_templates(wildcards),
         "selection": craft_settings(wildcards)["selection"],
+    }
+
+
+def honesty_builder_options(wildcards):
+    """What the Alignment for Honesty builders use; like CRaFT's, they train with the refusal instruction."""
+    settings = training_settings(wildcards)
+    return {
+        "refusal": settings["refusal"],
+        "templates": method_templates(wildcards),
+        "absolute_threshold": config["honesty"]["absolute_threshold"],
     }
 
 

@@ -72,3 +72,23 @@ rule build_craft_data:
     localrule: True
     script:
         "../scripts/build_train_data.py"
+
+
+rule build_honesty_data:
+    """Alignment for Honesty's ABSOLUTE, CONFIDENCE-NUM/VERB and MULTISAMPLE sets (rait.construct.honesty)."""
+    input:
+        unpack(train_inputs),
+    output:
+        f"{RESULTS}/train_data/{{model}}_{{method}}.jsonl",
+    wildcard_constraints:
+        method="|".join(HONESTY_METHODS),
+    params:
+        builder=lambda wildcards: METHODS[wildcards.method]["builder"],
+        options=honesty_builder_options,
+    log:
+        f"{RESULTS}/logs/build_honesty_data/{{model}}_{{method}}.log",
+    conda:
+        "../../envs/data.yaml"
+    localrule: True
+    script:
+        "../scripts/build_train_data.py"

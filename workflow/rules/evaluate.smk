@@ -12,7 +12,7 @@ rule predict_answers:
         **generation_params(
             lambda wildcards: method_checkpoint(wildcards.model, wildcards.method),
             templates=method_templates,
-            sampling=lambda wildcards: {**sampling_spec(wildcards), "n": 0},
+            sampling=prediction_sampling,
         ),
     resources:
         **gpu_job_resources(),
