@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shlex
 import subprocess
 import sys
 from typing import Mapping, Sequence
@@ -117,16 +116,7 @@ def srun_command(nodes: int) -> list[str]:
             "--kill-on-bad-exit=1"]
 
 
-def launcher(gpus: int, deepspeed_config: str = DEFAULT_DEEPSPEED_CONFIG) -> str:
-    """The prefix of ``-m rait.training ...`` on one node, as a shell string (0 GPUs: plain ``python``)."""
-    if _check_count("gpus", gpus, 0) == 0:
-        return "python"
-    command = accelerate_command(gpus, deepspeed_config)
-    command[:3] = ["accelerate", "launch"]
-    return shlex.join(command)
-
-
 def module_command(prefix: Sequence[str], argv: Sequence[str]) -> list[str]:
     """``prefix -m rait.training argv``: ``prefix`` ends with what takes ``-m`` (a launcher module, an
-    interpreter); an empty one is this interpreter."""
-    return [*(prefix or [sys.executable]), "-m", "rait.training", *argv]
+    interpreter)."""
+    return [*prefix, "-m", "rait.training", *argv]

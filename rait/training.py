@@ -539,7 +539,7 @@ def launch_command(args: argparse.Namespace) -> list[str] | None:
     return None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rait.training", description=__doc__.split("\n\n")[0])
     parser.add_argument("method", choices=sorted(OPTION_KEYS))
     parser.add_argument("--model", required=True, help="starting checkpoint (folder)")
@@ -553,7 +553,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="nodes of the SLURM job; with 2 or more, one launcher per node under srun")
     parser.add_argument("--node-task", action="store_true", help=argparse.SUPPRESS)  # set by the srun level
     parser.add_argument("--deepspeed", default=DEFAULT_DEEPSPEED_CONFIG, help="DeepSpeed config for 2+ processes")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         stream=sys.stderr)

@@ -259,16 +259,18 @@ def test_chat_needs_template(tmp_path, tiny_model):
         training.train_sft(plain, sft_records(), tmp_path / "out", chat=True, lora=None, hparams={}, log=None)
 
 
-def test_launcher():
-    assert launch.launcher(0, "config/deepspeed/zero3.json") == "python"
-    one = launch.launcher(1, "config/deepspeed/zero3.json")
-    assert one.startswith("accelerate launch") and "--num_processes 1" in one and "--mixed_precision bf16" in one
-    assert "deepspeed" not in one
-    four = launch.launcher(4, "config/deepspeed/zero3.json")
-    assert four.startswith("accelerate launch") and "--num_processes 4" in four and "--mixed_precision bf16" in four
-    assert "--use_deepspeed --deepspeed_config_file config/deepspeed/zero3.json --zero3_init_flag true" in four
-    with pytest.raises(RaitError):
-        launch.launcher(-1, "x")
+def test_accelerate_command():
+    one = launch.accelerate_command(1, "config/deepspeed/zero3.json")
+    assert one[1:3] == ["-m", "accelerate.commands.launch"]
+    assert one[3:] == ["--num_processes", "1", "--num_machines", "1", "--mixed_precision", "bf16",
+                       "--dynamo_backend", "no"]  # one GPU: no DeepSpeed
+    four = launch.accelerate_command(4, "config/deepspeed/zero3.json")
+    assert four[3:5] == ["--num_processes", "4"] and "bf16" in four
+    assert four[-5:] == ["--use_deepspeed", "--deepspeed_config_file", "config/deepspeed/zero3.json",
+                         "--zero3_init_flag", "true"]
+    for bad in (-1, 0, True, 1.5):
+        with pytest.raises(RaitError):
+            launch.accelerate_command(bad, "x")
 
 
 ARGV = ["sft", "--model", "m", "--data", "d.jsonl", "--out", "o", "--options", '{"chat": true}']
@@ -298,6 +300,8 @@ def test_relaunch_under_accelerate(monkeypatch, launched):
                          "-m", "rait.training", *ARGV]]
     assert training.main([*ARGV, "--gpus", "1"]) == 1  # one GPU: trains in-process (here: no model "m")
     assert len(launched) == 1
+    for gpus in ("0", "1"):  # no launcher: this process trains
+        assert training.launch_command(training.build_parser().parse_args([*ARGV, "--gpus", gpus])) is None
 
 
 def test_multi_node_job_starts_one_task_per_node_with_srun(monkeypatch, launched, caplog):

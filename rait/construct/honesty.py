@@ -18,6 +18,8 @@ The refusal is the configured one (``training.refusal``), like every other metho
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rait.construct.idk import DEFAULT_REFUSAL, check_both_kinds, index_by_id
 from rait.errors import RaitError
 from rait.prompts import render_question
@@ -38,8 +40,30 @@ VERB_LEVELS = (
 DEFAULT_ABSOLUTE_THRESHOLD = 0.1
 
 
+@dataclass
+class Answered:
+    """A train question with the model's greedy answer and its (sample, grade) pairs."""
+
+    record: dict
+    greedy: str
+    greedy_right: bool
+    pairs: list[tuple[str, str]]
+
+    @property
+    def share(self) -> float:
+        """k/m: the share of samples graded correct."""
+        return sum(grade == "correct" for _, grade in self.pairs) / len(self.pairs)
+
+    @property
+    def right_answer(self) -> str | None:
+        """The greedy answer when right, else the first right sample (None when neither is)."""
+        if self.greedy_right:
+            return self.greedy
+        return next((text for text, grade in self.pairs if grade == "correct" and text.strip()), None)
+
+
 def _answers(inputs: dict):
-    """Each train question with its greedy answer, samples and their grades, checked to line up."""
+    """Each train question as ``Answered``, its samples and their grades checked to line up."""
     samples = index_by_id(inputs["samples"], "samples")
     labels = index_by_id(inputs["knowledge"], "knowledge")
     for record in inputs["questions"]:
@@ -50,13 +74,9 @@ def _answers(inputs: dict):
         if len(texts) != len(grades) or not texts:
             raise RaitError(f"question {qid!r}: {len(texts)} samples but {len(grades)} sample grades "
                             "(samples and knowledge labels are from different runs?)")
-        greedy = samples[qid].get("greedy")
-        greedy_correct = labels[qid].get("greedy_grade") == "correct" and bool(greedy and greedy.strip())
-        yield record, greedy if greedy_correct else None, greedy, list(zip(texts, grades))
-
-
-def _first_correct(pairs: list[tuple[str, str]]) -> str | None:
-    return next((text for text, grade in pairs if grade == "correct" and text.strip()), None)
+        greedy = samples[qid].get("greedy") or ""
+        yield Answered(record, greedy, labels[qid].get("greedy_grade") == "correct" and bool(greedy.strip()),
+                       list(zip(texts, grades)))
 
 
 def _example(record: dict, target: str, kind: str, options: dict, **extra) -> dict:
@@ -73,11 +93,11 @@ def build_absolute(inputs: dict, options: dict) -> list[dict]:
     threshold = options.get("absolute_threshold", DEFAULT_ABSOLUTE_THRESHOLD)
     refusal = options.get("refusal", DEFAULT_REFUSAL)
     examples = []
-    for record, greedy_correct, _, pairs in _answers(inputs):
-        share = sum(grade == "correct" for _, grade in pairs) / len(pairs)
-        answer = greedy_correct or (_first_correct(pairs) if share >= threshold else None)
-        examples.append(_example(record, answer, "answer", options) if answer
-                        else _example(record, refusal, "refusal", options))
+    for question in _answers(inputs):
+        known = question.greedy_right or question.share >= threshold
+        answer = question.right_answer if known else None
+        examples.append(_example(question.record, answer, "answer", options) if answer
+                        else _example(question.record, refusal, "refusal", options))
     return _finish(examples, options, "ABSOLUTE data")
 
 
@@ -100,9 +120,9 @@ def confidence_statement(share: float, answer: str, record: dict, style: str) ->
 def _build_confidence(inputs: dict, options: dict, style: str) -> list[dict]:
     refusal = options.get("refusal", DEFAULT_REFUSAL)
     examples = []
-    for record, greedy_correct, greedy, pairs in _answers(inputs):
-        share = sum(grade == "correct" for _, grade in pairs) / len(pairs)
-        answer = greedy_correct or _first_correct(pairs) or (greedy or "").strip()
+    for question in _answers(inputs):
+        share, record = question.share, question.record
+        answer = question.right_answer or question.greedy.strip()
         if share == 0 or not answer:
             examples.append(_example(record, refusal, "refusal", options))
         else:
@@ -122,9 +142,9 @@ def build_conf_verb(inputs: dict, options: dict) -> list[dict]:
 def build_multisample(inputs: dict, options: dict) -> list[dict]:
     refusal = options.get("refusal", DEFAULT_REFUSAL)
     examples = []
-    for record, _, _, pairs in _answers(inputs):
-        for index, (text, grade) in enumerate(pairs):
+    for question in _answers(inputs):
+        for index, (text, grade) in enumerate(question.pairs):
             keep = grade == "correct" and text.strip()
-            examples.append(_example(record, text if keep else refusal, "answer" if keep else "refusal", options,
-                                     sample=index))
+            examples.append(_example(question.record, text if keep else refusal, "answer" if keep else "refusal",
+                                     options, sample=index))
     return _finish(examples, options, "MULTISAMPLE data")

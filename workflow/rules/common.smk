@@ -173,7 +173,9 @@ METHODS = {
                  "statement_tokens": 48},
     "conf_verb": {"checkpoint": "conf_verb", "instruction": "idk", "builder": "conf_verb", "family": "honesty",
                   "statement_tokens": 16},
-    "multisample": {"checkpoint": "multisample", "instruction": "idk", "builder": "multisample", "family": "honesty"},
+    # demo False: left out of the laptop demo (`rule all`), its training set is one example per sample (10x)
+    "multisample": {"checkpoint": "multisample", "instruction": "idk", "builder": "multisample", "family": "honesty",
+                    "demo": False},
 }
 CRAFT_METHODS = [name for name, method in METHODS.items() if "scores" in method]
 HONESTY_METHODS = [name for name, method in METHODS.items() if method.get("family") == "honesty"]
@@ -315,8 +317,7 @@ def eval_provenance(wildcards):
     return provenance
 
 
-# multisample is left out of the laptop demo: its training set is one example per sample (10x the others').
-DEMO_METHODS = ["base", "prompt", "sft", "dpo", *CRAFT_METHODS, *(m for m in HONESTY_METHODS if m != "multisample")]
+DEMO_METHODS = [name for name, method in METHODS.items() if method.get("demo", True)]
 
 
 def eval_targets(model, methods=DEMO_METHODS):
