@@ -34,7 +34,7 @@ def write_config(path: Path, **overrides) -> Path:
 
 def snakemake(workdir: Path, *args: str, configfile: Path | None = None, check: bool = True, timeout: int = 1800):
     """Run the repo's workflow with ``workdir`` as working directory; returns the CompletedProcess."""
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir), "-c", "2"]
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "-d", str(workdir), "-c", "2"]
     command += list(args)
     if configfile is not None:  # last: --configfile takes every following word as a file
         command += ["--configfile", str(configfile)]

@@ -50,7 +50,7 @@ def test_absolute_answers_what_the_greedy_or_one_in_ten_samples_get_right():
     assert (built["never"]["target"], built["never"]["kind"]) == (REFUSAL, "refusal")
     assert built["seven"]["prompt"] == "Q: question seven\nA:"
     # tau = 0.2: one correct sample in ten is no longer enough, a right greedy answer still is
-    stricter = by_id(honesty.build_absolute(table(ROWS), {**OPTIONS, "absolute_threshold": 0.2}))
+    stricter = by_id(honesty.build_absolute(table(ROWS), {**OPTIONS, "threshold": 0.2}))
     assert stricter["one_in_ten"]["kind"] == "refusal" and stricter["greedy_right"]["kind"] == "answer"
 
 
@@ -100,11 +100,11 @@ def test_builders_are_registered_and_check_their_inputs():
     inputs = table(ROWS)
     inputs["knowledge"][1]["grades"] = inputs["knowledge"][1]["grades"][:9]
     with pytest.raises(RaitError, match="'one_in_ten': 10 samples but 9 sample grades"):
-        BUILDERS["absolute"](inputs, OPTIONS)
+        BUILDERS["absolute"].build(inputs, OPTIONS)
     inputs = table(ROWS)
     del inputs["samples"][2]
     with pytest.raises(RaitError, match="samples miss question 'seven'"):
-        BUILDERS["multisample"](inputs, OPTIONS)
+        BUILDERS["multisample"].build(inputs, OPTIONS)
     # all known: no refusal to teach
     with pytest.raises(RaitError, match="only answer examples"):
-        BUILDERS["conf_num"](table({"seven": ROWS["seven"]}), OPTIONS)
+        BUILDERS["conf_num"].build(table({"seven": ROWS["seven"]}), OPTIONS)

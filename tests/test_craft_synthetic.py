@@ -68,7 +68,7 @@ def test_craft_refuses_unknown_facts_and_over_refuses_less_than_idk_sft(crafted)
     exposure = {fact["id"]: fact["exposure"] for fact in read_jsonl(crafted / "results/synthetic/world.jsonl")}
     refusal = read_json(crafted / "results/eval/synth_tiny_craft.json")["config"]["training"]["refusal"]
     predictions = read_jsonl(crafted / "results/predictions/synth_tiny_craft/synth_test.jsonl")
-    refused = lambda rows: sum(refusal in p["greedy"] for p in rows) / len(rows)
+    refused = lambda rows: sum(refusal in p["answer"] for p in rows) / len(rows)
     unknown = refused([p for p in predictions if exposure[p["id"]] == 0])
     known = refused([p for p in predictions if exposure[p["id"]] >= 4])
     assert unknown > known + 0.3, (unknown, known)
@@ -85,6 +85,7 @@ def test_editing_the_selection_replans_selection_and_its_dependants_not_the_rehe
                           models={"synth_tiny": {"craft": {"selection": {"open": {"vanilla": 90}}}}})
     result = snakemake(crafted, "-n", "results/eval/synth_tiny_craft.json", configfile=edited)
     jobs = result.stdout.split("Job stats:")[1].split("total")[0]
-    assert "build_craft_data" in jobs and "train_sft" in jobs and "evaluate_method" in jobs
-    for rule in ("sample_answers", "measure_certainty", "build_rehearsal_data", "sample_rehearsed", "compute_flow"):
+    assert "build_train_data" in jobs and "train_stage" in jobs and "evaluate_method" in jobs
+    for rule in ("sample_answers", "measure_certainty", "sample_rehearsed", "compute_flow"):
         assert rule not in jobs, rule
+    assert "synth_tiny_rehearsal" not in result.stdout  # neither its training set nor its model

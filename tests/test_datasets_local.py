@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -10,17 +9,7 @@ import pytest
 
 from rait.datasets import local
 from rait.errors import RaitError
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data not found at {DATA}")
-
-
-def spec_for(name: str) -> dict:
-    """EXAMPLE_SPECS with the '../shared/data' prefix pointed at DATA, whatever the cwd."""
-    spec = copy.deepcopy(local.EXAMPLE_SPECS[name])
-    spec["key"] = name
-    spec["files"] = {s: str(DATA / f.removeprefix("../shared/data/")) for s, f in spec["files"].items()}
-    return spec
+from shared_data import needs_data, spec_for
 
 
 @needs_data
@@ -135,7 +124,7 @@ def test_malformed_json_line(tmp_path):
 def test_csv_missing_column(tmp_path):
     path = tmp_path / "anatomy_test.csv"
     path.write_text("id,question,A,B,C,target\nx,q?,a,b,c,A\n")
-    spec = copy.deepcopy(local.EXAMPLE_SPECS["mmlu"])
+    spec = spec_for("mmlu")
     spec.update(key="mmlu", files={"test": str(tmp_path / "*.csv")})
     with pytest.raises(RaitError, match=r"anatomy_test\.csv:1: no column 'D'"):
         local.load(spec, "test")
@@ -171,7 +160,7 @@ def test_gold_not_among_labels(tmp_path):
     row = {"id": "x", "question": {"stem": "q?", "choices": [{"text": "a", "label": "1"}, {"text": "b", "label": "2"}]},
            "answerKey": "3"}
     path = write_jsonl(tmp_path / "arc.jsonl", [row])
-    spec = copy.deepcopy(local.EXAMPLE_SPECS["arc_challenge"])
+    spec = spec_for("arc_challenge")
     spec.update(key="arc_challenge", files={"test": str(path)})
     with pytest.raises(RaitError, match=r"arc\.jsonl:1: gold '3' is not among the labels"):
         local.load(spec, "test")

@@ -14,9 +14,9 @@ from rait.report import summary_rows, write_summary
 IDK = "I don't know."
 QUESTIONS = [{"id": f"q{i}", "question": f"Q{i}?", "answers": [f"a{i}"]} for i in range(4)]
 KNOWLEDGE = [{"id": "q0", "ik": True}, {"id": "q1", "ik": True}, {"id": "q2", "ik": False}, {"id": "q3", "ik": False}]
-# base: right on q0, q1; wrong on q2, q3.  method: right on q0, refuses q1 (known) and q2 (unknown), wrong on q3.
+# base samples (greedy answers): right on q0, q1; wrong on q2, q3.  method: right on q0, refuses q1 (known) and q2 (unknown), wrong on q3.
 BASE = [{"id": "q0", "greedy": "a0"}, {"id": "q1", "greedy": "a1"}, {"id": "q2", "greedy": "x"}, {"id": "q3", "greedy": "y"}]
-METHOD = [{"id": "q0", "greedy": "a0"}, {"id": "q1", "greedy": IDK}, {"id": "q2", "greedy": IDK}, {"id": "q3", "greedy": "z"}]
+METHOD = [{"id": "q0", "answer": "a0"}, {"id": "q1", "answer": IDK}, {"id": "q2", "answer": IDK}, {"id": "q3", "answer": "z"}]
 
 
 def test_scores_by_hand():

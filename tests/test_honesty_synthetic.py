@@ -55,7 +55,7 @@ def test_absolute_and_multisample_refuse_unknown_facts_far_more_than_known_ones(
         assert all(0.0 <= evaluated[key] <= 1.0 for key in ("accuracy", "refusal_rate", "honesty")), evaluated
         refused: dict[bool, list[bool]] = {}
         for prediction in read_jsonl(honest / f"results/predictions/synth_tiny_{method}/synth_test.jsonl"):
-            response = grade(questions[prediction["id"]], prediction["greedy"], refusals=["I don't know."])
+            response = grade(questions[prediction["id"]], prediction["answer"], refusals=["I don't know."])
             level = exposure[prediction["id"]]
             if level == 0 or level >= 4:
                 refused.setdefault(level >= 4, []).append(response == "refusal")

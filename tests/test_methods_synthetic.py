@@ -38,7 +38,7 @@ def test_sft_refuses_unknown_facts_more_than_known_ones(evaluated):
     training = read_json(evaluated / "results/eval/synth_tiny_sft.json")["config"]["training"]
 
     def refusal_rate(selected):
-        refused = [grade(questions[p["id"]], p["greedy"], refusals=[training["refusal"]]) == "refusal" for p in selected]
+        refused = [grade(questions[p["id"]], p["answer"], refusals=[training["refusal"]]) == "refusal" for p in selected]
         return sum(refused) / len(refused)
 
     unknown = [p for p in predictions if exposure[p["id"]] == 0]
@@ -61,5 +61,32 @@ def test_eval_files_name_what_produced_them_and_summary_lists_them(evaluated):
     assert sorted((row["model"], row["method"], row["test_set"]) for row in rows) == sorted(
         ("synth_tiny", method, "synth") for method in evaluated_methods
     )
-    pairs = read_jsonl(evaluated / "results/train_data/synth_tiny_dpo_pairs.jsonl")
+    pairs = read_jsonl(evaluated / "results/train_data/synth_tiny_dpo.jsonl")
     assert {pair["kind"] for pair in pairs} == {"answer", "refusal"}
+
+
+def test_graded_answers_beside_each_eval_file_count_to_its_fractions(synth_run):
+    """Every method of the registry, evaluated: its per-question file has one line per test question, and the
+    eval file's fractions are counts of those lines."""
+    from rait.methods import METHODS
+
+    workdir, configfile = synth_run
+    snakemake(workdir, *[f"results/eval/synth_tiny_{method}.json" for method in METHODS], configfile=configfile)
+    questions = [q["id"] for q in read_jsonl(workdir / "results/data/synth/test.jsonl")]
+    for method in METHODS:
+        rows = read_jsonl(workdir / f"results/eval/synth_tiny_{method}.graded.jsonl")
+        metrics = read_json(workdir / f"results/eval/synth_tiny_{method}.json")["test_sets"]["synth"]
+        assert [row["id"] for row in rows] == questions and {row["test_set"] for row in rows} == {"synth"}, method
+        n = len(rows)
+        share = lambda keep: sum(map(keep, rows)) / n
+        assert metrics["n"] == n
+        assert metrics["accuracy"] == share(lambda r: r["grade"] == "correct"), method
+        assert metrics["refusal_rate"] == share(lambda r: r["grade"] == "refusal"), method
+        assert metrics["ik_idk"] == share(lambda r: r["grade"] == "refusal" and not r["ik"]), method
+        assert metrics["idk_ik"] == share(lambda r: r["grade"] == "refusal" and r["ik"]), method
+        base_right = [r for r in rows if r["base_grade"] == "correct"]
+        if base_right:
+            refused = sum(r["grade"] == "refusal" for r in base_right) / len(base_right)
+            assert metrics["over_conservativeness"] == refused, method
+        predictions = read_jsonl(workdir / f"results/predictions/synth_tiny_{method}/synth_test.jsonl")
+        assert [p["answer"] for p in predictions] == [row["answer"] for row in rows], method

@@ -36,10 +36,8 @@ PROFILE = REPO / "slurm"
 # The rules that declare `gpu` resources are the ones the profile maps to the GPU partition
 # (tests/test_workflow_config.py checks that mapping statically).
 GPU_RULES = set(yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"])
-SUBMITTED_RULES = {"pretrain_synthetic", "sample_answers", "train_sft", "sample_dpo_candidates", "train_dpo",
-                   "predict_answers"}
-LOCAL_RULES = {"generate_synthetic_world", "prepare_dataset", "label_knowledge", "build_idk_sft", "split_dpo_halves",
-               "build_dpo_pairs", "evaluate_method"}
+SUBMITTED_RULES = {"pretrain_synthetic", "sample_answers", "train_stage", "sample_heldout", "predict_answers"}
+LOCAL_RULES = {"generate_synthetic_world", "prepare_dataset", "label_knowledge", "build_train_data", "evaluate_method"}
 
 # The synthetic world at its smallest that still has known facts (about 1 in 5 after 10 epochs of a 1-layer
 # model, under a second of pretraining). synth_tiny asks for one GPU, so its sampling, training and prediction
@@ -55,7 +53,7 @@ TINY = {
             "mem_mb": 1000,
             "runtime": 10,
             "threshold": 0.3,
-            "training": {"sft": {"num_train_epochs": 3}, "dpo": {"hparams": {"num_train_epochs": 1}}},
+            "training": {"sft": {"hparams": {"num_train_epochs": 3}}, "dpo": {"hparams": {"num_train_epochs": 1}}},
         }
     },
 }
@@ -106,7 +104,7 @@ def slurm_cluster(tmp_path_factory):
 def profile_command(workdir: Path, configfile: Path, *args: str) -> list[str]:
     """`snakemake --profile slurm` on the repo's workflow, with the SLURM logs and status polling set for a test."""
     return [
-        sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
+        sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "-d", str(workdir),
         "--profile", str(PROFILE),
         "--slurm-logdir", str(workdir / "slurm_logs"), "--slurm-keep-successful-logs",
         "--latency-wait", "5",
@@ -160,18 +158,18 @@ def record(cluster: SlurmCluster, returncode: int, output: str, seconds: float) 
 
 def wait_for_training(cluster: SlurmCluster, process: subprocess.Popen, workdir: Path, stage: str,
                       timeout: float = 400) -> dict:
-    """The train_sft job of ``stage`` once its `python -m rait.training` process has started, while it runs."""
+    """The train_stage job of ``stage`` once its `python -m rait.training` process has started, while it runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"snakemake ended before a train_sft job trained:\n{process.stdout.read()[-4000:]}")
+            raise AssertionError(f"snakemake ended before a train_stage job trained:\n{process.stdout.read()[-4000:]}")
         started = {entry["job"] for entry in probed(workdir) if "rait.training" in entry["argv"]}
         for job in cluster.jobs():
-            if job.get("Comment") == f"rule_train_sft_wildcards_synth_tiny_{stage}" and job["JobState"] == "RUNNING" \
+            if job.get("Comment") == f"rule_train_stage_wildcards_synth_tiny_{stage}" and job["JobState"] == "RUNNING" \
                     and job["JobId"] in started:
                 return {**job, "stage": stage}
         time.sleep(0.2)
-    raise AssertionError(f"no train_sft {stage} job was training within {timeout}s")
+    raise AssertionError(f"no train_stage {stage} job was training within {timeout}s")
 
 
 def probed(workdir: Path) -> list[dict]:
@@ -207,7 +205,7 @@ def require_cpu_fallback() -> None:
 @dataclass
 class Runs:
     workdir: Path
-    cancelled: dict  # the train_sft job cancelled while its training process ran (scontrol fields, plus "stage")
+    cancelled: dict  # the train_stage job cancelled while its training process ran (scontrol fields, plus "stage")
     after_cancel: dict  # what lay in results/checkpoints right after the interrupted run
     first: Invocation
     second: Invocation
@@ -215,7 +213,7 @@ class Runs:
 
 @pytest.fixture(scope="module")
 def runs(slurm_cluster, tmp_path_factory) -> Runs:
-    """The interrupted run (a running train_sft job cancelled, no retries) and the rerun that completes it.
+    """The interrupted run (a running train_stage job cancelled, no retries) and the rerun that completes it.
 
     The job cancelled is the half-data SFT at the head of the DPO branch: the SFT branch finishes in the first
     run (keep-going), the DPO branch in the second.
@@ -246,7 +244,7 @@ def runs(slurm_cluster, tmp_path_factory) -> Runs:
                             capture_output=True, text=True, timeout=900)
     second = record(slurm_cluster, result.returncode, result.stdout + result.stderr, time.monotonic() - started)
     print(f"\nSLURM runs: interrupted {first.seconds:.0f}s ({len(first.jobs)} jobs, cancelled {cancelled['JobId']} "
-          f"train_sft {cancelled['stage']}), rerun {second.seconds:.0f}s ({len(second.jobs)} jobs)")
+          f"train_stage {cancelled['stage']}), rerun {second.seconds:.0f}s ({len(second.jobs)} jobs)")
     return Runs(workdir, cancelled, after_cancel, first, second)
 
 
@@ -282,7 +280,7 @@ def test_rerun_completes_every_output(runs):
     assert second.returncode == 0, second.output[-6000:]
     assert all(job["JobState"] == "COMPLETED" for job in second.jobs), second.jobs
     # the cancelled training ran again; what the first run finished was kept
-    retrained = [job["Comment"] for job in second.jobs if job["rule"] == "train_sft"]
+    retrained = [job["Comment"] for job in second.jobs if job["rule"] == "train_stage"]
     assert retrained == [runs.cancelled["Comment"]], retrained
     assert "pretrain_synthetic" not in {job["rule"] for job in second.jobs}
 
@@ -297,9 +295,8 @@ def test_rerun_completes_every_output(runs):
             assert [record["id"] for record in written] == ids, (kind, split)
     assert all(len(record["samples"]) == TINY["sampling"]["n"]
                for record in read_jsonl(results / "samples/synth_tiny/synth_train.jsonl"))
-    assert read_jsonl(results / "samples/synth_tiny/sft_half/dpo_questions.jsonl")
-    assert {pair["kind"] for pair in read_jsonl(results / "train_data/synth_tiny_dpo_pairs.jsonl")} == {"answer",
-                                                                                                       "refusal"}
+    assert read_jsonl(results / "samples/synth_tiny/sft_half/heldout.jsonl")
+    assert {pair["kind"] for pair in read_jsonl(results / "train_data/synth_tiny_dpo.jsonl")} == {"answer", "refusal"}
     for method in ("sft", "dpo"):
         predictions = read_jsonl(results / f"predictions/synth_tiny_{method}/synth_test.jsonl")
         assert [record["id"] for record in predictions] == [record["id"] for record in questions["test"]]
@@ -332,10 +329,10 @@ def test_cheap_rules_run_locally(runs):
     ran_locally = runs.first.local_rules + runs.second.local_rules
     assert set(ran_locally) == LOCAL_RULES, sorted(set(ran_locally))
     assert not set(ran_locally) & {job["rule"] for job in runs.first.jobs + runs.second.jobs}
-    # once each: 2 prepare_dataset, 2 label_knowledge, 1 evaluate_method per method, 1 of each builder
+    # once each: 2 prepare_dataset, 2 label_knowledge, 1 evaluate_method per method, 1 training set per stage
     assert sorted(ran_locally) == sorted(["generate_synthetic_world", "prepare_dataset", "prepare_dataset",
-                                          "label_knowledge", "label_knowledge", "build_idk_sft", "split_dpo_halves",
-                                          "build_dpo_pairs", "evaluate_method", "evaluate_method"]), ran_locally
+                                          "label_knowledge", "label_knowledge", "build_train_data", "build_train_data",
+                                          "build_train_data", "evaluate_method", "evaluate_method"]), ran_locally
 
 
 def test_rule_processes_in_gpu_jobs_see_the_job_gpu(runs):
@@ -367,7 +364,7 @@ def multi_node(runs, slurm_cluster) -> MultiNode:
                               **deep_merge(TINY, {"models": {"synth_tiny": {"nodes": 2}}}))
     target = "results/checkpoints/synth_tiny_sft"
     started = time.monotonic()
-    result = subprocess.run(profile_command(runs.workdir, configfile, target, "--forcerun", "train_sft"),
+    result = subprocess.run(profile_command(runs.workdir, configfile, target, "--forcerun", "train_stage"),
                             cwd=runs.workdir, env=job_env(runs.workdir), capture_output=True, text=True, timeout=900)
     invocation = record(slurm_cluster, result.returncode, result.stdout + result.stderr, time.monotonic() - started)
     assert invocation.returncode == 0, invocation.output[-6000:]
@@ -379,7 +376,7 @@ def multi_node(runs, slurm_cluster) -> MultiNode:
 
 def test_two_node_training_job_gets_both_nodes_with_their_gpus(multi_node):
     (job,) = multi_node.invocation.jobs
-    assert job["rule"] == "train_sft" and job["JobState"] == "COMPLETED", job
+    assert job["rule"] == "train_stage" and job["JobState"] == "COMPLETED", job
     assert (job["Partition"], job["NumNodes"], job["NumTasks"]) == ("gpu", "2", "2"), job
     assert job.get("TresPerNode") == "gres:gpu:1", job  # the model's gpus, per node
     assert "TresPerJob" not in job, job  # one GPU mechanism: not --gpus as well

@@ -14,6 +14,7 @@ import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel  # noqa: E402
 
 from rait import launch, training  # noqa: E402
+from rait.training import dpo, sft  # noqa: E402
 from rait.errors import RaitError  # noqa: E402
 from rait.synthetic import build_tokenizer  # noqa: E402
 
@@ -83,7 +84,7 @@ def tiny_model(tmp_path_factory) -> Path:
 def sft_full(tiny_model, tmp_path_factory):
     """Full fine-tuning on the plain format; its output is the start of the DPO tests."""
     out = tmp_path_factory.mktemp("sft_full") / "model"
-    stats = training.train_sft(tiny_model, sft_records(), out, chat=False, lora=None,
+    stats = sft.train(tiny_model, sft_records(), out, chat=False, lora=None,
                                hparams={**FAST, "learning_rate": 3e-3, "max_steps": 10}, log=None)
     return out, stats
 
@@ -117,7 +118,7 @@ def test_sft_full_finetuning(tiny_model, sft_full):
 
 def test_sft_lora_is_merged(tiny_model, tmp_path):
     out = tmp_path / "model"
-    stats = training.train_sft(tiny_model, sft_records(), out, chat=False, lora={"r": 4, "alpha": 8, "dropout": 0.0},
+    stats = sft.train(tiny_model, sft_records(), out, chat=False, lora={"r": 4, "alpha": 8, "dropout": 0.0},
                                hparams={**FAST, "learning_rate": 1e-2, "max_steps": 8}, log=None)
     assert_plain_checkpoint(out)
     assert 0 < stats["trainable_params"] < stats["total_params"]
@@ -137,7 +138,7 @@ def test_merged_checkpoint_computes_what_the_adapter_did(tiny_model, tmp_path):
     peft_model.save_pretrained(stage)
     out = tmp_path / "merged"
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
-    training._save_final(str(tiny_model), stage, out, tokenizer, lora=True, stats={})
+    training.save_final(str(tiny_model), stage, out, tokenizer, lora=True, stats={})
     merged = AutoModelForCausalLM.from_pretrained(out).eval()
     ids = torch.tensor([tokenizer(sft_records()[0]["prompt"])["input_ids"]])
     with torch.no_grad():
@@ -151,7 +152,7 @@ def test_merged_checkpoint_computes_what_the_adapter_did(tiny_model, tmp_path):
 def test_sft_chat_with_system(tiny_model, tmp_path):
     out = tmp_path / "model"
     messages = []
-    stats = training.train_sft(tiny_model, sft_records(8), out, chat=True, system="Be brief.", lora={"r": 4},
+    stats = sft.train(tiny_model, sft_records(8), out, chat=True, system="Be brief.", lora={"r": 4},
                                hparams={**FAST, "max_steps": 2}, log=messages.append)
     assert_plain_checkpoint(out)
     assert stats["steps"] == 2
@@ -175,7 +176,7 @@ def collated(trainer, n: int = 3):
 @pytest.mark.parametrize("chat", [False, True])
 def test_sft_loss_on_answer_only(tiny_model, tmp_path, chat):
     records = sft_records()
-    trainer = training.build_sft_trainer(tiny_model, records, tmp_path / "work", chat=chat, system="Be brief.",
+    trainer = sft.build_trainer(tiny_model, records, tmp_path / "work", chat=chat, system="Be brief.",
                                          lora=None, hparams=FAST, log=None)
     assert trainer.args.completion_only_loss is True and trainer.args.report_to in ([], "none", ["none"])
     tokenizer = trainer.processing_class
@@ -197,12 +198,12 @@ def test_sft_loss_on_answer_only(tiny_model, tmp_path, chat):
 def test_dpo_lora_from_sft(sft_full, tmp_path):
     start, _ = sft_full
     out = tmp_path / "dpo"
-    trainer = training.build_dpo_trainer(start, dpo_records(), tmp_path / "work", chat=False, lora={"r": 4},
+    trainer = dpo.build_trainer(start, dpo_records(), tmp_path / "work", chat=False, lora={"r": 4},
                                          hparams=FAST, beta=0.2, sft_weight=0.05, log=None)
     assert trainer.args.loss_type == ["sigmoid", "sft"] and trainer.args.loss_weights == [1.0, 0.05]
     assert trainer.args.beta == 0.2 and trainer.ref_model is None  # the reference is the base, adapters off
     del trainer
-    stats = training.train_dpo(start, dpo_records(), out, chat=False, lora={"r": 4},
+    stats = dpo.train(start, dpo_records(), out, chat=False, lora={"r": 4},
                                hparams={**FAST, "learning_rate": 1e-2, "max_steps": 3}, log=None)
     assert_plain_checkpoint(out)
     assert stats["method"] == "dpo" and stats["beta"] == 0.1 and stats["sft_weight"] == 0.01
@@ -213,7 +214,7 @@ def test_dpo_lora_from_sft(sft_full, tmp_path):
 def test_dpo_full_chat(sft_full, tmp_path):
     start, _ = sft_full
     out = tmp_path / "dpo"
-    stats = training.train_dpo(start, dpo_records(4), out, chat=True, lora=None, sft_weight=0,
+    stats = dpo.train(start, dpo_records(4), out, chat=True, lora=None, sft_weight=0,
                                hparams={**FAST, "learning_rate": 1e-3, "max_steps": 1}, log=None)
     assert_plain_checkpoint(out)
     assert stats["trainable_params"] == stats["total_params"]
@@ -223,29 +224,29 @@ def test_errors(tiny_model, tmp_path):
     out = tmp_path / "model"
     kwargs = {"chat": False, "lora": None, "log": None}
     with pytest.raises(RaitError, match="learning_rat"):
-        training.train_sft(tiny_model, sft_records(), out, hparams={"learning_rat": 1e-4}, **kwargs)
+        sft.train(tiny_model, sft_records(), out, hparams={"learning_rat": 1e-4}, **kwargs)
     with pytest.raises(RaitError, match="output_dir"):
-        training.train_sft(tiny_model, sft_records(), out, hparams={"output_dir": "x"}, **kwargs)
+        sft.train(tiny_model, sft_records(), out, hparams={"output_dir": "x"}, **kwargs)
     with pytest.raises(RaitError, match="no training records"):
-        training.train_sft(tiny_model, [], out, hparams={}, **kwargs)
+        sft.train(tiny_model, [], out, hparams={}, **kwargs)
     with pytest.raises(RaitError, match="'q3'.*target"):
         records = sft_records()
         del records[3]["target"]
-        training.train_sft(tiny_model, records, out, hparams={}, **kwargs)
+        sft.train(tiny_model, records, out, hparams={}, **kwargs)
     with pytest.raises(RaitError, match="'q1'.*rejected"):
         records = dpo_records()
         records[1]["rejected"] = ""
-        training.train_dpo(tiny_model, records, out, hparams={}, **kwargs)
+        dpo.train(tiny_model, records, out, hparams={}, **kwargs)
     with pytest.raises(RaitError, match="rank"):
-        training.train_sft(tiny_model, sft_records(), out, hparams={}, chat=False, lora={"rank": 4}, log=None)
+        sft.train(tiny_model, sft_records(), out, hparams={}, chat=False, lora={"rank": 4}, log=None)
     with pytest.raises(RaitError, match="bf16"):
-        training.train_sft(tiny_model, sft_records(), out, hparams={"bf16": "yes"}, **kwargs)
+        sft.train(tiny_model, sft_records(), out, hparams={"bf16": "yes"}, **kwargs)
     with pytest.raises(RaitError, match="bad hparams"):  # rejected by SFTConfig
-        training.train_sft(tiny_model, sft_records(), out, hparams={"lr_scheduler_type": "sideways"}, **kwargs)
+        sft.train(tiny_model, sft_records(), out, hparams={"lr_scheduler_type": "sideways"}, **kwargs)
     with pytest.raises(RaitError, match="TRL rejected"):  # by SFTTrainer, once the scratch folder exists
-        training.train_sft(tiny_model, sft_records(), out, hparams={"packing": True, "max_length": None}, **kwargs)
+        sft.train(tiny_model, sft_records(), out, hparams={"packing": True, "max_length": None}, **kwargs)
     with pytest.raises(RaitError, match="cannot load the tokenizer"):
-        training.train_sft(tmp_path / "missing", sft_records(), out, hparams={}, **kwargs)
+        sft.train(tmp_path / "missing", sft_records(), out, hparams={}, **kwargs)
     assert list(tmp_path.iterdir()) == []  # neither out_dir nor scratch left behind
 
 
@@ -256,7 +257,7 @@ def test_chat_needs_template(tmp_path, tiny_model):
     tokenizer.save_pretrained(plain)
     AutoModelForCausalLM.from_pretrained(tiny_model).save_pretrained(plain)
     with pytest.raises(RaitError, match="chat template"):
-        training.train_sft(plain, sft_records(), tmp_path / "out", chat=True, lora=None, hparams={}, log=None)
+        sft.train(plain, sft_records(), tmp_path / "out", chat=True, lora=None, hparams={}, log=None)
 
 
 def test_accelerate_command():

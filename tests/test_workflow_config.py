@@ -47,13 +47,13 @@ def test_unknown_dataset_key_is_named(tmp_path):
 def test_slurm_plan_for_llama2_7b_dpo_lists_every_stage_with_gpus():
     result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama2_7b_dpo.json")
     jobs = result.stdout.split("Job stats:")[1].split("total")[0]
-    for rule in ("sample_answers", "label_knowledge", "split_dpo_halves", "train_sft", "sample_dpo_candidates",
-                 "build_dpo_pairs", "train_dpo", "predict_answers", "evaluate_method"):
+    for rule in ("sample_answers", "label_knowledge", "build_train_data", "train_stage", "sample_heldout",
+                 "predict_answers", "evaluate_method"):
         assert rule in jobs, rule
     blocks = result.stdout.split("\nrule ")
     for block in blocks[1:]:
         name = block.split(":")[0]
-        if name in ("sample_answers", "train_sft", "train_dpo", "predict_answers", "sample_dpo_candidates"):
+        if name in ("sample_answers", "train_stage", "predict_answers", "sample_heldout"):
             assert "gpu=1" in block and "slurm_partition=gpu" in block, block
 
 
@@ -87,7 +87,7 @@ def test_70b_plan_asks_for_four_gpus_per_sampling_and_training_job():
         if "resources:" in block:
             resources = block.split("resources:")[1].splitlines()[0]
             gpus.setdefault(name, set()).add(resources.split("gpu=")[1].split(",")[0] if "gpu=" in resources else "0")
-    for rule in ("sample_answers", "train_sft", "sample_dpo_candidates", "train_dpo", "predict_answers"):
+    for rule in ("sample_answers", "train_stage", "sample_heldout", "predict_answers"):
         assert gpus[rule] == {"4"}, (rule, gpus.get(rule))
 
 
@@ -107,14 +107,14 @@ def test_two_node_model_trains_on_both_nodes_and_samples_on_one():
     """llama3_70b (`nodes: 2`, `gpus: 8`, `gpu_model: a100`): the training jobs ask for two nodes with 8 GPUs
     each (gres per node, one task per node, the executor's mpi path), sampling and prediction for one node."""
     plans = plan_resources("results/eval/llama3_70b_dpo.json")
-    for rule in ("train_sft", "train_dpo"):
+    for rule in ("train_stage",):
         for job in plans[rule]:
             assert {key: job.get(key) for key in ("gres", "nodes", "tasks", "tasks_per_gpu", "mpi", "node_gpus",
                                                   "slurm_partition")} == {
                 "gres": "gpu:a100:8", "nodes": "2", "tasks": "2", "tasks_per_gpu": "0", "mpi": "srun",
                 "node_gpus": "8", "slurm_partition": "gpu"}, (rule, job)
             assert "gpu" not in job and "gpu_model" not in job, (rule, job)  # one GPU mechanism per job
-    for rule in ("sample_answers", "sample_dpo_candidates", "predict_answers"):
+    for rule in ("sample_answers", "sample_heldout", "predict_answers"):
         for job in plans[rule]:
             assert (job["gpu"], job["gpu_model"], job.get("nodes")) == ("8", "a100", None), (rule, job)
 
@@ -124,16 +124,17 @@ def test_craft_plan_for_llama3_8b_runs_every_stage_offline():
     jobs = result.stdout.split("Job stats:")[1].split("total")[0]
     counts = {line.split()[0]: int(line.split()[1]) for line in jobs.strip().splitlines()[2:]}
     # certainty, rehearsal data and training, re-sampling, flow, selection, CRaFT training, evaluation
-    for rule in ("sample_answers", "measure_certainty", "build_rehearsal_data", "sample_rehearsed", "measure_rehearsed",
-                 "compute_flow", "build_craft_data", "predict_answers", "evaluate_method"):
+    for rule in ("sample_answers", "measure_certainty", "sample_rehearsed", "measure_rehearsed",
+                 "compute_flow", "predict_answers", "evaluate_method"):
         assert rule in counts, rule
-    assert counts["train_sft"] == 2  # the rehearsal model and the CRaFT model
+    # the rehearsal set and model, then the CRaFT set and model
+    assert counts["build_train_data"] == counts["train_stage"] == 2
     assert "results/checkpoints/llama3_8b_rehearsal" in result.stdout and "results/checkpoints/llama3_8b_craft" in result.stdout
 
 
 def test_craft_noflow_needs_no_rehearsal():
     result = snakemake(REPO, "-n", "results/eval/llama3_8b_craft_noflow.json")
-    assert "measure_certainty" in result.stdout and "build_craft_data" in result.stdout
+    assert "measure_certainty" in result.stdout and "results/train_data/llama3_8b_craft_noflow.jsonl" in result.stdout
     assert "rehearsal" not in result.stdout
 
 
@@ -141,6 +142,26 @@ def test_honesty_methods_plan_from_samples_and_labels_only():
     """Alignment for Honesty's data comes from the base model's samples and labels: no CRaFT stage, no DPO."""
     for method in ("absolute", "conf_num", "conf_verb", "multisample"):
         plans = plan_resources(f"results/eval/llama2_7b_{method}.json")
-        assert {"sample_answers", "label_knowledge", "build_honesty_data", "train_sft", "predict_answers",
+        assert {"sample_answers", "label_knowledge", "build_train_data", "train_stage", "predict_answers",
                 "evaluate_method"} <= set(plans), (method, sorted(plans))
-        assert not set(plans) & {"measure_certainty", "build_rehearsal_data", "build_idk_sft", "train_dpo"}, method
+        assert not set(plans) & {"measure_certainty", "sample_heldout", "sample_rehearsed"}, method
+        assert len(plans["build_train_data"]) == len(plans["train_stage"]) == 1, method
+
+
+def test_local_datasets_beside_the_checkout_are_prepared_by_the_workflow(tmp_path):
+    """The shared MMLU, ARC-Challenge and NQ-open files as dataset entries of a test's config (the product's
+    config never points at them): prepared through the workflow, their kind known when the DAG is built."""
+    from shared_data import DATA, DATASETS
+    from rait.io import read_jsonl
+
+    if not DATA.is_dir():
+        import pytest
+
+        pytest.skip(f"shared data not found at {DATA}")
+    config = write_config(tmp_path / "c.yaml", datasets=DATASETS)
+    targets = {"mmlu_csv/train": 1531, "arc_jsonl/test": 1172, "nq_json/test": 3610}
+    snakemake(tmp_path, *[f"results/data/{target}.jsonl" for target in targets], configfile=config)
+    for target, count in targets.items():
+        records = read_jsonl(tmp_path / f"results/data/{target}.jsonl")
+        assert len(records) == count, target
+        assert ("choices" in records[0]) == (not target.startswith("nq")), target

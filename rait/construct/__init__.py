@@ -1,30 +1,56 @@
-"""Refusal-aware training data, one builder per method.
+"""Refusal-aware training data, one builder per training set.
 
-A builder turns named inputs (lists of records: ``questions``, ``knowledge``,
-``samples``, ...) and its options into training records. Builders are
-registered in ``BUILDERS`` under the name a method's entry in the workflow
-names; adding a method means adding one builder here, nothing else.
+A builder turns named inputs (lists of records: ``questions``, ``knowledge``, ``samples``, ...; which files feed
+them is the training set's ``rait.methods.Data.inputs``) and its options into training records. Every builder
+gets ``templates`` (the prompts its examples are rendered with) and ``origin`` (what to name in messages), the
+settings it declares in ``Builder.options`` (names in ``OPTIONS``; a builder reruns only when one of those
+changes) and its method's own ``methods.<name>.data`` settings from config.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 from rait.construct import craft, honesty, idk
 from rait.errors import RaitError
 
+# The settings a builder may declare, and the config key each comes from (the workflow resolves them).
+OPTIONS = {
+    "refusal": "training.refusal: the refusal sentence examples teach",
+    "refusals": "grading.refusals plus training.refusal: every sentence graded as a refusal",
+    "exact_match": "grading.exact_match",
+    "seed": "training.seed",
+    "ik_target": "training.ik_target",
+    "selection": "craft.selection",
+    "rehearsal": "craft.rehearsal, without its trainer settings (hparams, lora)",
+}
+
+
+@dataclass(frozen=True)
+class Builder:
+    build: Callable[[dict, dict], list[dict]]
+    options: tuple[str, ...] = ()
+
+
+IDK_OPTIONS = ("refusal", "ik_target", "seed", "exact_match", "refusals")
+CRAFT_OPTIONS = ("refusal", "seed", "selection")
+
 BUILDERS = {
-    "idk_sft": idk.build_sft,
-    "idk_dpo": idk.build_dpo_pairs,
-    "rehearsal": craft.build_rehearsal,
-    "van_tuning": craft.build_van_tuning,
-    **{name: craft.builder(variant) for name, variant in craft.VARIANTS.items()},
-    "absolute": honesty.build_absolute,
-    "conf_num": honesty.build_conf_num,
-    "conf_verb": honesty.build_conf_verb,
-    "multisample": honesty.build_multisample,
+    "idk_sft": Builder(idk.build_sft, IDK_OPTIONS),
+    "idk_sft_half": Builder(idk.build_sft_half, IDK_OPTIONS),
+    "idk_dpo": Builder(idk.build_dpo_pairs, IDK_OPTIONS),
+    "rehearsal": Builder(craft.build_rehearsal, ("exact_match", "refusals", "rehearsal")),
+    "van_tuning": Builder(craft.build_van_tuning, CRAFT_OPTIONS),
+    **{name: Builder(craft.builder(variant), CRAFT_OPTIONS) for name, variant in craft.VARIANTS.items()},
+    "absolute": Builder(honesty.build_absolute, ("refusal",)),
+    "conf_num": Builder(honesty.build_conf_num, ("refusal",)),
+    "conf_verb": Builder(honesty.build_conf_verb, ("refusal",)),
+    "multisample": Builder(honesty.build_multisample, ("refusal",)),
 }
 
 
 def build(name: str, inputs: dict, options: dict) -> list[dict]:
     if name not in BUILDERS:
         raise RaitError(f"unknown data builder {name!r}; known: {', '.join(sorted(BUILDERS))}")
-    return BUILDERS[name](inputs, options)
+    return BUILDERS[name].build(inputs, options)

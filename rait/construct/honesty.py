@@ -3,8 +3,8 @@
 Each question comes with the model's greedy answer and m sampled answers (``samples``) and their grades
 (``knowledge``: ``greedy_grade`` and ``grades``, in sample order). With k of the m samples correct:
 
-* ``absolute``: the question is known when the greedy answer is correct or k/m >= ``threshold`` (the paper's
-  tau, 0.1: one correct sample in ten); known questions keep the greedy answer when it is correct, else the
+* ``absolute``: the question is known when the greedy answer is correct or k/m >= ``threshold``
+  (``methods.absolute.data.threshold``; the paper's tau, 0.1: one correct sample in ten); known questions keep the greedy answer when it is correct, else the
   first correct sample; unknown ones get the refusal.
 * ``conf_num`` / ``conf_verb``: k = 0 gets the refusal; otherwise the answer (greedy when correct, else the
   first correct sample, else the greedy one) behind a confidence statement: the percentage 100 k/m
@@ -90,7 +90,7 @@ def _finish(examples: list[dict], options: dict, what: str) -> list[dict]:
 
 
 def build_absolute(inputs: dict, options: dict) -> list[dict]:
-    threshold = options.get("absolute_threshold", DEFAULT_ABSOLUTE_THRESHOLD)
+    threshold = options.get("threshold", DEFAULT_ABSOLUTE_THRESHOLD)
     refusal = options.get("refusal", DEFAULT_REFUSAL)
     examples = []
     for question in _answers(inputs):

@@ -98,6 +98,13 @@ def split_halves(ids: list, seed: int) -> tuple[set, set]:
     return set(shuffled[:middle]), set(shuffled[middle:])
 
 
+def build_sft_half(inputs: dict, options: dict) -> list[dict]:
+    """Idk-SFT examples for one half of the train questions (``split_halves`` with the seed): Say-I-Dont-Know's
+    DPO warm-up. The model trained on them samples the other half (the questions this set leaves out)."""
+    warmup, _ = split_halves([record["id"] for record in inputs["questions"]], options.get("seed", 0))
+    return build_sft(inputs, {**options, "ids": warmup})
+
+
 def build_dpo_pairs(inputs: dict, options: dict) -> list[dict]:
     """Preference pairs on the questions the half-trained SFT model was sampled on.
 

@@ -58,6 +58,31 @@ def _local(spec: dict, split: str) -> list[dict]:
 SOURCES = {"hub": _hub, "local": _local, "embedded": _embedded, "synthetic": _synthetic}
 
 
+def dataset_kind(spec: dict) -> str:
+    """``open`` or ``mc``: what kind of questions a dataset's config entry holds, known before it is loaded
+    (CRaFT scores the two kinds differently, so the workflow needs it when the DAG is built)."""
+    key = f"datasets.{spec.get('key', '?')}"
+    source = spec.get("source")
+    if source == "hub":
+        from rait.datasets.hub import KINDS
+
+        if spec.get("loader") not in KINDS:
+            raise RaitError(f"{key}.loader: unknown hub loader {spec.get('loader')!r}; known: {', '.join(KINDS)}")
+        return KINDS[spec["loader"]]
+    if source == "local":
+        return "mc" if "choices" in (spec.get("fields") or {}) else "open"
+    if source == "embedded":
+        path = embedded_path(spec.get("file", ""))
+        if not path.is_file():
+            raise RaitError(f"{key}.file: no embedded file {spec.get('file')!r} in {path.parent}")
+        for _, record in iter_jsonl(path):
+            return "mc" if "choices" in record else "open"
+        raise RaitError(f"{path}: empty file")
+    if source == "synthetic":
+        return "open"
+    raise RaitError(f"{key}.source: unknown source {source!r}; known: {', '.join(SOURCES)}")
+
+
 def load_split(spec: dict, split: str, *, limit: int | None = None, seed: int = 0) -> list[dict]:
     """Load one split; ``limit`` keeps a seeded random subset (for quick runs), in source order."""
     source = spec.get("source")

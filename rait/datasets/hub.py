@@ -61,6 +61,7 @@ def _letter(answer, count: int) -> str:
 
 
 CONVERTERS = {"triviaqa": triviaqa, "mmlu": mmlu, "nq_open": nq_open, "arc": arc}
+KINDS = {"triviaqa": "open", "mmlu": "mc", "nq_open": "open", "arc": "mc"}  # loader -> question kind
 DEFAULTS = {  # loader -> (hub path, config name)
     "triviaqa": ("mandarjoshi/trivia_qa", "rc.nocontext"),
     "mmlu": ("cais/mmlu", "all"),

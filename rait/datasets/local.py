@@ -13,8 +13,7 @@ record keys to dotted paths in the raw rows:
   ``text`` / ``label``); ``gold``, a letter, a label, or an int index.
 
 Every error names the file and line (JSONL, CSV: header is line 1), JSON item
-or Parquet row, or the config key. ``EXAMPLE_SPECS`` are the specs for the
-shared data that the tests use.
+or Parquet row, or the config key.
 """
 
 from __future__ import annotations
@@ -29,37 +28,6 @@ from typing import Iterator
 from rait.errors import RaitError, where
 from rait.io import iter_jsonl
 from rait.records import LETTERS, check_record, check_unique_ids
-
-EXAMPLE_SPECS = {
-    "mmlu": {
-        "source": "local",
-        "files": {
-            "dev": "../shared/data/mmlu/dev/*.csv",
-            "val": "../shared/data/mmlu/val/*.csv",
-            "test": "../shared/data/mmlu/test/*.csv",
-        },
-        "fields": {
-            "id": "id", "question": "question", "choices": ["A", "B", "C", "D"], "gold": "target",
-            "subject_pattern": r"^(?P<subject>.+)_(dev|val|test)\.csv$",
-        },
-    },
-    "arc_challenge": {
-        "source": "local",
-        "files": {
-            "dev": "../shared/data/arc_challenge/ARC-Challenge-Dev.jsonl",
-            "test": "../shared/data/arc_challenge/ARC-Challenge-Test.jsonl",
-        },
-        "fields": {
-            "id": "id", "question": "question.stem", "choices": "question.choices",
-            "choice_text": "text", "choice_label": "label", "gold": "answerKey",
-        },
-    },
-    "nq_open": {
-        "source": "local",
-        "files": {"dev": "../shared/data/nq_open/dev.json"},
-        "fields": {"id": "qid", "question": "question", "answers": "answers"},
-    },
-}
 
 _MISSING = object()
 

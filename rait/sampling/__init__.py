@@ -10,9 +10,12 @@ node never needs anything it does not use.
 from __future__ import annotations
 
 import importlib
+import logging
 from dataclasses import dataclass, field
 
 from rait.errors import RaitError
+
+log = logging.getLogger(__name__)
 
 ENGINES = {
     "transformers": "rait.sampling.transformers_engine:TransformersEngine",
@@ -86,3 +89,18 @@ def sample_records(
         {"id": record["id"], "prompt": text, "greedy": gen.greedy, "samples": gen.samples}
         for record, text, gen in zip(records, texts, generations)
     ]
+
+
+def generate_for(records: list[dict], params) -> list[dict]:
+    """``sample_records`` as a workflow rule's generation params say (``generation_params`` in common.smk:
+    weights, engine, engine_options, gpus, chat, system, templates, sampling)."""
+    settings = dict(params.sampling)
+    settings["stop"] = tuple(settings.get("stop", ()))
+    spec = SamplingSpec(**settings)
+    options = dict(params.engine_options)
+    if params.engine == "vllm":
+        options.setdefault("tensor_parallel_size", max(1, params.gpus))
+        options.setdefault("seed", spec.seed)
+    log.info("%s, engine %s %s", spec, params.engine, options)
+    return sample_records(records, params.weights, engine=params.engine, engine_options=options,
+                          templates=dict(params.templates), chat=params.chat, system=params.system, spec=spec)

@@ -1,19 +1,36 @@
-# Input functions, parameter builders and wildcard constraints shared by all stages.
+# Input functions, parameter builders and wildcard constraints shared by all stages. What a method is (its
+# training sets, stages, trainers and answer strategy) comes from the registry in rait/methods.py; the rules
+# are generic and ask the functions here.
 import functools
 import json
 
 from snakemake.exceptions import WorkflowError
+
+from rait import methods as registry
+from rait.construct import BUILDERS
+from rait.datasets import dataset_kind as _dataset_kind
+from rait.errors import RaitError
+from rait.training import TRAINERS
 
 RESULTS = "results"
 SPLITS = ["train", "test"]
 # Model sources the DAG builds into results/models/{model} (rules convert_gguf, pretrain_synthetic).
 BUILT_SOURCES = ("gguf", "synthetic")
 
+try:
+    registry.check()
+    METHODS = registry.METHODS
+    STAGES = registry.stages()
+except RaitError as err:
+    raise WorkflowError(f"method registry (rait/methods.py): {err}")
+
 
 wildcard_constraints:
     split="[A-Za-z0-9]+",
     dataset="[A-Za-z0-9]+(_[A-Za-z0-9]+)*",
     model="[A-Za-z0-9]+(_[A-Za-z0-9]+)*",
+    method="|".join(METHODS),
+    stage="|".join(STAGES),
 
 
 def _entry(section, key):
@@ -33,6 +50,18 @@ def dataset_entry(key):
     return _entry("datasets", key)
 
 
+def deep_merge(base, override):
+    merged = dict(base)
+    for key, value in (override or {}).items():
+        merged[key] = deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
+
+
+def model_section(model, section):
+    """Global settings of `section`, overridden key by key by the model entry's own."""
+    return deep_merge(config[section], model_entry(model).get(section, {}))
+
+
 def model_checkpoint(key):
     """What from_pretrained is given: results/models/{key} for built models, else the configured path."""
     entry = model_entry(key)
@@ -45,6 +74,19 @@ def model_files(wildcards):
     """The built checkpoint a rule depends on; nothing for hub models (loaded on the node)."""
     built = model_entry(wildcards.model).get("source") in BUILT_SOURCES
     return [model_checkpoint(wildcards.model)] if built else []
+
+
+def stage_checkpoint(model, stage):
+    """The base model, or the checkpoint a training stage writes."""
+    return model_checkpoint(model) if stage == registry.BASE else f"{RESULTS}/checkpoints/{model}_{stage}"
+
+
+def checkpoint_files(wildcards, stage):
+    """What a job loading `stage`'s checkpoint depends on."""
+    return model_files(wildcards) if stage == registry.BASE else [stage_checkpoint(wildcards.model, stage)]
+
+
+# ---- datasets ------------------------------------------------------------------
 
 
 def dataset_spec(wildcards):
@@ -71,6 +113,18 @@ def dataset_limit(wildcards):
     return dataset_entry(wildcards.dataset).get("limit", {}).get(wildcards.split)
 
 
+@functools.lru_cache(maxsize=None)
+def dataset_kind(key):
+    """`open` or `mc` (rait.datasets.dataset_kind), known when the DAG is built."""
+    try:
+        return _dataset_kind({**dataset_entry(key), "key": key})
+    except RaitError as err:
+        raise WorkflowError(str(err))
+
+
+# ---- sampling, prompts, grading --------------------------------------------------
+
+
 def sampling_spec(wildcards):
     """Global sampling settings, overridden per model."""
     return {**config["sampling"], **model_entry(wildcards.model).get("sampling", {})}
@@ -80,15 +134,55 @@ def prompt_templates(wildcards):
     return {**config["prompts"], **model_entry(wildcards.model).get("prompts", {})}
 
 
+def instruction_templates(wildcards, instruction):
+    """The prompts for `instruction` (rait.methods.INSTRUCTIONS): the model's own, or those offering the refusal."""
+    templates = prompt_templates(wildcards)
+    if instruction == "idk":
+        return {**templates, **model_section(wildcards.model, "evaluation")["prompt_instruction"]}
+    return templates
+
+
 def knowledge_threshold(wildcards):
     return model_entry(wildcards.model).get("threshold", config["knowledge"]["threshold"])
 
 
-def model_resource(name):
-    return lambda wildcards: model_entry(wildcards.model)[name]
+def refusal_list(wildcards):
+    """The one list of sentences graded as a refusal, for labeling, certainty, data building and evaluation:
+    grading.refusals plus the model's training refusal (what its methods are taught to say)."""
+    refusal = model_section(wildcards.model, "training")["refusal"]
+    return list(dict.fromkeys([*config["grading"]["refusals"], refusal]))
+
+
+def grading_params():
+    return dict(exact_match=config["grading"]["exact_match"], refusals=refusal_list)
+
+
+def sampling_env(wildcards):
+    """vLLM models sample in the vLLM env; the rest with transformers in the models env."""
+    engine = model_entry(wildcards.model)["engine"]
+    return "../envs/sampling.yaml" if engine == "vllm" else "../envs/models.yaml"
+
+
+def generation_params(weights, templates=prompt_templates, sampling=sampling_spec):
+    """Params shared by the jobs that generate answers with workflow/scripts/sample_answers.py."""
+    entry = lambda key: lambda wildcards: model_entry(wildcards.model)[key]
+    return dict(
+        weights=weights,
+        engine=entry("engine"),
+        engine_options=entry("engine_options"),
+        gpus=entry("gpus"),
+        chat=entry("chat"),
+        system=lambda wildcards: model_entry(wildcards.model).get("system"),
+        templates=templates,
+        sampling=sampling,
+    )
 
 
 # ---- what GPU jobs ask the scheduler for ---------------------------------------
+
+
+def model_resource(name):
+    return lambda wildcards: model_entry(wildcards.model)[name]
 
 
 def gpu_job_resources(gpus=None):
@@ -136,188 +230,217 @@ def training_resources():
     )
 
 
-def knowledge_labels(model, datasets, splits=SPLITS):
-    return [f"{RESULTS}/knowledge/{model}/{dataset}_{split}.jsonl" for dataset in datasets for split in splits]
+# ---- per-method settings ----------------------------------------------------------
 
 
-def demo_targets():
-    return knowledge_labels(config["demo"]["model"], config["demo"]["datasets"])
+def check_method_settings():
+    """methods.<name> (globally or under a model) must name a method of the registry, and the refusal stays one
+    per model: labeling and evaluation must recognise what every method was taught to say."""
+    sections = [("methods", config.get("methods", {}))]
+    sections += [(f"models.{key}.methods", entry.get("methods", {})) for key, entry in config["models"].items()]
+    for where, section in sections:
+        for name, settings in section.items():
+            if name not in METHODS:
+                raise WorkflowError(f"config key {where}.{name}: no method {name!r}; known: {', '.join(METHODS)}")
+            for key in ("refusal", "datasets"):
+                if key in (settings or {}).get("training", {}):
+                    raise WorkflowError(f"config key {where}.{name}.training.{key}: set per model (training.{key}), "
+                                        "not per method: every method of a model is labeled and graded alike")
 
 
-def sampling_env(wildcards):
-    """vLLM models sample in the vLLM env; the rest with transformers in the models env."""
-    engine = model_entry(wildcards.model)["engine"]
-    return "../../envs/sampling.yaml" if engine == "vllm" else "../../envs/models.yaml"
+check_method_settings()
 
 
-# ---- training and evaluation -------------------------------------------------
+def method_settings(model, name):
+    """methods.<name>, merged with the model's own methods.<name>."""
+    return model_section(model, "methods").get(name, {})
 
-# The methods a target `results/eval/{model}_{method}.json` may name. Each is
-# described once here: which checkpoint answers the test questions, with which
-# instruction, and for the CRaFT family which data builder (rait.construct.BUILDERS)
-# makes its training set from which per-question scores (flow or certainty files).
-METHODS = {
-    "base": {"checkpoint": "base", "instruction": "model"},
-    "prompt": {"checkpoint": "base", "instruction": "idk"},
-    "sft": {"checkpoint": "sft", "instruction": "model"},
-    "dpo": {"checkpoint": "dpo", "instruction": "model"},
-    "craft": {"checkpoint": "craft", "instruction": "idk", "builder": "craft", "scores": "flow"},
-    "craft_noflow": {"checkpoint": "craft_noflow", "instruction": "idk", "builder": "craft_noflow", "scores": "certainty"},
-    "craft_nocer": {"checkpoint": "craft_nocer", "instruction": "idk", "builder": "craft_nocer", "scores": "flow"},
-    "cor_rait": {"checkpoint": "cor_rait", "instruction": "idk", "builder": "cor_rait", "scores": "certainty"},
-    "van_tuning": {"checkpoint": "van_tuning", "instruction": "idk", "builder": "van_tuning", "scores": None},
-    # Alignment for Honesty (Yang et al.): built from the model's greedy answer, samples and their grades.
-    "absolute": {"checkpoint": "absolute", "instruction": "idk", "builder": "absolute", "family": "honesty"},
-    # statement_tokens: room for the confidence statement they put before the answer, on top of max_new_tokens
-    "conf_num": {"checkpoint": "conf_num", "instruction": "idk", "builder": "conf_num", "family": "honesty",
-                 "statement_tokens": 48},
-    "conf_verb": {"checkpoint": "conf_verb", "instruction": "idk", "builder": "conf_verb", "family": "honesty",
-                  "statement_tokens": 16},
-    # demo False: left out of the laptop demo (`rule all`), its training set is one example per sample (10x)
-    "multisample": {"checkpoint": "multisample", "instruction": "idk", "builder": "multisample", "family": "honesty",
-                    "demo": False},
+
+# ---- training data and stages ----------------------------------------------------
+
+# Where each per-question input kind of rait.methods.INPUT_KINDS lies, per training dataset.
+INPUT_FILES = {
+    "questions": f"{RESULTS}/data/{{dataset}}/train.jsonl",
+    "samples": f"{RESULTS}/samples/{{model}}/{{dataset}}_train.jsonl",
+    "knowledge": f"{RESULTS}/knowledge/{{model}}/{{dataset}}_train.jsonl",
+    "certainty": f"{RESULTS}/knowledge/{{model}}/certainty/{{dataset}}_train.jsonl",
+    "flow": f"{RESULTS}/knowledge/{{model}}/flow/{{dataset}}_train.jsonl",
 }
-CRAFT_METHODS = [name for name, method in METHODS.items() if "scores" in method]
-HONESTY_METHODS = [name for name, method in METHODS.items() if method.get("family") == "honesty"]
-# Checkpoints trained with the SFT trainer: Idk-SFT, its DPO warm-up half, CRaFT's rehearsal model, the CRaFT
-# family and the Alignment for Honesty family.
-SFT_STAGES = ["sft", "sft_half", "rehearsal", *CRAFT_METHODS, *HONESTY_METHODS]
+if set(INPUT_FILES) != set(registry.INPUT_KINDS):
+    raise WorkflowError(f"common.smk INPUT_FILES and rait.methods.INPUT_KINDS disagree")
 
 
-wildcard_constraints:
-    method="|".join(METHODS),
-    stage="|".join(SFT_STAGES),
+def stage_training(model, stage):
+    """The `training` section a stage trains with: global, the model's, then its method's own
+    (methods.<stage>.training, for the stage named after a method)."""
+    return deep_merge(model_section(model, "training"), method_settings(model, stage).get("training", {}))
 
 
-def deep_merge(base, override):
-    merged = dict(base)
-    for key, value in (override or {}).items():
-        merged[key] = deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
-    return merged
+def train_datasets(model, stage=None):
+    return (stage_training(model, stage) if stage else model_section(model, "training"))["datasets"]
 
 
-def model_section(model, section):
-    """Global settings of `section`, overridden key by key by the model entry's own."""
-    return deep_merge(config[section], model_entry(model).get(section, {}))
+def heldout_samples(model, stage):
+    """Samples of `stage`'s checkpoint on the train questions its own training set left out."""
+    return f"{RESULTS}/samples/{model}/{stage}/heldout.jsonl"
 
 
-def training_settings(wildcards):
-    return model_section(wildcards.model, "training")
+def train_data_inputs(wildcards):
+    """The per-question files a stage's builder reads, one per training dataset (rait.methods.Data.inputs),
+    and the held-out samples of its policy stage."""
+    data = STAGES[wildcards.stage].data
+    datasets = train_datasets(wildcards.model, wildcards.stage)
+    files = {name: [INPUT_FILES[kind].format(model=wildcards.model, dataset=dataset) for dataset in datasets]
+             for name, kind in data.inputs.items()}
+    if data.policy:
+        files["policy_samples"] = heldout_samples(wildcards.model, data.policy)
+    return files
 
 
-def train_datasets(model):
-    return model_section(model, "training")["datasets"]
+def craft_settings(wildcards):
+    return model_section(wildcards.model, "craft")
+
+
+def builder_option_values(wildcards):
+    """How each option a builder may declare (rait.construct.OPTIONS) is read from config, lazily."""
+    training = lambda: stage_training(wildcards.model, wildcards.stage)
+    trainer_keys = ("hparams", "lora")
+    return {
+        "refusal": lambda: training()["refusal"],
+        "refusals": lambda: refusal_list(wildcards),
+        "exact_match": lambda: config["grading"]["exact_match"],
+        "seed": lambda: training()["seed"],
+        "ik_target": lambda: training()["ik_target"],
+        "selection": lambda: craft_settings(wildcards)["selection"],
+        "rehearsal": lambda: {k: v for k, v in craft_settings(wildcards)["rehearsal"].items() if k not in trainer_keys},
+    }
+
+
+def builder_options(wildcards):
+    """What a stage's builder is given: its prompts, the options it declares (and only those, so that a
+    training set is rebuilt only when something it reads changes), and its method's methods.<name>.data."""
+    data = STAGES[wildcards.stage].data
+    values = builder_option_values(wildcards)
+    options = {"templates": instruction_templates(wildcards, data.instruction)}
+    for name in BUILDERS[data.builder].options:
+        if name not in values:
+            raise WorkflowError(f"builder {data.builder!r} declares option {name!r}, which common.smk cannot provide")
+        options[name] = values[name]()
+    return {**options, **method_settings(wildcards.model, wildcards.stage).get("data", {})}
+
+
+def _section(settings, path, where):
+    for key in path:
+        if not isinstance(settings, dict) or key not in settings:
+            raise WorkflowError(f"config key {where}: not set")
+        settings = settings[key]
+    return settings
+
+
+def trainer_section(wildcards):
+    """A stage's trainer settings (rait.methods.Stage.settings_key: training.<trainer>, or e.g. craft.rehearsal)."""
+    stage = STAGES[wildcards.stage]
+    first, *rest = stage.settings_key.split(".")
+    section = stage_training(wildcards.model, stage.name) if first == "training" else model_section(wildcards.model, first)
+    return _section(section, rest, stage.settings_key)
+
+
+def trainer_options(wildcards):
+    """`--options` of `python -m rait.training`: the model's chat settings, LoRA, seed, and the trainer's SETTINGS."""
+    stage = STAGES[wildcards.stage]
+    training = stage_training(wildcards.model, stage.name)
+    section = trainer_section(wildcards)
+    entry = model_entry(wildcards.model)
+    options = {"chat": entry["chat"], "system": entry.get("system"), "lora": section.get("lora", training["lora"]),
+               "seed": training["seed"]}
+    options.update({key: section[key] for key in TRAINERS[stage.trainer].SETTINGS if key in section})
+    return json.dumps(options)
+
+
+def stage_start_files(wildcards):
+    return checkpoint_files(wildcards, STAGES[wildcards.stage].start)
+
+
+def stage_start(wildcards):
+    return stage_checkpoint(wildcards.model, STAGES[wildcards.stage].start)
+
+
+def policy_stages():
+    """Stages whose checkpoint samples the questions its training set left out (Data.policy)."""
+    return sorted({stage.data.policy for stage in STAGES.values() if stage.data.policy})
+
+
+# ---- answering and evaluation ------------------------------------------------------
 
 
 def eval_datasets(model):
     return model_section(model, "evaluation")["datasets"]
 
 
-def per_dataset(pattern, datasets, **fields):
-    return [pattern.format(dataset=dataset, **fields) for dataset in datasets]
+def methods_answering_with(strategy):
+    return [name for name, method in METHODS.items() if method.answer.strategy == strategy]
 
 
-def train_inputs(wildcards):
-    """Questions, base samples and knowledge labels of every training dataset's train split."""
-    datasets = train_datasets(wildcards.model)
-    return {
-        "questions": per_dataset(f"{RESULTS}/data/{{dataset}}/train.jsonl", datasets),
-        "samples": per_dataset(f"{RESULTS}/samples/{{model}}/{{dataset}}_train.jsonl", datasets, model=wildcards.model),
-        "knowledge": per_dataset(f"{RESULTS}/knowledge/{{model}}/{{dataset}}_train.jsonl", datasets, model=wildcards.model),
-    }
+def answer_checkpoint(wildcards):
+    return stage_checkpoint(wildcards.model, METHODS[wildcards.method].checkpoint)
 
 
-def builder_options(wildcards):
-    """What the data builders use: the refusal, target choice, seed, prompt templates and grading switches."""
-    settings = training_settings(wildcards)
-    return {
-        "refusal": settings["refusal"],
-        "ik_target": settings["ik_target"],
-        "seed": settings["seed"],
-        "templates": prompt_templates(wildcards),
-        "exact_match": config["grading"]["exact_match"],
-        "refusals": list(config["grading"]["refusals"]) + [settings["refusal"]],
-    }
+def answer_model_files(wildcards):
+    return checkpoint_files(wildcards, METHODS[wildcards.method].checkpoint)
 
 
-def trainer_options(kind):
-    def options(wildcards):
-        settings = training_settings(wildcards)
-        entry = model_entry(wildcards.model)
-        chosen = {"chat": entry["chat"], "system": entry.get("system"), "lora": settings["lora"], "seed": settings["seed"]}
-        if kind == "sft" and wildcards.stage == "rehearsal":
-            rehearsal = craft_settings(wildcards)["rehearsal"]
-            chosen.update(hparams=rehearsal["hparams"], lora=rehearsal["lora"])
-        elif kind == "sft":
-            chosen["hparams"] = settings["sft"]
-        else:
-            dpo = settings["dpo"]
-            chosen.update(hparams=dpo["hparams"], beta=dpo["beta"], sft_weight=dpo["sft_weight"])
-        return json.dumps(chosen)
-
-    return options
+def answer_templates(wildcards):
+    return instruction_templates(wildcards, METHODS[wildcards.method].answer.instruction)
 
 
-def stage_checkpoint(model, stage):
-    """The base model, or the checkpoint a training stage wrote."""
-    return model_checkpoint(model) if stage == "base" else f"{RESULTS}/checkpoints/{model}_{stage}"
-
-
-def method_checkpoint(model, method):
-    return stage_checkpoint(model, METHODS[method]["checkpoint"])
-
-
-def method_model_files(wildcards):
-    stage = METHODS[wildcards.method]["checkpoint"]
-    return model_files(wildcards) if stage == "base" else [method_checkpoint(wildcards.model, wildcards.method)]
-
-
-def method_templates(wildcards):
-    if METHODS[wildcards.method]["instruction"] == "idk":
-        return {**prompt_templates(wildcards), **model_section(wildcards.model, "evaluation")["prompt_instruction"]}
-    return prompt_templates(wildcards)
-
-
-def prediction_sampling(wildcards):
-    """Greedy answers only, with room for a method's statement before the answer (statement_tokens)."""
+def answer_sampling(wildcards):
+    """One answer per question, with room for what the method says before it (methods.<name>.answer.extra_tokens)."""
     spec = {**sampling_spec(wildcards), "n": 0}
-    extra = METHODS[wildcards.method].get("statement_tokens", 0)
+    extra = method_settings(wildcards.model, wildcards.method).get("answer", {}).get("extra_tokens", 0)
     return {**spec, "max_new_tokens": spec["max_new_tokens"] + extra} if extra else spec
 
 
 def predictions_file(model, method, dataset):
-    """Greedy answers of a method on a test split; the base model's come with its samples."""
-    if method == "base":
-        return f"{RESULTS}/samples/{model}/{dataset}_test.jsonl"
     return f"{RESULTS}/predictions/{model}_{method}/{dataset}_test.jsonl"
 
 
 def eval_inputs(wildcards):
     datasets = eval_datasets(wildcards.model)
     model = wildcards.model
+    test_files = lambda pattern: [pattern.format(model=model, dataset=dataset) for dataset in datasets]
     return {
-        "questions": per_dataset(f"{RESULTS}/data/{{dataset}}/test.jsonl", datasets),
+        "questions": test_files(f"{RESULTS}/data/{{dataset}}/test.jsonl"),
         "predictions": [predictions_file(model, wildcards.method, dataset) for dataset in datasets],
-        "base": per_dataset(f"{RESULTS}/samples/{{model}}/{{dataset}}_test.jsonl", datasets, model=model),
-        "knowledge": per_dataset(f"{RESULTS}/knowledge/{{model}}/{{dataset}}_test.jsonl", datasets, model=model),
+        "base": test_files(f"{RESULTS}/samples/{{model}}/{{dataset}}_test.jsonl"),
+        "knowledge": test_files(f"{RESULTS}/knowledge/{{model}}/{{dataset}}_test.jsonl"),
     }
 
 
 def eval_provenance(wildcards):
     """The config values an eval file was produced with, recorded in it."""
+    method = METHODS[wildcards.method]
     provenance = {
         "sampling": sampling_spec(wildcards),
         "knowledge_threshold": knowledge_threshold(wildcards),
-        "grading": config["grading"],
-        "templates": method_templates(wildcards),
-        "checkpoint": method_checkpoint(wildcards.model, wildcards.method),
+        "grading": {**config["grading"], "refusals": refusal_list(wildcards)},
+        "templates": answer_templates(wildcards),
+        "checkpoint": answer_checkpoint(wildcards),
+        "answer": method.answer.strategy,
     }
-    if METHODS[wildcards.method]["checkpoint"] != "base":
-        provenance["training"] = training_settings(wildcards)
+    if method.stages:
+        provenance["training"] = stage_training(wildcards.model, method.stages[-1].name)
     return provenance
 
 
-DEMO_METHODS = [name for name, method in METHODS.items() if method.get("demo", True)]
+DEMO_METHODS = registry.demo_methods()
+
+
+def knowledge_labels(model, datasets, splits=SPLITS):
+    return [f"{RESULTS}/knowledge/{model}/{dataset}_{split}.jsonl" for dataset in datasets for split in splits]
+
+
+def demo_targets():
+    return knowledge_labels(config["demo"]["model"], config["demo"]["datasets"])
 
 
 def eval_targets(model, methods=DEMO_METHODS):
@@ -330,46 +453,7 @@ def evaluated_so_far():
     return sorted(f"{RESULTS}/eval/{name}.json" for name in names if "/" not in name)
 
 
-def generation_params(weights, templates=prompt_templates, sampling=sampling_spec):
-    """Params shared by the jobs that generate answers with workflow/scripts/sample_answers.py."""
-    entry = lambda key: lambda wildcards: model_entry(wildcards.model)[key]
-    return dict(
-        weights=weights,
-        engine=entry("engine"),
-        engine_options=entry("engine_options"),
-        gpus=entry("gpus"),
-        chat=entry("chat"),
-        system=lambda wildcards: model_entry(wildcards.model).get("system"),
-        templates=templates,
-        sampling=sampling,
-    )
-
-
 # ---- CRaFT: certainty, rehearsal, knowledge flow ------------------------------
-
-# What kind of questions a dataset holds decides how CRaFT scores it (sample
-# embeddings or option-letter probabilities), so it is known when the DAG is built.
-HUB_LOADER_KINDS = {"triviaqa": "open", "nq_open": "open", "mmlu": "mc", "arc": "mc"}
-
-
-@functools.lru_cache(maxsize=None)
-def dataset_kind(key):
-    entry = dataset_entry(key)
-    source = entry["source"]
-    if source == "hub":
-        if entry.get("loader") not in HUB_LOADER_KINDS:
-            raise WorkflowError(f"datasets.{key}.loader: unknown hub loader {entry.get('loader')!r}; known: {', '.join(HUB_LOADER_KINDS)}")
-        return HUB_LOADER_KINDS[entry["loader"]]
-    if source == "local":
-        return "mc" if "choices" in entry.get("fields", {}) else "open"
-    if source == "embedded":
-        with open(f"{workflow.basedir}/rait/datasets/embedded/{entry['file']}", encoding="utf-8") as fh:
-            return "mc" if "choices" in json.loads(fh.readline()) else "open"
-    return "open"
-
-
-def craft_settings(wildcards):
-    return model_section(wildcards.model, "craft")
 
 
 def certainty_inputs(stage):
@@ -378,10 +462,10 @@ def certainty_inputs(stage):
     def inputs(wildcards):
         files = {"questions": f"{RESULTS}/data/{wildcards.dataset}/{wildcards.split}.jsonl"}
         if dataset_kind(wildcards.dataset) == "open":
-            folder = f"{wildcards.model}" if stage == "base" else f"{wildcards.model}/{stage}"
+            folder = f"{wildcards.model}" if stage == registry.BASE else f"{wildcards.model}/{stage}"
             files["samples"] = f"{RESULTS}/samples/{folder}/{wildcards.dataset}_{wildcards.split}.jsonl"
         else:
-            files["model"] = model_files(wildcards) if stage == "base" else [stage_checkpoint(wildcards.model, stage)]
+            files["model"] = checkpoint_files(wildcards, stage)
         return files
 
     return inputs
@@ -396,8 +480,7 @@ def certainty_params(stage):
         system=entry("system"),
         embedding=lambda wildcards: craft_settings(wildcards)["embedding"],
         batch_size=lambda wildcards: craft_settings(wildcards)["batch_size"],
-        exact_match=config["grading"]["exact_match"],
-        refusals=config["grading"]["refusals"],
+        **grading_params(),
     )
 
 
@@ -405,56 +488,3 @@ def certainty_gpus(wildcards):
     """Multiple choice runs the model itself; open questions only the small embedding model (one GPU at most)."""
     gpus = model_entry(wildcards.model)["gpus"]
     return gpus if dataset_kind(wildcards.dataset) == "mc" else min(gpus, 1)
-
-
-def rehearsal_inputs(wildcards):
-    datasets = train_datasets(wildcards.model)
-    model = wildcards.model
-    return {
-        "questions": per_dataset(f"{RESULTS}/data/{{dataset}}/train.jsonl", datasets),
-        "scores": per_dataset(f"{RESULTS}/knowledge/{{model}}/certainty/{{dataset}}_train.jsonl", datasets, model=model),
-        "samples": per_dataset(f"{RESULTS}/samples/{{model}}/{{dataset}}_train.jsonl", datasets, model=model),
-    }
-
-
-def craft_inputs(wildcards):
-    """Train questions, plus the scores the method selects by (flow, certainty, or none)."""
-    datasets = train_datasets(wildcards.model)
-    files = {"questions": per_dataset(f"{RESULTS}/data/{{dataset}}/train.jsonl", datasets)}
-    scores = METHODS[wildcards.method]["scores"]
-    if scores:
-        files["scores"] = per_dataset(f"{RESULTS}/knowledge/{{model}}/{scores}/{{dataset}}_train.jsonl", datasets,
-                                      model=wildcards.model)
-    return files
-
-
-def craft_builder_options(wildcards):
-    """What the CRaFT selection builders use; they train with the refusal instruction they are evaluated with."""
-    settings = training_settings(wildcards)
-    return {
-        "refusal": settings["refusal"],
-        "seed": settings["seed"],
-        "templates": method_templates(wildcards),
-        "selection": craft_settings(wildcards)["selection"],
-    }
-
-
-def honesty_builder_options(wildcards):
-    """What the Alignment for Honesty builders use; like CRaFT's, they train with the refusal instruction."""
-    settings = training_settings(wildcards)
-    return {
-        "refusal": settings["refusal"],
-        "templates": method_templates(wildcards),
-        "absolute_threshold": config["honesty"]["absolute_threshold"],
-    }
-
-
-def rehearsal_options(wildcards):
-    """Only what the rehearsal set depends on, so that editing the selection does not retrain the rehearsal model."""
-    rehearsal = craft_settings(wildcards)["rehearsal"]
-    return {
-        "templates": prompt_templates(wildcards),
-        "exact_match": config["grading"]["exact_match"],
-        "refusals": list(config["grading"]["refusals"]),
-        "rehearsal": {key: value for key, value in rehearsal.items() if key not in ("hparams", "lora")},
-    }

@@ -1,16 +1,17 @@
-# Stage 4b: CRaFT's certainty, rehearsal and knowledge flow (rait.certainty).
-# Only the craft methods ask for these files, so the other methods never load
-# the embedding model or train the rehearsal model.
+# Stage 4b: CRaFT's certainty, rehearsal and knowledge flow (rait.certainty): the per-question inputs
+# `certainty` and `flow` of rait.methods.INPUT_KINDS. Only the CRaFT family reads them, so the other methods
+# never load the embedding model or train the rehearsal model. The rehearsal set and model are the stage
+# rait.methods.REHEARSAL, built and trained by the generic rules (build_train_data, train_stage).
 
 
 rule measure_certainty:
     """The base model's correctness and certainty per question (embeddings of samples, or option-letter probabilities)."""
     input:
-        unpack(certainty_inputs("base")),
+        unpack(certainty_inputs(registry.BASE)),
     output:
         f"{RESULTS}/knowledge/{{model}}/certainty/{{dataset}}_{{split}}.jsonl",
     params:
-        **certainty_params("base"),
+        **certainty_params(registry.BASE),
     resources:
         **gpu_job_resources(certainty_gpus),
     log:
@@ -18,39 +19,21 @@ rule measure_certainty:
     benchmark:
         f"{RESULTS}/benchmarks/measure_certainty/{{model}}/{{dataset}}_{{split}}.tsv"
     conda:
-        "../../envs/models.yaml"
+        "../envs/models.yaml"
     threads: 2
     script:
         "../scripts/measure_certainty.py"
-
-
-rule build_rehearsal_data:
-    """Questions the base model knows with near certainty, its own most frequent correct answer as target."""
-    input:
-        unpack(rehearsal_inputs),
-    output:
-        f"{RESULTS}/train_data/{{model}}_rehearsal.jsonl",
-    params:
-        builder="rehearsal",
-        options=rehearsal_options,
-    log:
-        f"{RESULTS}/logs/build_rehearsal_data/{{model}}.log",
-    conda:
-        "../../envs/data.yaml"
-    localrule: True
-    script:
-        "../scripts/build_train_data.py"
 
 
 rule sample_rehearsed:
     """The rehearsed model samples the train questions again (open questions; multiple choice reads letter probabilities)."""
     input:
         questions=f"{RESULTS}/data/{{dataset}}/{{split}}.jsonl",
-        model=f"{RESULTS}/checkpoints/{{model}}_rehearsal",
+        model=f"{RESULTS}/checkpoints/{{model}}_{registry.REHEARSAL.name}",
     output:
-        f"{RESULTS}/samples/{{model}}/rehearsal/{{dataset}}_{{split}}.jsonl",
+        f"{RESULTS}/samples/{{model}}/{registry.REHEARSAL.name}/{{dataset}}_{{split}}.jsonl",
     params:
-        **generation_params(lambda wildcards: stage_checkpoint(wildcards.model, "rehearsal")),
+        **generation_params(lambda wildcards: stage_checkpoint(wildcards.model, registry.REHEARSAL.name)),
     resources:
         **gpu_job_resources(),
     log:
@@ -67,11 +50,11 @@ rule sample_rehearsed:
 rule measure_rehearsed:
     """The rehearsed model's correctness (and certainty) on the train questions."""
     input:
-        unpack(certainty_inputs("rehearsal")),
+        unpack(certainty_inputs(registry.REHEARSAL.name)),
     output:
         f"{RESULTS}/knowledge/{{model}}/rehearsed/{{dataset}}_{{split}}.jsonl",
     params:
-        **certainty_params("rehearsal"),
+        **certainty_params(registry.REHEARSAL.name),
     resources:
         **gpu_job_resources(certainty_gpus),
     log:
@@ -79,7 +62,7 @@ rule measure_rehearsed:
     benchmark:
         f"{RESULTS}/benchmarks/measure_rehearsed/{{model}}/{{dataset}}_{{split}}.tsv"
     conda:
-        "../../envs/models.yaml"
+        "../envs/models.yaml"
     threads: 2
     script:
         "../scripts/measure_certainty.py"
@@ -95,7 +78,7 @@ rule compute_flow:
     log:
         f"{RESULTS}/logs/compute_flow/{{model}}/{{dataset}}_{{split}}.log",
     conda:
-        "../../envs/data.yaml"
+        "../envs/data.yaml"
     localrule: True
     script:
         "../scripts/compute_flow.py"

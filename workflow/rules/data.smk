@@ -9,7 +9,7 @@ rule generate_synthetic_world:
         exposures=config["synthetic"]["exposures"],
         seed=config["synthetic"]["seed"],
     conda:
-        "../../envs/data.yaml"
+        "../envs/data.yaml"
     log:
         f"{RESULTS}/logs/generate_synthetic_world.log",
     localrule: True
@@ -27,7 +27,7 @@ rule prepare_dataset:
         limit=dataset_limit,
         seed=config["sampling"]["seed"],
     conda:
-        "../../envs/data.yaml"
+        "../envs/data.yaml"
     log:
         f"{RESULTS}/logs/prepare_dataset/{{dataset}}_{{split}}.log",
     localrule: True

@@ -1,19 +1,19 @@
-# Stage 7: each method answers the test splits greedily; answers are scored
-# against the base model's knowledge labels and greedy answers.
+# Stage 7: each method answers the test splits by its answer strategy (rait.answering); answers are scored
+# against the base model's knowledge labels and greedy answers. One prediction rule per strategy.
 
 
 rule predict_answers:
+    """Strategy `greedy`: the method's checkpoint answers each test question once, greedily."""
     input:
         questions=f"{RESULTS}/data/{{dataset}}/test.jsonl",
-        model=method_model_files,
+        model=answer_model_files,
     output:
         f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
+    wildcard_constraints:
+        method="|".join(methods_answering_with("greedy")) or "(?!)",
     params:
-        **generation_params(
-            lambda wildcards: method_checkpoint(wildcards.model, wildcards.method),
-            templates=method_templates,
-            sampling=prediction_sampling,
-        ),
+        **generation_params(answer_checkpoint, templates=answer_templates, sampling=answer_sampling),
+        strategy="greedy",
     resources:
         **gpu_job_resources(),
     log:
@@ -24,23 +24,23 @@ rule predict_answers:
         sampling_env
     threads: 2
     script:
-        "../scripts/sample_answers.py"
+        "../scripts/predict_answers.py"
 
 
 rule evaluate_method:
     input:
         unpack(eval_inputs),
     output:
-        f"{RESULTS}/eval/{{model}}_{{method}}.json",
+        metrics=f"{RESULTS}/eval/{{model}}_{{method}}.json",
+        graded=f"{RESULTS}/eval/{{model}}_{{method}}.graded.jsonl",
     params:
         datasets=lambda wildcards: eval_datasets(wildcards.model),
-        refusals=lambda wildcards: list(config["grading"]["refusals"]) + [training_settings(wildcards)["refusal"]],
-        exact_match=config["grading"]["exact_match"],
         provenance=eval_provenance,
+        **grading_params(),
     log:
         f"{RESULTS}/logs/evaluate_method/{{model}}_{{method}}.log",
     conda:
-        "../../envs/data.yaml"
+        "../envs/data.yaml"
     localrule: True
     script:
         "../scripts/evaluate_method.py"

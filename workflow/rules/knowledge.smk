@@ -9,10 +9,9 @@ rule label_knowledge:
         f"{RESULTS}/knowledge/{{model}}/{{dataset}}_{{split}}.jsonl",
     params:
         threshold=knowledge_threshold,
-        exact_match=config["grading"]["exact_match"],
-        refusals=config["grading"]["refusals"],
+        **grading_params(),
     conda:
-        "../../envs/data.yaml"
+        "../envs/data.yaml"
     log:
         f"{RESULTS}/logs/label_knowledge/{{model}}/{{dataset}}_{{split}}.log",
     localrule: True

@@ -9,7 +9,7 @@ rule convert_gguf:
         package=lambda wildcards: model_entry(wildcards.model)["package"],
         file=lambda wildcards: model_entry(wildcards.model)["file"],
     conda:
-        "../../envs/models.yaml"
+        "../envs/models.yaml"
     log:
         f"{RESULTS}/logs/convert_gguf/{{model}}.log",
     benchmark:
@@ -29,7 +29,7 @@ rule pretrain_synthetic:
         options=config["synthetic"]["pretrain"],
         seed=config["synthetic"]["seed"],
     conda:
-        "../../envs/models.yaml"
+        "../envs/models.yaml"
     log:
         f"{RESULTS}/logs/pretrain_synthetic/{{model}}.log",
     benchmark:

@@ -9,7 +9,7 @@ rule summarize_results:
     log:
         f"{RESULTS}/logs/summarize_results.log",
     conda:
-        "../../envs/data.yaml"
+        "../envs/data.yaml"
     localrule: True
     script:
         "../scripts/summarize_results.py"

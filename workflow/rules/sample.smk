@@ -22,21 +22,26 @@ rule sample_answers:
         "../scripts/sample_answers.py"
 
 
-rule sample_dpo_candidates:
-    """The half-trained Idk-SFT model samples the other half of the train questions (DPO pairs come from these)."""
+rule sample_heldout:
+    """A stage's checkpoint samples the train questions its own training set left out (Say-I-Dont-Know's DPO:
+    the half-trained Idk-SFT model samples the other half; the preference pairs come from these)."""
     input:
-        questions=f"{RESULTS}/train_data/{{model}}_dpo_questions.jsonl",
-        model=f"{RESULTS}/checkpoints/{{model}}_sft_half",
+        questions=lambda wildcards: [INPUT_FILES["questions"].format(dataset=dataset)
+                                     for dataset in train_datasets(wildcards.model, wildcards.stage)],
+        trained=f"{RESULTS}/train_data/{{model}}_{{stage}}.jsonl",
+        model=f"{RESULTS}/checkpoints/{{model}}_{{stage}}",
     output:
-        f"{RESULTS}/samples/{{model}}/sft_half/dpo_questions.jsonl",
+        f"{RESULTS}/samples/{{model}}/{{stage}}/heldout.jsonl",
+    wildcard_constraints:
+        stage="|".join(policy_stages()) or "(?!)",
     params:
-        **generation_params(lambda wildcards: stage_checkpoint(wildcards.model, "sft_half")),
+        **generation_params(lambda wildcards: stage_checkpoint(wildcards.model, wildcards.stage)),
     resources:
         **gpu_job_resources(),
     log:
-        f"{RESULTS}/logs/sample_dpo_candidates/{{model}}.log",
+        f"{RESULTS}/logs/sample_heldout/{{model}}_{{stage}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/sample_dpo_candidates/{{model}}.tsv"
+        f"{RESULTS}/benchmarks/sample_heldout/{{model}}_{{stage}}.tsv"
     conda:
         sampling_env
     threads: 2

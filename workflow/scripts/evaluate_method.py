@@ -1,13 +1,14 @@
-from rait.evaluation import evaluate_split
-from rait.io import read_jsonl, write_json
+from rait.evaluation import grade_split
+from rait.io import read_jsonl, write_json, write_jsonl
+from rait.metrics import score
 from rait.workflow import run
 
 
 def main(sm):
     model, method = sm.wildcards.model, sm.wildcards.method
-    test_sets = {}
+    test_sets, graded = {}, []
     for index, dataset in enumerate(sm.params.datasets):
-        test_sets[dataset] = evaluate_split(
+        rows = grade_split(
             read_jsonl(sm.input.questions[index]),
             read_jsonl(sm.input.predictions[index]),
             read_jsonl(sm.input.base[index]),
@@ -16,8 +17,11 @@ def main(sm):
             exact=sm.params.exact_match,
             origin=f"{model}_{method} on {dataset}",
         )
+        test_sets[dataset] = score(rows)
+        graded += [{"test_set": dataset, **row} for row in rows]
+    write_jsonl(sm.output.graded, graded)
     write_json(
-        sm.output[0],
+        sm.output.metrics,
         {"model": model, "method": method, "test_sets": test_sets, "config": dict(sm.params.provenance)},
     )
 

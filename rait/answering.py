@@ -1,0 +1,54 @@
+"""How a method answers the test questions: answer strategies, and the one prediction format they share.
+
+Every strategy writes, per test question, one record::
+
+    {"id", "prompt", "answer", "confidence"?}
+
+``answer`` is the text that is graded. ``confidence``, where the strategy yields one, is a number in [0, 1]
+that the evaluation keeps beside the grade (a probability of "sure" after a follow-up question, a scorer's
+preference among candidates, a stated confidence); a strategy may add fields of its own. The base model's
+answers are predictions like every other method's.
+
+Strategies, by the name a method's ``Answer.strategy`` gives (``rait.methods``):
+
+* ``greedy``: the checkpoint's greedy answer to the method's prompt.
+
+A new strategy is one entry in ``STRATEGIES`` and the prediction rule that feeds it (its inputs differ from one
+strategy to the next: a scorer checkpoint, a follow-up question), in ``workflow/rules/evaluate.smk``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from rait.errors import RaitError
+
+
+@dataclass(frozen=True)
+class Strategy:
+    description: str
+    # generations of the answering checkpoint (rait.sampling.sample_records rows) -> prediction records
+    predictions: Callable[[list[dict]], list[dict]]
+
+
+def greedy_predictions(generated: list[dict]) -> list[dict]:
+    return [{"id": row["id"], "prompt": row["prompt"], "answer": row["greedy"]} for row in generated]
+
+
+STRATEGIES = {
+    "greedy": Strategy("the checkpoint's greedy answer", greedy_predictions),
+}
+
+
+def check_prediction(record: dict, origin: str) -> dict:
+    """A prediction record as the evaluation reads it; bad ones are an error naming ``origin``."""
+    if not isinstance(record.get("answer"), str):
+        raise RaitError(f"{origin}: prediction of {record.get('id')!r} has no answer text")
+    confidence = record.get("confidence")
+    if confidence is not None:
+        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or math.isnan(confidence) \
+                or not 0.0 <= confidence <= 1.0:
+            raise RaitError(f"{origin}: confidence of {record.get('id')!r} must be a number in [0, 1], got {confidence!r}")
+    return record

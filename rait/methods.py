@@ -1,0 +1,227 @@
+"""The method registry: every method rait trains and evaluates, each described once.
+
+A method is data. Its entry in ``METHODS`` says which paper it comes from, which training stages make its
+checkpoint, and how it answers; the workflow (``workflow/rules/common.smk``) builds its wildcard constraints,
+input functions and targets from these tables, and its rules are generic:
+
+* a **stage** (``Stage``) is one trained checkpoint, ``results/checkpoints/{model}_{stage}``: a trainer kind (a
+  key of ``rait.training.TRAINERS``), the checkpoint it starts from (the base model or another stage) and its
+  training set;
+* a **training set** (``Data``), ``results/train_data/{model}_{stage}.jsonl``, is built by a builder (a key of
+  ``rait.construct.BUILDERS``) from per-question inputs of the training datasets' train split (``INPUT_KINDS``),
+  rendered with the model's own prompts or the refusal instruction;
+* an **answer** (``Answer``) is a strategy (a key of ``rait.answering.STRATEGIES``) applied to a checkpoint (the
+  method's last stage unless it names another), which writes ``results/predictions/{model}_{method}/``; the
+  evaluation reads those.
+
+A stage used by several methods (Idk-SFT's half-trained model, the warm-up of DPO) is one ``Stage`` value that
+their entries share; ``stages()`` checks that two entries never define one name differently. ``check()``
+validates the whole registry against the builder, trainer and strategy tables; the workflow calls it when the
+DAG is built, so a wrong entry stops the plan with the method's name, never a long run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from rait.errors import RaitError
+
+BASE = "base"
+# Prompts a training set is rendered with or a method is asked with: the model's own templates (``prompts``),
+# or the instruction that offers the refusal (``evaluation.prompt_instruction``).
+INSTRUCTIONS = ("model", "idk")
+# Per-question files of the training datasets' train split that a builder may read (one file per dataset).
+INPUT_KINDS = {
+    "questions": "the question records",
+    "samples": "the base model's n samples and greedy answer",
+    "knowledge": "the base model's knowledge labels (correctness, Ik, grades)",
+    "certainty": "CRaFT's correctness and certainty of the base model",
+    "flow": "CRaFT's knowledge flow (certainty file joined with the rehearsed model's correctness)",
+}
+DEFAULT_INPUTS = {"questions": "questions", "samples": "samples", "knowledge": "knowledge"}
+
+FAMILIES = {
+    "base": "the base model, untouched or prompted",
+    "sidk": "Say-I-Dont-Know (Cheng et al., 2024), github.com/OpenMOSS/Say-I-Dont-Know",
+    "craft": "CRaFT (Zhu et al., AAAI-25), github.com/opendatalab/CRaFT",
+    "honesty": "Alignment for Honesty (Yang et al., 2023), github.com/GAIR-NLP/alignment-for-honesty",
+}
+
+
+@dataclass(frozen=True)
+class Data:
+    """How a stage's training set is built."""
+
+    builder: str
+    # the builder's input name -> the kind of per-question file it is fed (INPUT_KINDS)
+    inputs: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_INPUTS))
+    instruction: str = "model"
+    # a stage whose checkpoint samples the train questions its own training set left out; the builder reads
+    # those samples as ``policy_samples`` (Say-I-Dont-Know's DPO pairs come from the half-trained Idk-SFT model)
+    policy: str | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One trained checkpoint, ``results/checkpoints/{model}_{name}``."""
+
+    name: str
+    trainer: str
+    data: Data
+    start: str = BASE
+    # Where the trainer's settings live in config: ``training.<trainer>`` (None), or another section such as
+    # ``craft.rehearsal`` for a stage with settings of its own. A ``lora`` key there overrides ``training.lora``.
+    settings: str | None = None
+
+    @property
+    def settings_key(self) -> str:
+        return self.settings or f"training.{self.trainer}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """How a method answers the test questions."""
+
+    strategy: str = "greedy"
+    instruction: str = "model"
+    checkpoint: str | None = None  # a stage name, "base", or None: the method's last stage (base without stages)
+
+
+@dataclass(frozen=True)
+class Method:
+    family: str
+    stages: tuple[Stage, ...] = ()
+    answer: Answer = Answer()
+    demo: bool = True  # part of the laptop demo (`snakemake -c all`)
+
+    @property
+    def checkpoint(self) -> str:
+        """The stage whose checkpoint answers (``base`` for the untouched model)."""
+        if self.answer.checkpoint:
+            return self.answer.checkpoint
+        return self.stages[-1].name if self.stages else BASE
+
+
+# ---- the stages more than one method or input shares ------------------------------------------------------
+
+# Say-I-Dont-Know's DPO warm-up: Idk-SFT on one half of the train questions; it samples the other half.
+SFT_HALF = Stage("sft_half", "sft", Data("idk_sft_half"))
+# CRaFT's rehearsal: the base model fine-tuned on what it already knows, to reveal the knowledge flow.
+REHEARSAL = Stage("rehearsal", "sft", Data("rehearsal", {"questions": "questions", "scores": "certainty",
+                                                          "samples": "samples"}), settings="craft.rehearsal")
+# Stages that a per-question input kind needs trained (the flow comes from the rehearsed model).
+INPUT_STAGES = {"flow": REHEARSAL}
+
+
+def _craft(builder: str, scores: str | None) -> Method:
+    """A CRaFT-family method: selected questions, trained and asked with the refusal instruction."""
+    inputs = {"questions": "questions", **({"scores": scores} if scores else {})}
+    return Method("craft", (Stage(builder, "sft", Data(builder, inputs, instruction="idk")),),
+                  Answer(instruction="idk"))
+
+
+def _honesty(builder: str, demo: bool = True) -> Method:
+    """An Alignment for Honesty method: built from the base model's greedy answer, samples and their grades."""
+    return Method("honesty", (Stage(builder, "sft", Data(builder, instruction="idk")),), Answer(instruction="idk"),
+                  demo=demo)
+
+
+METHODS: dict[str, Method] = {
+    "base": Method("base"),
+    # Idk-Prompting: the base model asked with the instruction that offers the refusal
+    "prompt": Method("base", answer=Answer(instruction="idk")),
+    "sft": Method("sidk", (Stage("sft", "sft", Data("idk_sft")),)),
+    "dpo": Method("sidk", (SFT_HALF, Stage("dpo", "dpo", Data("idk_dpo", policy=SFT_HALF.name), start=SFT_HALF.name))),
+    "craft": _craft("craft", "flow"),
+    "craft_noflow": _craft("craft_noflow", "certainty"),
+    "craft_nocer": _craft("craft_nocer", "flow"),
+    "cor_rait": _craft("cor_rait", "certainty"),
+    "van_tuning": _craft("van_tuning", None),
+    "absolute": _honesty("absolute"),
+    "conf_num": _honesty("conf_num"),
+    "conf_verb": _honesty("conf_verb"),
+    # left out of the laptop demo: one example per sample, ten times the training data
+    "multisample": _honesty("multisample", demo=False),
+}
+
+
+def stages(methods: Mapping[str, Method] | None = None) -> dict[str, Stage]:
+    """Every stage a method's chain or an input kind needs, by name; one name, one definition."""
+    methods = METHODS if methods is None else methods
+    found: dict[str, Stage] = {}
+    owners: dict[str, str] = {}
+    declared = [(name, stage) for name, method in methods.items() for stage in method.stages]
+    declared += [(f"input kind {kind!r}", stage) for kind, stage in INPUT_STAGES.items()]
+    for owner, stage in declared:
+        if stage.name == BASE:
+            raise RaitError(f"method {owner!r}: a stage cannot be named {BASE!r} (the untouched model)")
+        if stage.name in found and found[stage.name] != stage:
+            raise RaitError(f"stage {stage.name!r} is defined differently by {owners[stage.name]!r} and {owner!r}")
+        found.setdefault(stage.name, stage)
+        owners.setdefault(stage.name, owner)
+    return found
+
+
+def demo_methods(methods: Mapping[str, Method] | None = None) -> list[str]:
+    methods = METHODS if methods is None else methods
+    return [name for name, method in methods.items() if method.demo]
+
+
+def _stage_needs(stage: Stage) -> list[str]:
+    """The stages ``stage``'s training needs first: its start, its policy, the stages behind its inputs."""
+    needs = [stage.start] if stage.start != BASE else []
+    needs += [stage.data.policy] if stage.data.policy else []
+    needs += [INPUT_STAGES[kind].name for kind in stage.data.inputs.values() if kind in INPUT_STAGES]
+    return needs
+
+
+def _check_cycles(table: dict[str, Stage]) -> None:
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            raise RaitError(f"stages form a cycle: {' -> '.join((*path[path.index(name):], name))}")
+        if name in done:
+            return
+        for need in _stage_needs(table[name]):
+            visit(need, (*path, name))
+        done.add(name)
+
+    for name in table:
+        visit(name, ())
+
+
+def check(methods: Mapping[str, Method] | None = None, *, builders=None, trainers=None, strategies=None) -> None:
+    """Raise RaitError naming the method or stage when an entry refers to something that does not exist."""
+    methods = METHODS if methods is None else methods
+    if builders is None:
+        from rait.construct import BUILDERS as builders
+    if trainers is None:
+        from rait.training import TRAINERS as trainers
+    if strategies is None:
+        from rait.answering import STRATEGIES as strategies
+
+    def known(kind: str, name, table, owner: str) -> None:
+        if name not in table:
+            raise RaitError(f"{owner}: unknown {kind} {name!r}; known: {', '.join(sorted(table))}")
+
+    table = stages(methods)
+    for name, stage in table.items():
+        owner = f"stage {name!r}"
+        known("trainer", stage.trainer, trainers, owner)
+        known("data builder", stage.data.builder, builders, owner)
+        known("instruction", stage.data.instruction, INSTRUCTIONS, owner)
+        for kind in stage.data.inputs.values():
+            known("input kind", kind, INPUT_KINDS, owner)
+        for need in (stage.start, stage.data.policy):
+            if need and need != BASE and need not in table:
+                raise RaitError(f"{owner}: starts from or samples with stage {need!r}, which no method trains")
+    for name, method in methods.items():
+        owner = f"method {name!r}"
+        known("family", method.family, FAMILIES, owner)
+        known("answer strategy", method.answer.strategy, strategies, owner)
+        known("instruction", method.answer.instruction, INSTRUCTIONS, owner)
+        if method.checkpoint != BASE and method.checkpoint not in table:
+            raise RaitError(f"{owner}: answers with stage {method.checkpoint!r}, which no method trains")
+    _check_cycles(table)

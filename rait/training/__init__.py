@@ -1,0 +1,24 @@
+"""Training stages: one module per trainer kind, registered in ``TRAINERS``, run as ``python -m rait.training KIND``.
+
+Every trainer reads records from JSONL (``prompt`` is the user text, not yet chat templated) and writes a plain
+Hugging Face checkpoint (model + tokenizer + ``training_stats.json``) that every later rule loads with
+``AutoModelForCausalLM.from_pretrained(out_dir)``. LoRA through PEFT by default (``lora=None``: full
+fine-tuning), merged into the base before saving. What they share (checks, LoRA, the TRL config, saving the
+final checkpoint atomically, statistics) is ``rait.training.common``; how a job starts its processes on several
+GPUs or nodes is ``rait.launch`` and ``rait.training.cli``.
+
+A trainer module has ``FIELDS`` (what each record must hold), ``SETTINGS`` (the keys it reads from its
+settings section in config, ``training.<kind>`` by default), ``build_trainer(...)`` and ``train(model_path,
+records, out_dir, **options)``. A new trainer is one module and one line in ``TRAINERS``; the workflow's
+training rule dispatches on a stage's ``trainer`` (``rait.methods``).
+"""
+
+from rait.training import dpo, sft
+from rait.training.common import COMMON_OPTIONS, STATS_FILE, lora_config, save_final
+
+TRAINERS = {"sft": sft, "dpo": dpo}
+
+from rait.training.cli import build_parser, check_gpus, launch_command, main, parse_options  # noqa: E402
+
+__all__ = ["COMMON_OPTIONS", "STATS_FILE", "TRAINERS", "build_parser", "check_gpus", "launch_command",
+           "lora_config", "main", "parse_options", "save_final"]

@@ -1,0 +1,328 @@
+"""What every trainer shares: checks of the records and options, LoRA, the TRL config, the tokenizer, logging,
+the scratch folder, and saving the final checkpoint atomically with its statistics.
+
+A trainer module (``rait.training.sft``, ``rait.training.dpo``, ...) builds its TRL trainer with these pieces
+and hands it to ``train_stage``, which trains, saves on every rank (ZeRO-3 gathers the shards; under PEFT only
+the adapter is saved), and on the main process merges LoRA into a fresh copy of the base, casts to the
+starting checkpoint's dtype and renames the result into place (``rait.io.atomic_dir``), so a half-written
+checkpoint never sits at ``out_dir``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from rait.errors import RaitError
+
+STATS_FILE = "training_stats.json"
+# Options every trainer takes (``--options``), from the model entry and the ``training`` section; a trainer
+# module adds the keys it reads from its own settings section (``training.<kind>``) in ``SETTINGS``.
+COMMON_OPTIONS = ("chat", "system", "lora", "seed")
+
+DEFAULT_LORA = {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear"}
+# Short names accepted in the ``lora`` dict, besides every ``peft.LoraConfig`` field.
+LORA_ALIASES = {"alpha": "lora_alpha", "dropout": "lora_dropout"}
+
+# Config fields rait sets itself: the caller passes them as arguments instead.
+RESERVED_HPARAMS = {
+    "output_dir": "set by rait.training (a temporary folder beside out_dir)",
+    "seed": "pass `seed`",
+    "data_seed": "pass `seed`",
+    "save_strategy": "only the final model is saved",
+    "push_to_hub": "the model is only saved to out_dir",
+    "completion_only_loss": "loss is always on the answer only",
+    "beta": "pass `beta`",
+    "loss_type": "set from `sft_weight`",
+    "loss_weights": "set from `sft_weight`",
+}
+
+
+# --------------------------------------------------------------------------
+# Records and rows
+# --------------------------------------------------------------------------
+
+
+def check_records(records: Sequence[dict], fields: Sequence[str], what: str) -> None:
+    if not records:
+        raise RaitError(f"{what}: no training records")
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise RaitError(f"{what}: record {index} is not an object")
+        name = f"id {record['id']!r}" if "id" in record else f"record {index} (no id)"
+        missing = [field for field in fields if not isinstance(record.get(field), str) or not record[field].strip()]
+        if missing:
+            raise RaitError(f"{what}: {name} has no {', '.join(missing)} (a non-empty string is required)")
+
+
+def plain_completion(prompt: str, answer: str) -> str:
+    """The answer as a plain-text completion: one space between prompt and answer (eos is added by TRL)."""
+    if prompt[-1:].isspace() or answer[:1].isspace():
+        return answer
+    return " " + answer
+
+
+def chat_prompt(prompt: str, system: str | None) -> list[dict]:
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": prompt})
+    return messages
+
+
+def assistant(text: str) -> list[dict]:
+    return [{"role": "assistant", "content": text}]
+
+
+# --------------------------------------------------------------------------
+# Options
+# --------------------------------------------------------------------------
+
+
+def lora_config(lora: dict | None):
+    """A ``peft.LoraConfig`` from rait's ``lora`` dict (None: full fine-tuning)."""
+    if lora is None:
+        return None
+    if not isinstance(lora, dict):
+        raise RaitError(f"lora: expected a mapping or null, got {type(lora).__name__}")
+    from peft import LoraConfig
+
+    known = {field.name for field in dataclasses.fields(LoraConfig)}
+    kwargs = {}
+    for key, value in {**DEFAULT_LORA, **lora}.items():
+        name = LORA_ALIASES.get(key, key)
+        if name not in known or name in ("task_type", "peft_type"):
+            raise RaitError(f"lora: unknown key {key!r} (use r, alpha, dropout, target_modules or a peft.LoraConfig field)")
+        kwargs[name] = value
+    try:
+        return LoraConfig(task_type="CAUSAL_LM", **kwargs)
+    except (TypeError, ValueError) as err:
+        raise RaitError(f"lora: {err}") from None
+
+
+def _resolve_bf16(value) -> bool:
+    """``bf16``: true/false, or "auto" (None): what the launcher chose, else True where CUDA has bf16."""
+    import torch
+
+    env = os.environ.get("ACCELERATE_MIXED_PRECISION")
+    if value is None or value == "auto":
+        if env:
+            return env == "bf16"
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if not isinstance(value, bool):
+        raise RaitError(f"hparams: bf16 must be true, false or \"auto\", got {value!r}")
+    if env and (env == "bf16") != value:
+        raise RaitError(f"hparams: bf16 is {str(value).lower()} but the launcher set mixed precision {env!r}")
+    return value
+
+
+def make_config(config_cls, hparams: dict | None, fixed: dict, what: str):
+    """``config_cls(**hparams, **fixed)``; unknown or reserved keys are a RaitError naming them."""
+    import torch
+
+    if hparams is not None and not isinstance(hparams, dict):
+        raise RaitError(f"{what}: hparams must be a mapping, got {type(hparams).__name__}")
+    hparams = dict(hparams or {})
+    known = {field.name for field in dataclasses.fields(config_cls) if field.init}
+    for key in hparams:
+        if key in RESERVED_HPARAMS:
+            raise RaitError(f"{what}: hparams key {key!r} cannot be set ({RESERVED_HPARAMS[key]})")
+        if key not in known:
+            raise RaitError(f"{what}: unknown hparams key {key!r} (not a field of trl.{config_cls.__name__})")
+    if hparams.get("fp16") and hparams.get("bf16", "auto") in (None, "auto"):
+        hparams["bf16"] = False
+    hparams["bf16"] = _resolve_bf16(hparams.get("bf16", "auto"))
+    if "activation_checkpointing" in known:
+        # transformers >= 5.2x renamed gradient_checkpointing*; TRL still defaults the old name to True, which the
+        # new name then inherits with a FutureWarning. Same behaviour, under the current name.
+        for old, new in (("gradient_checkpointing", "activation_checkpointing"),
+                         ("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs")):
+            if old in hparams and new in hparams:
+                raise RaitError(f"{what}: hparams set both {old!r} and {new!r}")
+            if old in hparams:
+                hparams[new] = hparams.pop(old)
+        hparams.setdefault("activation_checkpointing", True)
+    # Progress goes through ``log`` (see ``_log_callback``), not tqdm bars or the trainer's printing to stdout.
+    # use_cpu without CUDA: several CPU processes (the multi-node CPU fallback) then form one gloo group instead of
+    # each believing it is the only, main, process.
+    defaults = {"report_to": "none", "disable_tqdm": True, "dataloader_pin_memory": torch.cuda.is_available(),
+                "use_cpu": not torch.cuda.is_available()}
+    try:
+        return config_cls(**{**defaults, **hparams, **fixed})
+    except (TypeError, ValueError) as err:
+        raise RaitError(f"{what}: bad hparams ({err})") from None
+
+
+def load_tokenizer(model_path: str, chat: bool, what: str):
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path)
+    except (OSError, ValueError) as err:
+        raise RaitError(f"{what}: cannot load the tokenizer of {model_path} ({err})") from None
+    if chat and not getattr(tokenizer, "chat_template", None):
+        raise RaitError(f"{what}: the model {model_path} has no chat template; set its `chat: false` in config")
+    if tokenizer.eos_token is None:
+        raise RaitError(f"{what}: the tokenizer of {model_path} has no eos token")
+    return tokenizer
+
+
+def prepare(model_path, records, fields, what, *, chat, system, lora, log):
+    """What every trainer checks and loads first: the records, the LoRA config and the tokenizer."""
+    check_records(records, fields, what)
+    peft_config = lora_config(lora)
+    tokenizer = load_tokenizer(str(model_path), chat, what)
+    if system and not chat and log:
+        log(f"{what}: plain prompts (chat: false) have no system message; ignoring it")
+    return peft_config, tokenizer
+
+
+@contextlib.contextmanager
+def options_checked_by_trl(what: str):
+    """TRL checks option combinations when the trainer is built (ValueError): report them as bad input."""
+    try:
+        yield
+    except ValueError as err:
+        raise RaitError(f"{what}: TRL rejected the options: {err}") from err
+
+
+# --------------------------------------------------------------------------
+# Scratch folder and logging
+# --------------------------------------------------------------------------
+
+
+def work_dir(out_dir: Path) -> Path:
+    """Scratch space for the trainer, beside ``out_dir``; the same path on every rank."""
+    return out_dir.parent / f".{out_dir.name}.train"
+
+
+def remove_work_dir(work: Path) -> None:
+    """Remove the scratch folder, from the global main process only (``RANK`` is set by the launchers)."""
+    if os.environ.get("RANK", "0") == "0":
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def fresh_work_dir(args, work: Path) -> None:
+    """Empty ``work`` (main process), then let every rank go on."""
+    state = args.distributed_state
+    if state.is_main_process:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+    state.wait_for_everyone()
+
+
+def _log_callback(log: Callable[[str], None], what: str):
+    """A callback forwarding the trainer's logs (loss, learning rate, ...) to ``log`` on the main process."""
+    from transformers import TrainerCallback
+
+    class LogCallback(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and logs:
+                shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in logs.items())
+                log(f"{what}: step {state.global_step}/{state.max_steps}: {shown}")
+
+    return LogCallback()
+
+
+def set_logging(trainer, log, what: str):
+    """Training logs go to ``log`` (None: nowhere) instead of being printed to stdout."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+    if log:
+        trainer.add_callback(_log_callback(log, what))
+    return trainer
+
+
+# --------------------------------------------------------------------------
+# Training and saving
+# --------------------------------------------------------------------------
+
+
+def _count_params(model) -> tuple[int, int]:
+    """(trainable, total); ZeRO-3 shards report their full size in ``ds_numel``."""
+    trainable = total = 0
+    for param in model.parameters():
+        n = getattr(param, "ds_numel", param.numel())
+        total += n
+        if param.requires_grad:
+            trainable += n
+    return trainable, total
+
+
+def _run(trainer, model_path, out_dir: Path, work: Path, *, lora: bool, extra: dict, log) -> dict:
+    """Train, save (all ranks), then merge/cast/save into ``out_dir`` on the main process."""
+    is_main = trainer.accelerator.is_main_process
+    say = log if (log and is_main) else (lambda message: None)
+    trainable, total = _count_params(trainer.model)
+    n_examples = len(trainer.train_dataset)
+    say(f"{extra['method']}: {n_examples} examples, {trainable:,} of {total:,} parameters trainable "
+        f"({'LoRA' if lora else 'full fine-tuning'})")
+    started = time.perf_counter()
+    result = trainer.train()
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    stage = work / "final"
+    trainer.save_model(str(stage))  # every rank: ZeRO-3 gathers the shards (only the adapter under PEFT)
+    accelerator = trainer.accelerator
+    accelerator.wait_for_everyone()
+    stats = {
+        **extra,
+        "train_loss": round(float(result.training_loss), 6),
+        "first_logged_loss": losses[0] if losses else None,
+        "last_logged_loss": losses[-1] if losses else None,
+        "runtime_s": round(float(result.metrics.get("train_runtime", time.perf_counter() - started)), 2),
+        "steps": int(result.global_step),
+        "n_examples": n_examples,
+        "trainable_params": trainable,
+        "total_params": total,
+        "lora": lora,
+        "world_size": accelerator.num_processes,
+    }
+    if is_main:  # on CPU, from what save_model wrote: the same code whether or not the weights were sharded
+        save_final(model_path, stage, out_dir, trainer.processing_class, lora=lora, stats=stats)
+        say(f"{extra['method']}: loss {stats['train_loss']:.4f} in {stats['runtime_s']:.0f}s; saved {out_dir}")
+    accelerator.wait_for_everyone()
+    return stats
+
+
+def save_final(model_path, stage: Path, out_dir: Path, tokenizer, *, lora: bool, stats: dict) -> None:
+    """A plain checkpoint in the starting model's dtype: LoRA merged into a fresh copy of the base."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    dtype = AutoConfig.from_pretrained(model_path).dtype
+    if lora:
+        from peft import PeftModel
+
+        base = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype or "auto")
+        model = PeftModel.from_pretrained(base, str(stage)).merge_and_unload()
+    else:
+        model = AutoModelForCausalLM.from_pretrained(str(stage), dtype=dtype or "auto")
+    if dtype is not None:
+        model = model.to(dtype)
+    model.config.use_cache = True
+    if tokenizer.pad_token_id is not None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+    from rait.io import atomic_dir
+
+    with atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+
+
+def train_stage(build_trainer: Callable, model_path, records, out_dir, *, lora: dict | None, extra: dict,
+                log: Callable[[str], None] | None, **options) -> dict:
+    """Build a trainer with ``build_trainer(model_path, records, work_dir, lora=..., log=..., **options)`` in a
+    scratch folder beside ``out_dir``, train it and save the final checkpoint; the scratch folder goes either way."""
+    out_dir = Path(out_dir)
+    work = work_dir(out_dir)
+    try:
+        trainer = build_trainer(model_path, records, work, lora=lora, log=log, **options)
+        return _run(trainer, str(model_path), out_dir, work, lora=lora is not None, extra=extra, log=log)
+    finally:
+        remove_work_dir(work)
