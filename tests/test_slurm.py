@@ -279,9 +279,10 @@ def test_rerun_completes_every_output(runs):
     second = runs.second
     assert second.returncode == 0, second.output[-6000:]
     assert all(job["JobState"] == "COMPLETED" for job in second.jobs), second.jobs
-    # the cancelled training ran again; what the first run finished was kept
+    # the cancelled training ran again, then the DPO stage that starts from it; what the first run finished (the
+    # SFT branch) was kept
     retrained = [job["Comment"] for job in second.jobs if job["rule"] == "train_stage"]
-    assert retrained == [runs.cancelled["Comment"]], retrained
+    assert retrained == [runs.cancelled["Comment"], "rule_train_stage_wildcards_synth_tiny_dpo"], retrained
     assert "pretrain_synthetic" not in {job["rule"] for job in second.jobs}
 
     results = runs.workdir / "results"
