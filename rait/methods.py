@@ -93,7 +93,9 @@ class Method:
     family: str
     stages: tuple[Stage, ...] = ()
     answer: Answer = Answer()
-    demo: bool = True  # part of the laptop demo (`snakemake -c all`)
+    # which laptop demo runs it: "quick" (the default target, `snakemake -c all`, and the full one), "full" (only
+    # `snakemake -c all demo_all`), or None (neither: run it by its target)
+    demo: str | None = "full"
 
     @property
     def checkpoint(self) -> str:
@@ -114,35 +116,38 @@ REHEARSAL = Stage("rehearsal", "sft", Data("rehearsal", {"questions": "questions
 INPUT_STAGES = {"flow": REHEARSAL}
 
 
-def _craft(builder: str, scores: str | None) -> Method:
+def _craft(builder: str, scores: str | None, demo: str | None = "full") -> Method:
     """A CRaFT-family method: selected questions, trained and asked with the refusal instruction."""
     inputs = {"questions": "questions", **({"scores": scores} if scores else {})}
     return Method("craft", (Stage(builder, "sft", Data(builder, inputs, instruction="idk")),),
-                  Answer(instruction="idk"))
+                  Answer(instruction="idk"), demo=demo)
 
 
-def _honesty(builder: str, demo: bool = True) -> Method:
+def _honesty(builder: str, demo: str | None = "full") -> Method:
     """An Alignment for Honesty method: built from the base model's greedy answer, samples and their grades."""
     return Method("honesty", (Stage(builder, "sft", Data(builder, instruction="idk")),), Answer(instruction="idk"),
                   demo=demo)
 
 
+# The quick demo (the default target) runs one method of each family: base, prompt, sft, craft_noflow (CRaFT's
+# selection by correctness and certainty; the knowledge flow needs a rehearsal fine-tuning and a second sampling
+# of the train split, the full demo's `craft`) and absolute (the cheapest Alignment for Honesty set).
 METHODS: dict[str, Method] = {
-    "base": Method("base"),
+    "base": Method("base", demo="quick"),
     # Idk-Prompting: the base model asked with the instruction that offers the refusal
-    "prompt": Method("base", answer=Answer(instruction="idk")),
-    "sft": Method("sidk", (Stage("sft", "sft", Data("idk_sft")),)),
+    "prompt": Method("base", answer=Answer(instruction="idk"), demo="quick"),
+    "sft": Method("sidk", (Stage("sft", "sft", Data("idk_sft")),), demo="quick"),
     "dpo": Method("sidk", (SFT_HALF, Stage("dpo", "dpo", Data("idk_dpo", policy=SFT_HALF.name), start=SFT_HALF.name))),
     "craft": _craft("craft", "flow"),
-    "craft_noflow": _craft("craft_noflow", "certainty"),
+    "craft_noflow": _craft("craft_noflow", "certainty", demo="quick"),
     "craft_nocer": _craft("craft_nocer", "flow"),
     "cor_rait": _craft("cor_rait", "certainty"),
     "van_tuning": _craft("van_tuning", None),
-    "absolute": _honesty("absolute"),
+    "absolute": _honesty("absolute", demo="quick"),
     "conf_num": _honesty("conf_num"),
     "conf_verb": _honesty("conf_verb"),
     # left out of the laptop demo: one example per sample, ten times the training data
-    "multisample": _honesty("multisample", demo=False),
+    "multisample": _honesty("multisample", demo=None),
 }
 
 
@@ -163,9 +168,13 @@ def stages(methods: Mapping[str, Method] | None = None) -> dict[str, Stage]:
     return found
 
 
-def demo_methods(methods: Mapping[str, Method] | None = None) -> list[str]:
+DEMOS = {"quick": ("quick",), "full": ("quick", "full")}
+
+
+def demo_methods(demo: str = "full", methods: Mapping[str, Method] | None = None) -> list[str]:
+    """The methods a demo runs: the quick one's, or the full one's (every method marked quick or full)."""
     methods = METHODS if methods is None else methods
-    return [name for name, method in methods.items() if method.demo]
+    return [name for name, method in methods.items() if method.demo in DEMOS[demo]]
 
 
 def _stage_needs(stage: Stage) -> list[str]:
@@ -222,6 +231,8 @@ def check(methods: Mapping[str, Method] | None = None, *, builders=None, trainer
         known("family", method.family, FAMILIES, owner)
         known("answer strategy", method.answer.strategy, strategies, owner)
         known("instruction", method.answer.instruction, INSTRUCTIONS, owner)
+        if method.demo is not None:
+            known("demo", method.demo, DEMOS, owner)
         if method.checkpoint != BASE and method.checkpoint not in table:
             raise RaitError(f"{owner}: answers with stage {method.checkpoint!r}, which no method trains")
     _check_cycles(table)

@@ -30,7 +30,9 @@ def test_shipped_registry_is_consistent():
     assert registry.METHODS["base"].checkpoint == registry.METHODS["prompt"].checkpoint == "base"
     assert stages["dpo"].start == "sft_half" and stages["dpo"].data.policy == "sft_half"
     assert stages["rehearsal"].settings_key == "craft.rehearsal" and stages["sft"].settings_key == "training.sft"
-    assert "multisample" not in registry.demo_methods() and "craft" in registry.demo_methods()
+    quick, full = registry.demo_methods("quick"), registry.demo_methods("full")
+    assert quick == ["base", "prompt", "sft", "craft_noflow", "absolute"]  # one of each family
+    assert set(quick) < set(full) and "craft" in full and "multisample" not in full
 
 
 def test_builders_declare_only_known_options():
@@ -48,6 +50,7 @@ def test_builders_declare_only_known_options():
     (Method("honesty", answer=Answer(strategy="beam")), "method 'toy': unknown answer strategy 'beam'"),
     (Method("honesty", answer=Answer(checkpoint="nosuch")), "method 'toy': answers with stage 'nosuch'"),
     (Method("nobody"), "method 'toy': unknown family 'nobody'"),
+    (Method("base", demo="sometimes"), "method 'toy': unknown demo 'sometimes'"),
     (toy(name="base"), "a stage cannot be named 'base'"),
 ])
 def test_a_wrong_entry_is_named(entry, message):

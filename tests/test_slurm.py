@@ -37,7 +37,8 @@ PROFILE = REPO / "slurm"
 # (tests/test_workflow_config.py checks that mapping statically).
 GPU_RULES = set(yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"])
 SUBMITTED_RULES = {"pretrain_synthetic", "sample_answers", "train_stage", "sample_heldout", "predict_answers"}
-LOCAL_RULES = {"generate_synthetic_world", "prepare_dataset", "label_knowledge", "build_train_data", "evaluate_method"}
+LOCAL_RULES = {"generate_synthetic_world", "prepare_dataset", "gather_samples", "label_knowledge", "build_train_data",
+               "evaluate_method"}
 
 # The synthetic world at its smallest that still has known facts (about 1 in 5 after 10 epochs of a 1-layer
 # model, under a second of pretraining). synth_tiny asks for one GPU, so its sampling, training and prediction
@@ -330,8 +331,10 @@ def test_cheap_rules_run_locally(runs):
     ran_locally = runs.first.local_rules + runs.second.local_rules
     assert set(ran_locally) == LOCAL_RULES, sorted(set(ran_locally))
     assert not set(ran_locally) & {job["rule"] for job in runs.first.jobs + runs.second.jobs}
-    # once each: 2 prepare_dataset, 2 label_knowledge, 1 evaluate_method per method, 1 training set per stage
+    # once each: 2 prepare_dataset, 2 gather_samples, 2 label_knowledge, 1 evaluate_method per method, 1 training
+    # set per stage
     assert sorted(ran_locally) == sorted(["generate_synthetic_world", "prepare_dataset", "prepare_dataset",
+                                          "gather_samples", "gather_samples",
                                           "label_knowledge", "label_knowledge", "build_train_data", "build_train_data",
                                           "build_train_data", "evaluate_method", "evaluate_method"]), ran_locally
 

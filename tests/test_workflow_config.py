@@ -165,3 +165,19 @@ def test_local_datasets_beside_the_checkout_are_prepared_by_the_workflow(tmp_pat
         records = read_jsonl(tmp_path / f"results/data/{target}.jsonl")
         assert len(records) == count, target
         assert ("choices" in records[0]) == (not target.startswith("nq")), target
+
+
+def test_the_default_target_is_the_quick_demo_and_demo_all_the_full_one(tmp_path):
+    """`snakemake -c all` plans one method of each family on the demo model; `demo_all` every demo method."""
+    import re
+
+    from rait.methods import METHODS, demo_methods
+
+    config = write_config(tmp_path / "c.yaml")
+
+    def evaluated(*targets):
+        output = snakemake(tmp_path, "-n", *targets, configfile=config).stdout
+        return sorted(re.findall(r"output: results/eval/smollm2_135m_(\w+)\.json", output))
+
+    assert evaluated() == sorted(demo_methods("quick")) == sorted(["base", "prompt", "sft", "craft_noflow", "absolute"])
+    assert evaluated("demo_all") == sorted(demo_methods("full")) == sorted(set(METHODS) - {"multisample"})

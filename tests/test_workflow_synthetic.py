@@ -53,3 +53,20 @@ def test_sampling_edit_plans_sampling_and_labeling(synth_run, tmp_path):
     plan = planned_jobs(snakemake(workdir, "-n", *SYNTH_TARGETS, configfile=edited).stdout)
     assert plan.get("sample_answers") == 2 and plan.get("label_knowledge") == 2
     assert "pretrain_synthetic" not in plan
+
+
+def test_sharded_sampling_gives_the_same_samples(synth_run, tmp_path):
+    """How a split is cut into jobs is not what is sampled: sampled afresh in three shards, the gathered samples
+    equal the unsharded ones byte for byte (seeds per sample), and the shards are gone once gathered."""
+    import shutil
+
+    workdir, _ = synth_run
+    sharded = write_config(tmp_path / "sharded.yaml", **SYNTH_OVERRIDES, sampling={"shard_size": 100})
+    fresh = tmp_path / "fresh"
+    for folder in ("synthetic", "models", "data"):
+        shutil.copytree(workdir / "results" / folder, fresh / "results" / folder)
+    target = "results/samples/synth_tiny/synth_test.jsonl"
+    result = snakemake(fresh, target, configfile=sharded)
+    assert planned_jobs(result.stdout + result.stderr).get("sample_answers") == 3, result.stderr[-2000:]
+    assert (fresh / target).read_bytes() == (workdir / target).read_bytes()
+    assert not list((fresh / "results/samples/synth_tiny/shards").rglob("*.jsonl"))  # temporary, gone once gathered

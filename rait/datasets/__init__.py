@@ -83,6 +83,31 @@ def dataset_kind(spec: dict) -> str:
     raise RaitError(f"{key}.source: unknown source {source!r}; known: {', '.join(SOURCES)}")
 
 
+def expected_size(spec: dict, split: str, *, limit: int | None = None, synthetic_facts: int | None = None) -> int | None:
+    """How many questions a split will hold, known before it is prepared (None: unknown): the workflow samples a
+    large split in shards and must know how many when it builds the DAG. Embedded and local files are counted,
+    hub splits come from the dataset cards (``hub.SIZES``), the synthetic world holds half its facts per split."""
+    source = spec.get("source")
+    if source == "embedded":
+        path = embedded_path(spec.get("file", ""))
+        size = sum(1 for _, record in iter_jsonl(path) if record.get("split") == split) if path.is_file() else None
+    elif source == "local":
+        from rait.datasets import local
+
+        size = local.count(spec, split)
+    elif source == "hub":
+        from rait.datasets import hub
+
+        size = hub.expected_size(spec, split)
+    elif source == "synthetic" and synthetic_facts:
+        size = (synthetic_facts + 1) // 2
+    else:
+        size = None
+    if limit is not None:
+        return limit if size is None else min(limit, size)
+    return size
+
+
 def load_split(spec: dict, split: str, *, limit: int | None = None, seed: int = 0) -> list[dict]:
     """Load one split; ``limit`` keeps a seeded random subset (for quick runs), in source order."""
     source = spec.get("source")

@@ -62,6 +62,14 @@ def _letter(answer, count: int) -> str:
 
 CONVERTERS = {"triviaqa": triviaqa, "mmlu": mmlu, "nq_open": nq_open, "arc": arc}
 KINDS = {"triviaqa": "open", "mmlu": "mc", "nq_open": "open", "arc": "mc"}  # loader -> question kind
+# Rows per split of the default hub datasets (their dataset cards), so that the workflow knows when it builds the
+# DAG how many shards a split is sampled in; a dataset with another path or config name is taken as unknown.
+SIZES = {
+    "triviaqa": {"train": 138384, "validation": 17944, "test": 17210},
+    "mmlu": {"auxiliary_train": 99842, "dev": 285, "validation": 1531, "test": 14042},
+    "nq_open": {"train": 87925, "validation": 3610},
+    "arc": {"train": 1119, "validation": 299, "test": 1172},
+}
 DEFAULTS = {  # loader -> (hub path, config name)
     "triviaqa": ("mandarjoshi/trivia_qa", "rc.nocontext"),
     "mmlu": ("cais/mmlu", "all"),
@@ -97,3 +105,11 @@ def load(spec: dict, split: str) -> list[dict]:
         records.append(check_record(record, origin))
     check_unique_ids(records, f"{path}[{source_split}]")
     return records
+
+
+def expected_size(spec: dict, split: str) -> int | None:
+    """Rows of ``split`` as the dataset card gives them, for the default datasets; None when unknown."""
+    loader = spec.get("loader")
+    if loader not in DEFAULTS or (spec.get("path"), spec.get("name")) not in ((None, None), DEFAULTS[loader]):
+        return None
+    return SIZES[loader].get((spec.get("splits") or {}).get(split))

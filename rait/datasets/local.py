@@ -48,6 +48,13 @@ def load(spec: dict, split: str) -> list[dict]:
     return records
 
 
+def count(spec: dict, split: str) -> int:
+    """Raw rows of a split's files (what ``load`` reads), without converting them."""
+    key = f"datasets.{spec.get('key', '?')}"
+    return sum(1 for path in _expand((spec.get("files") or {}).get(split), f"{key}.files.{split}")
+               for _ in _rows(path, spec, key))
+
+
 def _check_fields(fields, key: str) -> dict:
     if not isinstance(fields, dict) or "question" not in fields:
         raise RaitError(f"{key}: must map at least 'question'")

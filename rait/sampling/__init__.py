@@ -9,9 +9,13 @@ node never needs anything it does not use.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import logging
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rait.errors import RaitError
 
@@ -62,6 +66,59 @@ def load_engine(name: str, model_path: str, **options):
     return getattr(module, class_name)(model_path, **options)
 
 
+def shard_count(size: int | None, shard_size: int) -> int:
+    """Shards a split of ``size`` questions is sampled in (one when the size is unknown or small)."""
+    if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
+        raise RaitError(f"sampling.shard_size must be a whole number >= 1, got {shard_size!r}")
+    return max(1, -(-size // shard_size)) if size else 1
+
+
+def shard_of(records: list, index: int, count: int) -> list:
+    """Shard ``index`` of ``count`` (contiguous, sizes within one of each other; every record in exactly one)."""
+    if not 0 <= index < count:
+        raise RaitError(f"shard {index} of {count} does not exist")
+    size = len(records)
+    return records[index * size // count: (index + 1) * size // count]
+
+
+class PartFile:
+    """Sampled records streamed to disk as batches finish, so a killed job resumes where it stopped.
+
+    The first line names what the records were sampled with (``key``: model, prompts, sampling settings); a
+    part file written under another key is discarded, never mixed in. A last line cut short by a kill is
+    ignored. The workflow removes the file once the complete output is in place."""
+
+    def __init__(self, path: str | os.PathLike, key: dict):
+        self.path = Path(path)
+        self.header = json.dumps({"rait_part": hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()})
+
+    def load(self) -> dict:
+        """The records already sampled, by id (none when the file is missing or was written under another key)."""
+        if not self.path.exists():
+            return {}
+        lines = self.path.read_text(encoding="utf-8").split("\n")
+        if lines[0] != self.header:
+            log.info("%s was written with other settings; starting afresh", self.path)
+            return {}
+        done = {}
+        for line in lines[1:]:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # the line a kill cut short
+            done[row["id"]] = row
+        return done
+
+    def writer(self, resumed: bool):
+        handle = open(self.path, "a" if resumed else "w", encoding="utf-8")
+        if not resumed:
+            handle.write(self.header + "\n")
+        return handle
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 def sample_records(
     records: list[dict],
     model_path: str,
@@ -73,27 +130,49 @@ def sample_records(
     spec: SamplingSpec,
     system: str | None = None,
     progress: bool = True,
+    part: PartFile | None = None,
 ) -> list[dict]:
-    """Sample every record; one output dict per record, in input order, keyed by id."""
+    """Sample every record; one output dict per record, in input order, keyed by id. With ``part``, each
+    finished batch is appended to it and records already there are not sampled again."""
     from transformers import AutoTokenizer
 
     from rait.prompts import encode, prompt_text
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     texts = [prompt_text(tokenizer, record, templates, chat, system) for record in records]
-    prompts = [encode(tokenizer, text, chat) for text in texts]
-    generations = load_engine(engine, model_path, **engine_options).generate(prompts, spec, progress=progress)
-    if len(generations) != len(records):
-        raise RuntimeError(f"engine {engine} returned {len(generations)} generations for {len(records)} prompts")
-    return [
-        {"id": record["id"], "prompt": text, "greedy": gen.greedy, "samples": gen.samples}
-        for record, text, gen in zip(records, texts, generations)
-    ]
+    done = part.load() if part else {}
+    todo = [index for index, record in enumerate(records) if record["id"] not in done]
+    if done:
+        log.info("resuming: %d of %d questions already sampled (%s)", len(records) - len(todo), len(records), part.path)
+    if todo:
+        prompts = [encode(tokenizer, texts[index], chat) for index in todo]
+        sink = part.writer(resumed=bool(done)) if part else None
+
+        def finished(positions: list[int], generations: list[Generation]) -> None:
+            for position, gen in zip(positions, generations):
+                record = records[todo[position]]
+                row = {"id": record["id"], "prompt": texts[todo[position]], "greedy": gen.greedy, "samples": gen.samples}
+                done[record["id"]] = row
+                if sink:
+                    sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+            if sink:
+                sink.flush()
+
+        try:
+            load_engine(engine, model_path, **engine_options).generate(prompts, spec, progress=progress,
+                                                                        on_batch=finished)
+        finally:
+            if sink:
+                sink.close()
+    missing = [record["id"] for record in records if record["id"] not in done]
+    if missing:
+        raise RuntimeError(f"engine {engine} returned no generation for {len(missing)} prompts")
+    return [done[record["id"]] for record in records]
 
 
-def generate_for(records: list[dict], params) -> list[dict]:
+def generate_for(records: list[dict], params, part: PartFile | None = None) -> list[dict]:
     """``sample_records`` as a workflow rule's generation params say (``generation_params`` in common.smk:
-    weights, engine, engine_options, gpus, chat, system, templates, sampling)."""
+    weights, engine, engine_options, gpus, chat, system, templates, sampling), streaming to ``part``."""
     settings = dict(params.sampling)
     settings["stop"] = tuple(settings.get("stop", ()))
     spec = SamplingSpec(**settings)
@@ -103,4 +182,4 @@ def generate_for(records: list[dict], params) -> list[dict]:
         options.setdefault("seed", spec.seed)
     log.info("%s, engine %s %s", spec, params.engine, options)
     return sample_records(records, params.weights, engine=params.engine, engine_options=options,
-                          templates=dict(params.templates), chat=params.chat, system=params.system, spec=spec)
+                          templates=dict(params.templates), chat=params.chat, system=params.system, spec=spec, part=part)

@@ -176,7 +176,9 @@ class VllmEngine:
                 log.info("vllm engine: platform takes per-request seeds; using them")
         return self.per_request_seed
 
-    def generate(self, prompts: list[list[int]], spec: SamplingSpec, progress: bool = True) -> list[Generation]:
+    def generate(self, prompts: list[list[int]], spec: SamplingSpec, progress: bool = True,
+                 on_batch=None) -> list[Generation]:
+        """One Generation per prompt, in input order; all prompts are one call, so ``on_batch`` is called once."""
         if not prompts:
             return []
         limit = self.max_model_len
@@ -219,4 +221,6 @@ class VllmEngine:
             if spec.n > 0:
                 samples = [truncate_at_stop(out.text, spec.stop) for out in outputs[count + index].outputs]
             results.append(Generation(greedy_text, samples))
+        if on_batch:
+            on_batch(list(range(count)), results)
         return results

@@ -9,7 +9,9 @@ from snakemake.exceptions import WorkflowError
 from rait import methods as registry
 from rait.construct import BUILDERS
 from rait.datasets import dataset_kind as _dataset_kind
+from rait.datasets import expected_size
 from rait.errors import RaitError
+from rait.sampling import shard_count
 from rait.training import TRAINERS
 
 RESULTS = "results"
@@ -125,9 +127,38 @@ def dataset_kind(key):
 # ---- sampling, prompts, grading --------------------------------------------------
 
 
-def sampling_spec(wildcards):
-    """Global sampling settings, overridden per model."""
+# Sampling settings that decide how a split is cut into jobs, not what is sampled: never a rerun trigger.
+JOB_SETTINGS = ("shard_size",)
+
+
+def model_sampling(wildcards):
     return {**config["sampling"], **model_entry(wildcards.model).get("sampling", {})}
+
+
+def sampling_spec(wildcards):
+    """Global sampling settings, overridden per model (what rait.sampling.SamplingSpec takes)."""
+    return {key: value for key, value in model_sampling(wildcards).items() if key not in JOB_SETTINGS}
+
+
+@functools.lru_cache(maxsize=None)
+def split_size(dataset, split):
+    """How many questions a split will hold, known when the DAG is built (rait.datasets.expected_size)."""
+    entry = dataset_entry(dataset)
+    try:
+        return expected_size({**entry, "key": dataset}, split, limit=entry.get("limit", {}).get(split),
+                             synthetic_facts=config["synthetic"]["n_facts"])
+    except RaitError as err:
+        raise WorkflowError(str(err))
+
+
+def sample_shards(wildcards):
+    """The shard files a split's samples are gathered from: ceil(size / sampling.shard_size), one when unknown."""
+    try:
+        count = shard_count(split_size(wildcards.dataset, wildcards.split), model_sampling(wildcards)["shard_size"])
+    except RaitError as err:
+        raise WorkflowError(f"models.{wildcards.model}: {err}")
+    folder = f"{RESULTS}/samples/{wildcards.model}/shards/{wildcards.dataset}_{wildcards.split}"
+    return [f"{folder}/{index}-of-{count}.jsonl" for index in range(count)]
 
 
 def prompt_templates(wildcards):
@@ -432,7 +463,8 @@ def eval_provenance(wildcards):
     return provenance
 
 
-DEMO_METHODS = registry.demo_methods()
+QUICK_DEMO_METHODS = registry.demo_methods("quick")
+DEMO_METHODS = registry.demo_methods("full")
 
 
 def knowledge_labels(model, datasets, splits=SPLITS):
@@ -443,8 +475,13 @@ def demo_targets():
     return knowledge_labels(config["demo"]["model"], config["demo"]["datasets"])
 
 
-def eval_targets(model, methods=DEMO_METHODS):
+def eval_targets(model, methods=QUICK_DEMO_METHODS):
     return [f"{RESULTS}/eval/{model}_{method}.json" for method in methods]
+
+
+def summary_inputs(wildcards):
+    methods = DEMO_METHODS if wildcards.summary == "summary_full" else QUICK_DEMO_METHODS
+    return sorted(set(evaluated_so_far() + eval_targets(config["demo"]["model"], methods)))
 
 
 def evaluated_so_far():

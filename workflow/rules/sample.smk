@@ -1,4 +1,6 @@
-# Stage 3: n sampled answers plus one greedy answer per question, one JSONL per (model, dataset, split).
+# Stage 3: n sampled answers plus one greedy answer per question, one JSONL per (model, dataset, split). A split
+# is sampled in shards of at most `sampling.shard_size` questions (separate jobs, in parallel on a cluster; a
+# finished shard is never sampled again), gathered into one file.
 
 
 rule sample_answers:
@@ -6,7 +8,10 @@ rule sample_answers:
         questions=f"{RESULTS}/data/{{dataset}}/{{split}}.jsonl",
         model=model_files,
     output:
-        f"{RESULTS}/samples/{{model}}/{{dataset}}_{{split}}.jsonl",
+        temp(f"{RESULTS}/samples/{{model}}/shards/{{dataset}}_{{split}}/{{shard}}-of-{{shards}}.jsonl"),
+    wildcard_constraints:
+        shard=r"\d+",
+        shards=r"\d+",
     params:
         **generation_params(lambda wildcards: model_checkpoint(wildcards.model)),
     resources:
@@ -14,12 +19,26 @@ rule sample_answers:
     conda:
         sampling_env
     log:
-        f"{RESULTS}/logs/sample_answers/{{model}}/{{dataset}}_{{split}}.log",
+        f"{RESULTS}/logs/sample_answers/{{model}}/{{dataset}}_{{split}}/{{shard}}-of-{{shards}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/sample_answers/{{model}}/{{dataset}}_{{split}}.tsv"
+        f"{RESULTS}/benchmarks/sample_answers/{{model}}/{{dataset}}_{{split}}/{{shard}}-of-{{shards}}.tsv"
     threads: 2
     script:
         "../scripts/sample_answers.py"
+
+
+rule gather_samples:
+    input:
+        sample_shards,
+    output:
+        f"{RESULTS}/samples/{{model}}/{{dataset}}_{{split}}.jsonl",
+    log:
+        f"{RESULTS}/logs/gather_samples/{{model}}/{{dataset}}_{{split}}.log",
+    conda:
+        "../envs/data.yaml"
+    localrule: True
+    script:
+        "../scripts/gather_samples.py"
 
 
 rule sample_heldout:
