@@ -18,8 +18,10 @@ CRAFT_METHODS = ("craft", "craft_noflow", "craft_nocer", "cor_rait", "van_tuning
 @pytest.fixture(scope="module")
 def crafted(synth_run):
     workdir, configfile = synth_run
-    targets = [f"results/eval/synth_tiny_{method}.json" for method in CRAFT_METHODS + ("sft",)] + ["results/summary.csv"]
-    snakemake(workdir, *targets, configfile=configfile)
+    snakemake(workdir, *[f"results/eval/synth_tiny_{method}.json" for method in CRAFT_METHODS + ("sft",)],
+              configfile=configfile)
+    # the summary covers what was evaluated when it is planned: a run of its own after the evaluations
+    snakemake(workdir, "results/summary.csv", configfile=configfile)
     return workdir
 
 

@@ -19,8 +19,9 @@ METHODS = ("base", "prompt", "sft", "dpo")
 @pytest.fixture(scope="module")
 def evaluated(synth_run):
     workdir, configfile = synth_run
-    targets = [f"results/eval/synth_tiny_{method}.json" for method in METHODS] + ["results/summary.csv"]
-    snakemake(workdir, *targets, configfile=configfile)
+    snakemake(workdir, *[f"results/eval/synth_tiny_{method}.json" for method in METHODS], configfile=configfile)
+    # the summary covers what was evaluated when it is planned: a run of its own after the evaluations
+    snakemake(workdir, "results/summary.csv", configfile=configfile)
     return workdir
 
 
