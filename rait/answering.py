@@ -12,6 +12,9 @@ answers are predictions like every other method's.
 Strategies, by the name a method's ``Answer.strategy`` gives (``rait.methods``):
 
 * ``greedy``: the checkpoint's greedy answer to the method's prompt.
+* ``sampled_greedy``: the base model's greedy answer that sampling already generated beside its n samples of
+  the test split (the same prompt and settings): the untouched model is not run a second time. Only for a
+  method without stages asked with the model's own prompt (``base``).
 
 A new strategy is one entry in ``STRATEGIES`` and the prediction rule that feeds it (its inputs differ from one
 strategy to the next: a scorer checkpoint, a follow-up question), in ``workflow/rules/evaluate.smk``.
@@ -31,6 +34,8 @@ class Strategy:
     description: str
     # generations of the answering checkpoint (rait.sampling.sample_records rows) -> prediction records
     predictions: Callable[[list[dict]], list[dict]]
+    # answers from the base model's samples of the test split: only the untouched model on its own prompt
+    from_base_samples: bool = False
 
 
 def greedy_predictions(generated: list[dict]) -> list[dict]:
@@ -39,6 +44,8 @@ def greedy_predictions(generated: list[dict]) -> list[dict]:
 
 STRATEGIES = {
     "greedy": Strategy("the checkpoint's greedy answer", greedy_predictions),
+    "sampled_greedy": Strategy("the base model's greedy answer, generated with its samples", greedy_predictions,
+                               from_base_samples=True),
 }
 
 

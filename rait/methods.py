@@ -133,7 +133,8 @@ def _honesty(builder: str, demo: str | None = "full") -> Method:
 # selection by correctness and certainty; the knowledge flow needs a rehearsal fine-tuning and a second sampling
 # of the train split, the full demo's `craft`) and absolute (the cheapest Alignment for Honesty set).
 METHODS: dict[str, Method] = {
-    "base": Method("base", demo="quick"),
+    # the untouched model: its greedy answers were generated with its samples of the test split
+    "base": Method("base", answer=Answer(strategy="sampled_greedy"), demo="quick"),
     # Idk-Prompting: the base model asked with the instruction that offers the refusal
     "prompt": Method("base", answer=Answer(instruction="idk"), demo="quick"),
     "sft": Method("sidk", (Stage("sft", "sft", Data("idk_sft")),), demo="quick"),
@@ -235,4 +236,8 @@ def check(methods: Mapping[str, Method] | None = None, *, builders=None, trainer
             known("demo", method.demo, DEMOS, owner)
         if method.checkpoint != BASE and method.checkpoint not in table:
             raise RaitError(f"{owner}: answers with stage {method.checkpoint!r}, which no method trains")
+        if getattr(strategies[method.answer.strategy], "from_base_samples", False) and (
+                method.checkpoint != BASE or method.answer.instruction != "model"):
+            raise RaitError(f"{owner}: answer strategy {method.answer.strategy!r} reads the base model's samples, "
+                            "so it answers only with the base model on its own prompt")
     _check_cycles(table)

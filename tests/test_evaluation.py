@@ -51,3 +51,14 @@ def test_summary_has_one_row_per_model_method_and_test_set(tmp_path):
     assert [(r["method"], r["test_set"], r["accuracy"], r["ths"]) for r in rows] == [
         ("base", "a", "0.5000", ""), ("base", "b", "1.0000", ""), ("sft", "a", "0.2500", ""), ("sft", "b", "1.0000", "")
     ]
+
+
+def test_summary_carries_each_interval_and_the_difference_from_base(tmp_path):
+    block = {"n": 3, "accuracy": 0.5, "intervals": {"accuracy": [0.25, 0.75], "ths": None},
+             "vs_base": {"accuracy": {"difference": 0.125, "interval": [-0.5, 0.75]}}}
+    write_json(tmp_path / "m_sft.json", {"model": "m", "method": "sft", "test_sets": {"a": block}})
+    write_summary(tmp_path / "summary.csv", summary_rows([str(tmp_path / "m_sft.json")]))
+    (row,) = csv.DictReader(open(tmp_path / "summary.csv"))
+    assert [row[k] for k in ("accuracy", "accuracy_low", "accuracy_high", "accuracy_vs_base",
+                             "accuracy_vs_base_low", "accuracy_vs_base_high", "ths_low")] == [
+        "0.5000", "0.2500", "0.7500", "0.1250", "-0.5000", "0.7500", ""]

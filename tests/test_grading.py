@@ -1,4 +1,5 @@
 import pytest
+from shared_data import needs_data, spec_for
 
 from rait.grading import (
     DEFAULT_REFUSALS,
@@ -10,6 +11,7 @@ from rait.grading import (
     normalize_answer,
     parse_choice,
 )
+from rait.records import LETTERS
 
 CITIES = ["London", "Paris", "Berlin", "Madrid"]  # gold for "capital of France": B
 
@@ -341,3 +343,64 @@ def test_grade_dispatch(record, response, kwargs, expected):
 
 def test_grades_are_the_four_names():
     assert GRADES == ("correct", "wrong", "refusal", "unparsed")
+
+
+# Misreads of "<letter>. <option text>" named in issue 12: letters and units inside an option, options that
+# normalize alike (the letter decides), options naming letters.
+@pytest.mark.parametrize(
+    "response, choices, expected",
+    [
+        ("B. 21°C", ["19°C", "21°C", "30°C", "Higher than 30°C"], "B"),
+        ("B. −49°C", ["76°C", "−49°C", "49°C", "−76°C"], "B"),
+        ("A. -19", ["-19", "-10", "19", "10"], "A"),
+        ("C. 19", ["-19", "-10", "19", "10"], "C"),
+        ("D. A and B", ["oxygen", "energy", "organic molecules", "A and B"], "D"),
+        ("B. 2 A", ["half, 1 A", "2 A", "depends on the lamp", "not enough information"], "B"),
+        ("D. Sagittarius A*", ["Altair A*", "Alsephina A*", "Fomalhaut A*", "Sagittarius A*"], "D"),
+        ("D. Hepatitis C", ["Hepatitis A", "Hepatitis B", "Hepatitis E", "Hepatitis C"], "D"),
+        ("(D) Hepatitis C", ["Hepatitis A", "Hepatitis B", "Hepatitis E", "Hepatitis C"], "D"),
+        ("D. B", ["As", "P", "Sb", "B"], "D"),
+        ("A. 687", ["687", "687", "1,493", "1,695"], "A"),
+        ("B. (F • L) • ~C", ["F • L • ~C", "(F • L) • ~C", "(F • L) ∨ ~C", "C • (F • L)"], "B"),
+        # letter and text disagree: neither wins, as before
+        ("A. Hepatitis C", ["Hepatitis A", "Hepatitis B", "Hepatitis E", "Hepatitis C"], None),
+        # the option's text followed by another letter offered as an alternative
+        ("B. Paris, or D.", ["London", "Paris", "Rome", "Madrid"], None),
+        # options that normalize alike without a letter: unreadable
+        ("-19", ["-19", "-10", "19", "10"], "A"),
+        ("19", ["-19", "-10", "19", "10"], "C"),
+        ("---", ["A+", "---", "B", "none"], "B"),
+    ],
+)
+def test_parse_choice_reads_option_texts_with_letters_and_units(response, choices, expected):
+    assert parse_choice(response, choices) == expected
+
+
+@pytest.mark.parametrize(
+    "response, answers, expected",
+    [
+        ("A+", ["A+"], "correct"),
+        ("He got an A+ in it.", ["A+"], "correct"),
+        ("He got an A in it.", ["A+"], "wrong"),
+        ("---", ["---"], "correct"),
+        ("B+", ["A+"], "wrong"),
+    ],
+)
+def test_aliases_that_normalize_to_nothing_match_raw(response, answers, expected):
+    assert grade_open(response, answers) == expected
+
+
+@needs_data
+def test_every_mmlu_and_arc_test_item_parses_as_its_gold_letter():
+    """'<gold letter>. <gold option text>' reads as the gold letter for every MMLU and ARC-Challenge test item
+    (111 of 15,214 did not before issue 12's fixes)."""
+    from rait.datasets import local
+
+    misread = []
+    for name in ("mmlu", "arc_challenge"):
+        for record in local.load(spec_for(name), "test"):
+            gold = record["gold"]
+            response = f"{gold}. {record['choices'][LETTERS.index(gold)]}"
+            if parse_choice(response, record["choices"]) != gold:
+                misread.append((name, record["id"], response))
+    assert misread == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rait import methods as registry
+from rait.answering import STRATEGIES
 from rait.construct import BUILDERS, OPTIONS
 from rait.errors import RaitError
 from rait.methods import Answer, Data, Method, Stage
@@ -14,7 +15,7 @@ BUILDER_NAMES = {"toy": None, **BUILDERS}
 
 
 def check(entries: dict) -> None:
-    registry.check(entries, builders=BUILDER_NAMES, trainers=TRAINERS, strategies={"greedy": None})
+    registry.check(entries, builders=BUILDER_NAMES, trainers=TRAINERS, strategies=STRATEGIES)
 
 
 def toy(**stage) -> Method:
@@ -50,6 +51,10 @@ def test_builders_declare_only_known_options():
     (Method("honesty", answer=Answer(strategy="beam")), "method 'toy': unknown answer strategy 'beam'"),
     (Method("honesty", answer=Answer(checkpoint="nosuch")), "method 'toy': answers with stage 'nosuch'"),
     (Method("nobody"), "method 'toy': unknown family 'nobody'"),
+    (Method("base", answer=Answer(strategy="sampled_greedy", instruction="idk")),
+     "method 'toy': answer strategy 'sampled_greedy' reads the base model's samples"),
+    (Method("honesty", (Stage("toy", "sft", Data("toy")),), Answer(strategy="sampled_greedy")),
+     "so it answers only with the base model on its own prompt"),
     (Method("base", demo="sometimes"), "method 'toy': unknown demo 'sometimes'"),
     (toy(name="base"), "a stage cannot be named 'base'"),
 ])

@@ -48,6 +48,7 @@ def test_sft_refuses_unknown_facts_more_than_known_ones(evaluated):
 
 
 def test_eval_files_name_what_produced_them_and_summary_lists_them(evaluated):
+    base_accuracy = read_json(evaluated / "results/eval/synth_tiny_base.json")["test_sets"]["synth"]["accuracy"]
     for method in METHODS:
         result = read_json(evaluated / f"results/eval/synth_tiny_{method}.json")
         assert (result["model"], result["method"], list(result["test_sets"])) == ("synth_tiny", method, ["synth"])
@@ -55,7 +56,11 @@ def test_eval_files_name_what_produced_them_and_summary_lists_them(evaluated):
         block = result["test_sets"]["synth"]
         assert all(0.0 <= block[key] <= 1.0 for key in ("accuracy", "refusal_rate", "wrong_rate", "truthful"))
         assert abs(block["ik_ik"] + block["ik_idk"] + block["idk_ik"] + block["idk_idk"] - 1.0) < 1e-9
+        low, high = block["intervals"]["accuracy"]
+        assert low <= block["accuracy"] <= high
+        assert block["vs_base"]["accuracy"]["difference"] == pytest.approx(block["accuracy"] - base_accuracy)
     rows = list(csv.DictReader(open(evaluated / "results/summary.csv")))
+    assert all(float(row["accuracy_low"]) <= float(row["accuracy"]) <= float(row["accuracy_high"]) for row in rows)
     # every method evaluated in this run directory so far (the other synthetic modules add theirs), once each
     evaluated_methods = [path.stem.removeprefix("synth_tiny_") for path in (evaluated / "results/eval").glob("*.json")]
     assert set(METHODS) <= set(evaluated_methods)

@@ -27,6 +27,25 @@ rule predict_answers:
         "../scripts/predict_answers.py"
 
 
+rule collect_sampled_answers:
+    """Strategy `sampled_greedy`: the base model's greedy answers, generated beside its samples of the test split."""
+    input:
+        samples=f"{RESULTS}/samples/{{model}}/{{dataset}}_test.jsonl",
+    output:
+        f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
+    wildcard_constraints:
+        method="|".join(methods_answering_with("sampled_greedy")) or "(?!)",
+    params:
+        strategy="sampled_greedy",
+    log:
+        f"{RESULTS}/logs/collect_sampled_answers/{{model}}_{{method}}/{{dataset}}.log",
+    conda:
+        "../envs/data.yaml"
+    localrule: True
+    script:
+        "../scripts/collect_sampled_answers.py"
+
+
 rule evaluate_method:
     input:
         unpack(eval_inputs),
@@ -36,6 +55,7 @@ rule evaluate_method:
     params:
         datasets=lambda wildcards: eval_datasets(wildcards.model),
         provenance=eval_provenance,
+        bootstrap=config["grading"]["bootstrap"],
         **grading_params(),
     log:
         f"{RESULTS}/logs/evaluate_method/{{model}}_{{method}}.log",

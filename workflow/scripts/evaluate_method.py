@@ -1,6 +1,7 @@
 from rait.evaluation import grade_split
 from rait.io import read_jsonl, write_json, write_jsonl
 from rait.metrics import score
+from rait.uncertainty import intervals
 from rait.workflow import run
 
 
@@ -17,7 +18,7 @@ def main(sm):
             exact=sm.params.exact_match,
             origin=f"{model}_{method} on {dataset}",
         )
-        test_sets[dataset] = score(rows)
+        test_sets[dataset] = {**score(rows), **intervals(rows, **sm.params.bootstrap)}
         graded += [{"test_set": dataset, **row} for row in rows]
     write_jsonl(sm.output.graded, graded)
     write_json(
