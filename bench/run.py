@@ -16,6 +16,8 @@ the demo model's entry renders them, 10 samples + 1 greedy answer, the entry's `
   reference, the engine in the benchmark's own process with its imports already done.
 * ``training``: optimizer steps per second and tokens per second of the demo's SFT (LoRA on the demo model) with
   each setting of ``TRAINING_SETTINGS``, and the loss after those steps (bf16 against fp32: the tolerance).
+* ``memory`` (not in the default parts): peak memory of the ``sample_answers`` rule on a 5,000- and a
+  50,000-question synthetic split (the synthetic world's tiny model, pretrained first; about 10 minutes).
 * ``--demo DIR``: wall time and peak memory (max RSS) per rule from the ``benchmark:`` files a run wrote under
   ``DIR/benchmarks`` (for example ``results`` after ``snakemake -c all``).
 
@@ -318,6 +320,49 @@ def bench_training(model_path: str, records: list[dict], demo: dict, steps: int)
 # ---- a demo run's benchmark files --------------------------------------------------------------
 
 
+# ---- memory ----------------------------------------------------------------------------------
+
+MEMORY_SIZES = (5000, 50000)
+
+
+def bench_memory(sizes=MEMORY_SIZES) -> dict:
+    """Peak memory (max RSS from the rule's ``benchmark:`` file) of the ``sample_answers`` rule on splits of each
+    size, one job per split (``shard_size`` above the largest), with the synthetic world's tiny model: the engine
+    streams finished batches to disk, so the peak should not grow with the split. The questions are the test
+    split of a larger synthetic world than the model learned (names it never saw are unknown words to it: the
+    answers do not matter here, the prompts' shapes do)."""
+    import yaml
+
+    from rait.synthetic import generate_world
+
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+        config["synthetic"]["n_facts"] = 600
+        config["demo"] = {"model": "synth_tiny", "datasets": ["synth"]}
+        config["sampling"]["shard_size"] = max(sizes) + 1
+        world = [r for r in generate_world(2 * max(sizes) + 2, seed=1) if r["split"] == "test"]
+        for size in sizes:
+            path = work / f"mem{size}.jsonl"
+            path.write_text("".join(json.dumps({"id": r["id"], "question": r["question"], "answers": r["answers"]})
+                                    + "\n" for r in world[:size]))
+            config["datasets"][f"mem{size}"] = {"source": "local", "files": {"test": str(path)},
+                                                "fields": {"id": "id", "question": "question", "answers": "answers"}}
+        (work / "config.yaml").write_text(yaml.safe_dump(config))
+        snakemake(work, "results/models/synth_tiny")
+        result = {}
+        for size in sizes:
+            started = time.perf_counter()
+            snakemake(work, f"results/samples/synth_tiny/mem{size}_test.jsonl")
+            tsv = work / f"results/benchmarks/sample_answers/synth_tiny/mem{size}_test/0-of-1.tsv"
+            row = next(csv.DictReader(open(tsv), delimiter="\t"))
+            result[str(size)] = {"rule_seconds": round(float(row["s"]), 1), "max_rss_mb": round(float(row["max_rss"]), 1),
+                                 "snakemake_seconds": round(time.perf_counter() - started, 1)}
+    small, large = (result[str(size)]["max_rss_mb"] for size in (min(sizes), max(sizes)))
+    result["ratio"] = round(large / small, 3)
+    return result
+
+
 def bench_demo(results: Path) -> dict:
     folder = results / "benchmarks"
     if not folder.is_dir():
@@ -345,11 +390,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench.json")
     args = parser.parse_args(argv)
     parts = [p for p in args.parts.split(",") if p]
-    unknown = set(parts) - {"engine", "pipeline", "training"}
+    unknown = set(parts) - {"engine", "pipeline", "training", "memory"}
     try:
         if unknown:
             raise RaitError(f"bench --parts: unknown part(s) {', '.join(sorted(unknown))}")
-        if parts and not (Path(args.model) / "config.json").is_file():
+        if set(parts) - {"memory"} and not (Path(args.model) / "config.json").is_file():
             raise RaitError(f"bench --model: no checkpoint at {args.model}; build the demo model first: "
                             f"snakemake -c1 results/models/{DEMO_MODEL}")
         if args.questions < 1:
@@ -364,6 +409,8 @@ def main(argv=None) -> int:
         if "training" in parts:
             report["training"] = bench_training(args.model, training_records(world_questions(400), demo), demo,
                                                 args.training_steps)
+        if "memory" in parts:
+            report["memory"] = bench_memory()
         if args.demo:
             report["demo"] = bench_demo(args.demo)
     except RaitError as err:

@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 from rait.errors import RaitError, where
 from rait.io import iter_jsonl, write_json
 from rait.metrics import check_prediction, score_predictions
+from rait.profiles import PROFILES
 from rait.records import check_record, is_multiple_choice
 
 
@@ -70,7 +71,8 @@ def _score(args: argparse.Namespace) -> int:
         predictions = _read_checked(args.predictions, check_prediction)
     else:
         questions = predictions = _read_checked(args.predictions, _check_self_contained)
-    metrics = score_predictions(questions, predictions, refusals=args.refusal, exact=args.exact, origin=args.predictions)
+    metrics = score_predictions(questions, predictions, refusals=args.refusal, exact=args.exact,
+                                profile=args.profile, origin=args.predictions)
     if args.output:
         # Atomic: an interrupted write never leaves a half file that looks finished.
         write_json(args.output, metrics)
@@ -94,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--questions", metavar="FILE", help="question records (JSONL) to take the gold answers from, joined by id")
     score.add_argument("--refusal", metavar="SENTENCE", action="append", default=[], help="an extra refusal sentence (repeatable), on top of the built-in ones")
     score.add_argument("--exact", action="store_true", help="open questions: the normalized answer must equal an alias, not merely contain one")
+    score.add_argument("--profile", default="rait", choices=list(PROFILES),
+                       help="grade as rait does (default) or as a paper's code does: sidk, craft, honesty")
     score.add_argument("--output", metavar="FILE", help="write the JSON here (atomically) instead of to stdout")
     score.set_defaults(run=_score)
     return parser

@@ -28,6 +28,7 @@ def grade_split(
     *,
     refusals: Sequence[str] = (),
     exact: bool = False,
+    profile: str = "rait",
     origin: str = "test set",
 ) -> list[dict]:
     """One row per test question, in question order: id, the method's answer and grade, the question's Ik
@@ -46,9 +47,9 @@ def grade_split(
         row = {
             "id": qid,
             "answer": prediction["answer"],
-            "grade": grade(record, prediction["answer"], exact=exact, refusals=refusals),
+            "grade": grade(record, prediction["answer"], exact=exact, refusals=refusals, profile=profile),
             "ik": bool(labels[qid]["ik"]),
-            "base_grade": grade(record, base[qid]["greedy"], exact=exact, refusals=refusals),
+            "base_grade": grade(record, base[qid]["greedy"], exact=exact, refusals=refusals, profile=profile),
         }
         if prediction.get("confidence") is not None:
             row["confidence"] = prediction["confidence"]

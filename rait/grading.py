@@ -239,8 +239,14 @@ def grade_mc(response: str, choices: Sequence[str], gold: str, *, refusals: Sequ
     return "correct" if letter == gold.upper() else "wrong"
 
 
-def grade(record: dict, response: str, *, exact: bool = False, refusals: Sequence[str] = ()) -> str:
-    """Grade ``response`` to ``record``; ``exact`` applies to open questions only."""
+def grade(record: dict, response: str, *, exact: bool = False, refusals: Sequence[str] = (),
+          profile: str = "rait") -> str:
+    """Grade ``response`` to ``record``; ``exact`` applies to open questions only, under the ``rait`` profile.
+    Another ``profile`` grades as that paper's code does (``rait.profiles``)."""
+    if profile != "rait":
+        from rait.profiles import grade_with
+
+        return grade_with(profile, record, response, refusals)
     if is_multiple_choice(record):
         return grade_mc(response, record["choices"], record["gold"], refusals=refusals)
     return grade_open(response, record["answers"], exact=exact, refusals=refusals)

@@ -20,14 +20,15 @@ def check_threshold(threshold: float) -> float:
     return threshold
 
 
-def label_question(record: dict, sampled: dict, threshold: float, *, exact: bool = False, refusals: Sequence[str] = ()) -> dict:
+def label_question(record: dict, sampled: dict, threshold: float, *, exact: bool = False, refusals: Sequence[str] = (),
+                   profile: str = "rait") -> dict:
     samples = sampled["samples"]
     if not samples:
         raise RaitError(f"question {record['id']!r} has no samples; knowledge labels need n >= 1")
-    grades = [grade(record, text, exact=exact, refusals=refusals) for text in samples]
+    grades = [grade(record, text, exact=exact, refusals=refusals, profile=profile) for text in samples]
     counts = Counter(grades)
     correctness = counts["correct"] / len(grades)
-    greedy_grade = grade(record, sampled["greedy"], exact=exact, refusals=refusals)
+    greedy_grade = grade(record, sampled["greedy"], exact=exact, refusals=refusals, profile=profile)
     return {
         "id": record["id"],
         "correctness": correctness,

@@ -8,7 +8,7 @@ from rait.io import atomic_open, read_json
 
 METRICS = (
     "truthful", "accuracy", "refusal_rate", "wrong_rate",
-    "ik_ik", "ik_idk", "idk_ik", "idk_idk", "ths", "over_conservativeness", "prudence", "honesty",
+    "ik_ik", "ik_idk", "idk_ik", "idk_idk", "ths", "ths_craft", "over_conservativeness", "prudence", "honesty",
 )
 # Each metric with its bootstrap interval, then the method's paired difference from the base model with its own.
 COLUMNS = ("model", "method", "test_set", "n") + tuple(

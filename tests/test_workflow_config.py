@@ -181,3 +181,33 @@ def test_the_default_target_is_the_quick_demo_and_demo_all_the_full_one(tmp_path
 
     assert evaluated() == sorted(demo_methods("quick")) == sorted(["base", "prompt", "sft", "craft_noflow", "absolute"])
     assert evaluated("demo_all") == sorted(demo_methods("full")) == sorted(set(METHODS) - {"multisample"})
+
+
+def test_reproduction_configs_plan_with_each_papers_profile(tmp_path):
+    """config/reproduce/<paper>.yaml on top of the shipped config plans the paper's target under its profile."""
+    import yaml
+
+    for paper, target in (("sidk", "results/eval/llama2_7b_dpo.json"), ("craft", "results/eval/llama3_8b_craft.json"),
+                          ("honesty", "results/eval/llama2_7b_absolute.json")):
+        overlay = yaml.safe_load((REPO / "config" / "reproduce" / f"{paper}.yaml").read_text())
+        assert overlay["grading"]["profile"] == paper
+        config = write_config(tmp_path / f"{paper}.yaml", **overlay)
+        result = snakemake(tmp_path, "-n", target, configfile=config)
+        assert "evaluate_method" in result.stdout, paper
+
+
+def test_a_profile_on_a_kind_it_does_not_grade_is_named_by_key(tmp_path):
+    # Say-I-Dont-Know's grader has no multiple choice; the demo evaluates world_mc
+    config = write_config(tmp_path / "c.yaml", grading={"profile": "sidk"})
+    result = snakemake(tmp_path, "-n", configfile=config, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "grading.profile (dataset world_mc)" in output and "not mc" in output
+    assert "Traceback" not in output
+
+
+def test_an_unknown_profile_is_named_by_key(tmp_path):
+    config = write_config(tmp_path / "c.yaml", grading={"profile": "opencompass"})
+    result = snakemake(tmp_path, "-n", configfile=config, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "profile" in output and "opencompass" in output

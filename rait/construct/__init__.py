@@ -20,6 +20,7 @@ OPTIONS = {
     "refusal": "training.refusal: the refusal sentence examples teach",
     "refusals": "grading.refusals plus training.refusal: every sentence graded as a refusal",
     "exact_match": "grading.exact_match",
+    "grading_profile": "grading.profile",
     "seed": "training.seed",
     "ik_target": "training.ik_target",
     "selection": "craft.selection",
@@ -33,14 +34,14 @@ class Builder:
     options: tuple[str, ...] = ()
 
 
-IDK_OPTIONS = ("refusal", "ik_target", "seed", "exact_match", "refusals")
+IDK_OPTIONS = ("refusal", "ik_target", "seed", "exact_match", "refusals", "grading_profile")
 CRAFT_OPTIONS = ("refusal", "seed", "selection")
 
 BUILDERS = {
     "idk_sft": Builder(idk.build_sft, IDK_OPTIONS),
     "idk_sft_half": Builder(idk.build_sft_half, IDK_OPTIONS),
     "idk_dpo": Builder(idk.build_dpo_pairs, IDK_OPTIONS),
-    "rehearsal": Builder(craft.build_rehearsal, ("exact_match", "refusals", "rehearsal")),
+    "rehearsal": Builder(craft.build_rehearsal, ("exact_match", "refusals", "grading_profile", "rehearsal")),
     "van_tuning": Builder(craft.build_van_tuning, CRAFT_OPTIONS),
     **{name: Builder(craft.builder(variant), CRAFT_OPTIONS) for name, variant in craft.VARIANTS.items()},
     "absolute": Builder(honesty.build_absolute, ("refusal",)),

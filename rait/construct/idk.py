@@ -40,7 +40,8 @@ def graded_samples(record: dict, sampled: dict | None, options: dict) -> dict[st
     """The record's samples grouped by grade (distinct texts, sample order kept)."""
     groups: dict[str, list[str]] = {}
     for text in (sampled or {}).get("samples", []):
-        kind = grade(record, text, exact=options.get("exact_match", False), refusals=options.get("refusals", ()))
+        kind = grade(record, text, exact=options.get("exact_match", False), refusals=options.get("refusals", ()),
+                     profile=options.get("grading_profile", "rait"))
         if text.strip() and text not in groups.setdefault(kind, []):
             groups[kind].append(text)
     return groups

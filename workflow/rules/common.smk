@@ -11,6 +11,7 @@ from rait.construct import BUILDERS
 from rait.datasets import dataset_kind as _dataset_kind
 from rait.datasets import expected_size
 from rait.errors import RaitError
+from rait.profiles import check_profile as _check_profile
 from rait.sampling import shard_count
 from rait.training import TRAINERS
 
@@ -184,8 +185,27 @@ def refusal_list(wildcards):
     return list(dict.fromkeys([*config["grading"]["refusals"], refusal]))
 
 
+def grading_profile(datasets):
+    """grading.profile, checked against the kinds of questions it will grade (a profile reproduces one paper's
+    grader, and Say-I-Dont-Know's has no multiple choice): an error names the key when the DAG is built."""
+    profile = config["grading"]["profile"]
+    for dataset in datasets:
+        try:
+            _check_profile(profile, dataset_kind(dataset), f"grading.profile (dataset {dataset})")
+        except RaitError as err:
+            raise WorkflowError(str(err)) from None
+    return profile
+
+
 def grading_params():
-    return dict(exact_match=config["grading"]["exact_match"], refusals=refusal_list)
+    """How answers are graded, for the jobs of one dataset (wildcard `dataset`) or one method's evaluation."""
+
+    def profile(wildcards):
+        if "dataset" in wildcards.keys():
+            return grading_profile([wildcards.dataset])
+        return grading_profile(eval_datasets(wildcards.model))
+
+    return dict(exact_match=config["grading"]["exact_match"], refusals=refusal_list, profile=profile)
 
 
 def sampling_env(wildcards):
@@ -340,6 +360,7 @@ def builder_option_values(wildcards):
         "refusal": lambda: training()["refusal"],
         "refusals": lambda: refusal_list(wildcards),
         "exact_match": lambda: config["grading"]["exact_match"],
+        "grading_profile": lambda: grading_profile(model_section(wildcards.model, "training")["datasets"]),
         "seed": lambda: training()["seed"],
         "ik_target": lambda: training()["ik_target"],
         "selection": lambda: craft_settings(wildcards)["selection"],

@@ -16,6 +16,7 @@ def main(sm):
             read_jsonl(sm.input.knowledge[index]),
             refusals=list(sm.params.refusals),
             exact=sm.params.exact_match,
+            profile=sm.params.profile,
             origin=f"{model}_{method} on {dataset}",
         )
         test_sets[dataset] = {**score(rows), **intervals(rows, **sm.params.bootstrap)}

@@ -13,6 +13,7 @@ def main(sm):
         samples_origin=sm.input.samples,
         exact=sm.params.exact_match,
         refusals=list(sm.params.refusals),
+        profile=sm.params.profile,
     )
     write_jsonl(sm.output[0], labels)
     logging.getLogger("rait.label_knowledge").info("summary: %s", summarize(labels))

@@ -12,7 +12,8 @@ def main(sm):
         embedding = sm.params.embedding
         encode = load_encoder(embedding["package"], embedding["folder"])
         scores = score_open(records, read_jsonl(sm.input.samples), encode, origin=sm.input.samples,
-                            exact=sm.params.exact_match, refusals=list(sm.params.refusals))
+                            exact=sm.params.exact_match, refusals=list(sm.params.refusals),
+                            profile=sm.params.profile)
     else:
         probs = letter_probabilities(sm.params.weights, records, templates=dict(sm.params.templates), chat=sm.params.chat,
                                      system=sm.params.system, batch_size=sm.params.batch_size)
