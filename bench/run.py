@@ -325,18 +325,23 @@ def bench_training(model_path: str, records: list[dict], demo: dict, steps: int)
 MEMORY_SIZES = (5000, 50000)
 
 
-def bench_memory(sizes=MEMORY_SIZES) -> dict:
+def bench_memory(sizes=MEMORY_SIZES, workdir: Path | None = None) -> dict:
     """Peak memory (max RSS from the rule's ``benchmark:`` file) of the ``sample_answers`` rule on splits of each
     size, one job per split (``shard_size`` above the largest), with the synthetic world's tiny model: the engine
     streams finished batches to disk, so the peak should not grow with the split. The questions are the test
     split of a larger synthetic world than the model learned (names it never saw are unknown words to it: the
-    answers do not matter here, the prompts' shapes do)."""
+    answers do not matter here, the prompts' shapes do). ``workdir`` keeps the run (and reuses a previous one's
+    model and finished splits) instead of a temporary folder."""
+    import contextlib
+
     import yaml
 
     from rait.synthetic import generate_world
 
-    with tempfile.TemporaryDirectory() as scratch:
+    keep = contextlib.nullcontext(str(workdir)) if workdir else tempfile.TemporaryDirectory()
+    with keep as scratch:
         work = Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
         config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
         config["synthetic"]["n_facts"] = 600
         config["demo"] = {"model": "synth_tiny", "datasets": ["synth"]}
@@ -388,6 +393,7 @@ def main(argv=None) -> int:
     parser.add_argument("--training-steps", type=int, default=6)
     parser.add_argument("--demo", type=Path, help="a results folder whose benchmark files to summarize")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench.json")
+    parser.add_argument("--workdir", type=Path, help="memory part: keep its run here (reused when run again)")
     args = parser.parse_args(argv)
     parts = [p for p in args.parts.split(",") if p]
     unknown = set(parts) - {"engine", "pipeline", "training", "memory"}
@@ -410,7 +416,7 @@ def main(argv=None) -> int:
             report["training"] = bench_training(args.model, training_records(world_questions(400), demo), demo,
                                                 args.training_steps)
         if "memory" in parts:
-            report["memory"] = bench_memory()
+            report["memory"] = bench_memory(workdir=args.workdir)
         if args.demo:
             report["demo"] = bench_demo(args.demo)
     except RaitError as err:
