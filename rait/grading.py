@@ -163,11 +163,10 @@ def _raw_key(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
-def _leading_choice(text: str, choices: Sequence[str], options: list[str]) -> str | None:
-    """The letter leading ``text`` when its option's text follows it: letters and units inside an option ("B. 2 A",
+def _leading_choice(m: re.Match | None, choices: Sequence[str], options: list[str]) -> str | None:
+    """The letter of a leading-letter match (``_LEADING_LETTER``) when its option's text follows it: letters and units inside an option ("B. 2 A",
     "D. Sagittarius A*", "B. 22°C") and options that normalize alike ("A. -19" between "-19" and "19") are
     read by the letter the response names first. Not when another letter follows the option ("B. Paris, or D.")."""
-    m = _LEADING_LETTER.match(text)
     if not m:
         return None
     letter = (m["p"] or m["l"]).upper()
@@ -196,12 +195,12 @@ def parse_choice(response: str, choices: Sequence[str]) -> str | None:
     options = [normalize_answer(c) for c in choices]
     said = normalize_answer(response)
     stripped = " ".join(unicodedata.normalize("NFKC", response).replace("`", "").split())
-    leading = _leading_choice(stripped.replace("**", ""), choices, options)
+    label = _LEADING_LETTER.match(stripped.replace("**", ""))
+    leading = _leading_choice(label, choices, options)
     if leading:
         return leading
     # A leading letter is a label, not the article "a": "A. Hepatitis C" is not option "Hepatitis C".
-    labelled = _LEADING_LETTER.match(stripped.replace("**", "")) is not None
-    exact = [] if labelled else [i for i, o in enumerate(options) if o and o == said]
+    exact = [] if label else [i for i, o in enumerate(options) if o and o == said]
     if len(exact) > 1:
         exact = [i for i in exact if _raw_key(choices[i]) == _raw_key(response)]
     if exact:
