@@ -15,6 +15,9 @@ Strategies, by the name a method's ``Answer.strategy`` gives (``rait.methods``):
 * ``sampled_greedy``: the base model's greedy answer that sampling already generated beside its n samples of
   the test split (the same prompt and settings): the untouched model is not run a second time. Only for a
   method without stages asked with the model's own prompt (``base``).
+* ``best_of_n``: N sampled answers of the checkpoint (``methods.<name>.answer.n``, the model's sampling
+  settings), de-duplicated and scored by the method's scorer stage (a reward model, ``rait.scoring``); the
+  best is the answer, its score kept as ``score`` and, through a sigmoid, as ``confidence``.
 
 A new strategy is one entry in ``STRATEGIES`` and the prediction rule that feeds it (its inputs differ from one
 strategy to the next: a scorer checkpoint, a follow-up question), in ``workflow/rules/evaluate.smk``.
@@ -36,16 +39,31 @@ class Strategy:
     predictions: Callable[[list[dict]], list[dict]]
     # answers from the base model's samples of the test split: only the untouched model on its own prompt
     from_base_samples: bool = False
+    # candidates scored by a scorer stage's checkpoint (rows carry "candidates" and their "scores")
+    scorer: bool = False
 
 
 def greedy_predictions(generated: list[dict]) -> list[dict]:
     return [{"id": row["id"], "prompt": row["prompt"], "answer": row["greedy"]} for row in generated]
 
 
+def best_of_n_predictions(scored: list[dict]) -> list[dict]:
+    """Rows with ``candidates`` and their ``scores`` (``rait.scoring``): the best candidate of each."""
+    from rait.scoring import best_of, sigmoid
+
+    predictions = []
+    for row in scored:
+        answer, score = best_of(row["candidates"], row["scores"])
+        predictions.append({"id": row["id"], "prompt": row["prompt"], "answer": answer, "score": score,
+                            "confidence": sigmoid(score), "candidates": len(row["candidates"])})
+    return predictions
+
+
 STRATEGIES = {
     "greedy": Strategy("the checkpoint's greedy answer", greedy_predictions),
     "sampled_greedy": Strategy("the base model's greedy answer, generated with its samples", greedy_predictions,
                                from_base_samples=True),
+    "best_of_n": Strategy("the best of N samples by a reward model", best_of_n_predictions, scorer=True),
 }
 
 

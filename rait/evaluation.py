@@ -2,7 +2,8 @@
 
 For each test question: the method's answer (a prediction record, ``rait.answering``) is graded; the base
 model's n samples gave the question its Ik label, and the base model's greedy answer is the reference for THS
-and the honesty metrics. ``grade_split`` keeps the graded answers per question (what the workflow writes
+and the honesty metrics. With a model judge (``rait.judging``), its verdicts on the method's answers and on the
+base model's turn an accepted wrong answer into a correct one; the rules' grade is kept beside the final one. ``grade_split`` keeps the graded answers per question (what the workflow writes
 beside each eval file, so a user sees which questions a method flipped); ``score`` turns them into metrics.
 """
 
@@ -13,7 +14,9 @@ from typing import Sequence
 from rait.answering import check_prediction
 from rait.errors import RaitError
 from rait.grading import grade
+from rait.judging import judged_grade, judgments_by_id
 from rait.metrics import score
+from rait.records import is_multiple_choice
 
 
 def _by_id(records: list[dict]) -> dict:
@@ -30,12 +33,23 @@ def grade_split(
     exact: bool = False,
     profile: str = "rait",
     origin: str = "test set",
+    judgments: list[dict] | None = None,
+    base_judgments: list[dict] | None = None,
 ) -> list[dict]:
     """One row per test question, in question order: id, the method's answer and grade, the question's Ik
-    label, the base model's grade, and the answer's confidence where the strategy gives one."""
+    label, the base model's grade, the answer's confidence where the strategy gives one, and a multiple-choice
+    question's subject (CRaFT averages MMLU per subject). With ``judgments`` (of the method's answers) and
+    ``base_judgments`` (of the base model's), each row also has the judge's verdict and the rules' grade."""
     if not questions:
         raise RaitError(f"{origin}: empty test set")
     answers, base, labels = _by_id(predictions), _by_id(base_samples), _by_id(knowledge)
+    ids = [record["id"] for record in questions]
+    if (judgments is None) != (base_judgments is None):
+        raise RaitError(f"{origin}: judgments are given for the method or the base model, not both")
+    judged = judgments is not None
+    if judged:
+        judgments = judgments_by_id(judgments, ids, f"{origin}: judgments")
+        base_judgments = judgments_by_id(base_judgments, ids, f"{origin}: base model's judgments")
     rows = []
     for record in questions:
         qid = record["id"]
@@ -44,15 +58,18 @@ def grade_split(
         if missing:
             raise RaitError(f"{origin}: question {qid!r} has no {' and no '.join(missing)}")
         prediction = check_prediction(answers[qid], origin)
-        row = {
-            "id": qid,
-            "answer": prediction["answer"],
-            "grade": grade(record, prediction["answer"], exact=exact, refusals=refusals, profile=profile),
-            "ik": bool(labels[qid]["ik"]),
-            "base_grade": grade(record, base[qid]["greedy"], exact=exact, refusals=refusals, profile=profile),
-        }
+        rule_grade = grade(record, prediction["answer"], exact=exact, refusals=refusals, profile=profile)
+        base_grade = grade(record, base[qid]["greedy"], exact=exact, refusals=refusals, profile=profile)
+        row = {"id": qid, "answer": prediction["answer"], "grade": rule_grade, "ik": bool(labels[qid]["ik"]),
+               "base_grade": base_grade}
+        if judged:
+            row.update(grade=judged_grade(rule_grade, judgments[qid]), rule_grade=rule_grade,
+                       judge=judgments[qid]["verdict"], base_grade=judged_grade(base_grade, base_judgments[qid]),
+                       base_judge=base_judgments[qid]["verdict"])
         if prediction.get("confidence") is not None:
             row["confidence"] = prediction["confidence"]
+        if is_multiple_choice(record) and record.get("subject"):
+            row["subject"] = record["subject"]
         rows.append(row)
     return rows
 

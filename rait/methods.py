@@ -28,9 +28,14 @@ from typing import Mapping
 from rait.errors import RaitError
 
 BASE = "base"
-# Prompts a training set is rendered with or a method is asked with: the model's own templates (``prompts``),
-# or the instruction that offers the refusal (``evaluation.prompt_instruction``).
-INSTRUCTIONS = ("model", "idk")
+# Prompts a training set is rendered with or a method is asked with (the workflow resolves each name).
+INSTRUCTIONS = {
+    "model": "the model's own templates (prompts)",
+    "idk": "the instruction that offers the refusal (evaluation.prompt_instruction)",
+    "hir": "Idk-HIR's confidence-level prefix on the model's templates, at methods.<name>.answer.level",
+}
+# Instructions whose setting is an answer setting: a training set cannot be rendered with them.
+ANSWER_ONLY_INSTRUCTIONS = ("hir",)
 # Per-question files of the training datasets' train split that a builder may read (one file per dataset).
 INPUT_KINDS = {
     "questions": "the question records",
@@ -46,6 +51,7 @@ FAMILIES = {
     "sidk": "Say-I-Dont-Know (Cheng et al., 2024), github.com/OpenMOSS/Say-I-Dont-Know",
     "craft": "CRaFT (Zhu et al., AAAI-25), github.com/opendatalab/CRaFT",
     "honesty": "Alignment for Honesty (Yang et al., 2023), github.com/GAIR-NLP/alignment-for-honesty",
+    "cut": "CUT, contrastive unlikelihood training from judgments (Xu et al., 2024), github.com/wwxu21/CUT",
 }
 
 
@@ -73,6 +79,10 @@ class Stage:
     # Where the trainer's settings live in config: ``training.<trainer>`` (None), or another section such as
     # ``craft.rehearsal`` for a stage with settings of its own. A ``lora`` key there overrides ``training.lora``.
     settings: str | None = None
+    # a stage whose checkpoint scores this stage's samples: the reward model an RL stage trains against
+    scorer: str | None = None
+    # the model's GPUs times this: RL holds the policy (its LoRA reference is the same weights) and a reward model
+    gpu_factor: int = 1
 
     @property
     def settings_key(self) -> str:
@@ -86,6 +96,7 @@ class Answer:
     strategy: str = "greedy"
     instruction: str = "model"
     checkpoint: str | None = None  # a stage name, "base", or None: the method's last stage (base without stages)
+    scorer: str | None = None  # a stage whose checkpoint scores candidate answers (strategy best_of_n)
 
 
 @dataclass(frozen=True)
@@ -107,8 +118,12 @@ class Method:
 
 # ---- the stages more than one method or input shares ------------------------------------------------------
 
+# Idk-SFT: known questions keep an answer, the others get the refusal.
+SFT = Stage("sft", "sft", Data("idk_sft"))
 # Say-I-Dont-Know's DPO warm-up: Idk-SFT on one half of the train questions; it samples the other half.
 SFT_HALF = Stage("sft_half", "sft", Data("idk_sft_half"))
+# Say-I-Dont-Know's reward model: from the half-trained Idk-SFT model, on the DPO preference pairs.
+REWARD = Stage("reward", "reward", Data("idk_dpo", policy=SFT_HALF.name), start=SFT_HALF.name)
 # CRaFT's rehearsal: the base model fine-tuned on what it already knows, to reveal the knowledge flow.
 REHEARSAL = Stage("rehearsal", "sft", Data("rehearsal", {"questions": "questions", "scores": "certainty",
                                                           "samples": "samples"}), settings="craft.rehearsal")
@@ -137,8 +152,16 @@ METHODS: dict[str, Method] = {
     "base": Method("base", answer=Answer(strategy="sampled_greedy"), demo="quick"),
     # Idk-Prompting: the base model asked with the instruction that offers the refusal
     "prompt": Method("base", answer=Answer(instruction="idk"), demo="quick"),
-    "sft": Method("sidk", (Stage("sft", "sft", Data("idk_sft")),), demo="quick"),
+    "sft": Method("sidk", (SFT,), demo="quick"),
     "dpo": Method("sidk", (SFT_HALF, Stage("dpo", "dpo", Data("idk_dpo", policy=SFT_HALF.name), start=SFT_HALF.name))),
+    # Idk-BoN: ten samples of Idk-SFT per question, the reward model's favourite kept
+    "bon": Method("sidk", (SFT, SFT_HALF, REWARD), Answer(strategy="best_of_n", checkpoint=SFT.name,
+                                                          scorer=REWARD.name)),
+    # Idk-PPO: Idk-SFT trained on-policy against the reward model (RLOO: TRL 1.x has no PPO; rait.training.rloo)
+    "ppo": Method("sidk", (SFT, SFT_HALF, REWARD, Stage("ppo", "rloo", Data("idk_prompts", {"questions": "questions"}),
+                                                        start=SFT.name, scorer=REWARD.name, gpu_factor=2))),
+    # Idk-HIR: Idk-SFT relabelled at every threshold, each prefixed with its confidence level; asked at one level
+    "hir": Method("sidk", (Stage("hir", "sft", Data("idk_hir")),), Answer(instruction="hir")),
     "craft": _craft("craft", "flow"),
     "craft_noflow": _craft("craft_noflow", "certainty", demo="quick"),
     "craft_nocer": _craft("craft_nocer", "flow"),
@@ -147,6 +170,8 @@ METHODS: dict[str, Method] = {
     "absolute": _honesty("absolute", demo="quick"),
     "conf_num": _honesty("conf_num"),
     "conf_verb": _honesty("conf_verb"),
+    # Idk-SFT's examples plus the base model's wrong answers with judgments, trained with CUT's loss
+    "cut": Method("cut", (Stage("cut", "cut", Data("cut")),)),
     # left out of the laptop demo: one example per sample, ten times the training data
     "multisample": _honesty("multisample", demo=None),
 }
@@ -182,6 +207,7 @@ def _stage_needs(stage: Stage) -> list[str]:
     """The stages ``stage``'s training needs first: its start, its policy, the stages behind its inputs."""
     needs = [stage.start] if stage.start != BASE else []
     needs += [stage.data.policy] if stage.data.policy else []
+    needs += [stage.scorer] if stage.scorer else []
     needs += [INPUT_STAGES[kind].name for kind in stage.data.inputs.values() if kind in INPUT_STAGES]
     return needs
 
@@ -222,11 +248,16 @@ def check(methods: Mapping[str, Method] | None = None, *, builders=None, trainer
         known("trainer", stage.trainer, trainers, owner)
         known("data builder", stage.data.builder, builders, owner)
         known("instruction", stage.data.instruction, INSTRUCTIONS, owner)
+        if stage.data.instruction in ANSWER_ONLY_INSTRUCTIONS:
+            raise RaitError(f"{owner}: instruction {stage.data.instruction!r} is for answering, not training data")
         for kind in stage.data.inputs.values():
             known("input kind", kind, INPUT_KINDS, owner)
-        for need in (stage.start, stage.data.policy):
+        for need in (stage.start, stage.data.policy, stage.scorer):
             if need and need != BASE and need not in table:
-                raise RaitError(f"{owner}: starts from or samples with stage {need!r}, which no method trains")
+                raise RaitError(f"{owner}: starts from, samples with or is scored by stage {need!r}, which no "
+                                "method trains")
+        if stage.scorer and stage.scorer == stage.name:
+            raise RaitError(f"{owner}: a stage cannot score itself")
     for name, method in methods.items():
         owner = f"method {name!r}"
         known("family", method.family, FAMILIES, owner)
@@ -236,6 +267,12 @@ def check(methods: Mapping[str, Method] | None = None, *, builders=None, trainer
             known("demo", method.demo, DEMOS, owner)
         if method.checkpoint != BASE and method.checkpoint not in table:
             raise RaitError(f"{owner}: answers with stage {method.checkpoint!r}, which no method trains")
+        wants_scorer = getattr(strategies[method.answer.strategy], "scorer", False)
+        if wants_scorer != bool(method.answer.scorer):
+            raise RaitError(f"{owner}: answer strategy {method.answer.strategy!r} "
+                            + ("needs a scorer stage (Answer.scorer)" if wants_scorer else "takes no scorer"))
+        if method.answer.scorer and method.answer.scorer not in table:
+            raise RaitError(f"{owner}: scores with stage {method.answer.scorer!r}, which no method trains")
         if getattr(strategies[method.answer.strategy], "from_base_samples", False) and (
                 method.checkpoint != BASE or method.answer.instruction != "model"):
             raise RaitError(f"{owner}: answer strategy {method.answer.strategy!r} reads the base model's samples, "

@@ -21,7 +21,7 @@ that profile is the number the paper's script would have printed for the same an
   (``evaluation/triviaqa_nonambigqa_evaluation.py``, TriviaQA's normalization without rait's Unicode folding);
   multiple choice by ``compute_mcqa_acc`` (``evaluation/mmlu_evaluation.py``: exactly one option text in the
   answer, else exactly one letter of the form "B)", "B." or a final "B"; unparsed otherwise: the paper then
-  asked ChatGPT, which rait does not do: no model judge yet).
+  asked ChatGPT: with `grading.judge`, rait asks a configured model, ``rait.judging``).
 
 Configured refusal sentences (``grading.refusals`` and the model's ``training.refusal``) count under ``rait``
 and ``sidk`` (whose sentence is one of them); CRaFT's and Alignment for Honesty's graders know only their own

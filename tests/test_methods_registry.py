@@ -25,7 +25,8 @@ def toy(**stage) -> Method:
 def test_shipped_registry_is_consistent():
     registry.check()
     stages = registry.stages()
-    assert set(stages) == {*registry.METHODS, "sft_half", "rehearsal"} - {"base", "prompt"}
+    # bon answers with sft and scores with reward; every other method trains a stage of its own name
+    assert set(stages) == {*registry.METHODS, "sft_half", "rehearsal", "reward"} - {"base", "prompt", "bon"}
     # each method answers with its last stage; base and prompt with the untouched model
     assert {name: method.checkpoint for name, method in registry.METHODS.items()}["dpo"] == "dpo"
     assert registry.METHODS["base"].checkpoint == registry.METHODS["prompt"].checkpoint == "base"
@@ -44,8 +45,14 @@ def test_builders_declare_only_known_options():
 @pytest.mark.parametrize("entry, message", [
     (toy(data=Data("nosuch")), "stage 'toy': unknown data builder 'nosuch'"),
     (toy(trainer="ppo9"), "stage 'toy': unknown trainer 'ppo9'"),
-    (toy(start="warmup"), "stage 'toy': starts from or samples with stage 'warmup', which no method trains"),
-    (toy(data=Data("toy", policy="warmup")), "stage 'toy': starts from or samples with stage 'warmup'"),
+    (toy(start="warmup"), "stage 'toy': starts from, samples with or is scored by stage 'warmup', which no method trains"),
+    (toy(data=Data("toy", policy="warmup")), "stage 'toy': starts from, samples with or is scored by stage 'warmup'"),
+    (toy(scorer="judge"), "stage 'toy': starts from, samples with or is scored by stage 'judge'"),
+    (toy(scorer="toy"), "stage 'toy': a stage cannot score itself"),
+    (toy(data=Data("toy", instruction="hir")), "instruction 'hir' is for answering, not training data"),
+    (Method("honesty", answer=Answer(strategy="best_of_n")), "strategy 'best_of_n' needs a scorer stage"),
+    (Method("honesty", answer=Answer(scorer="sft")), "strategy 'greedy' takes no scorer"),
+    (Method("honesty", answer=Answer(strategy="best_of_n", scorer="nosuch")), "scores with stage 'nosuch'"),
     (toy(data=Data("toy", {"questions": "questions", "scores": "vibes"})), "unknown input kind 'vibes'"),
     (toy(data=Data("toy", instruction="polite")), "unknown instruction 'polite'"),
     (Method("honesty", answer=Answer(strategy="beam")), "method 'toy': unknown answer strategy 'beam'"),

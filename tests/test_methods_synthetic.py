@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from conftest import snakemake
+from conftest import SYNTH_OVERRIDES, snakemake, write_config
 from rait.grading import grade
 from rait.io import read_json, read_jsonl
 
@@ -96,3 +96,75 @@ def test_graded_answers_beside_each_eval_file_count_to_its_fractions(synth_run):
             assert metrics["over_conservativeness"] == refused, method
         predictions = read_jsonl(workdir / f"results/predictions/synth_tiny_{method}/synth_test.jsonl")
         assert [p["answer"] for p in predictions] == [row["answer"] for row in rows], method
+
+
+def test_a_judge_judges_each_prediction_file_once_and_its_verdicts_reach_the_grades(evaluated, tmp_path):
+    """grading.judge with the synthetic model as judge (the mechanics, not the judge's accuracy: the tiny model
+    rarely writes a score, and those replies must be counted as unparsed, never read as a verdict)."""
+    import shutil
+
+    from rait.judging import VERDICTS, judged_grade
+    from test_workflow_synthetic import planned_jobs
+
+    workdir = tmp_path / "judged"
+    shutil.copytree(evaluated, workdir, symlinks=True)
+    config = write_config(tmp_path / "judge.yaml", **SYNTH_OVERRIDES,
+                          grading={"judge": {"model": "synth_tiny", "max_new_tokens": 4}})
+    run = snakemake(workdir, "results/eval/synth_tiny_sft.json", configfile=config)
+    assert planned_jobs(run.stdout + run.stderr).get("judge_answers") == 2  # the method's answers and the base's
+    questions = [q["id"] for q in read_jsonl(workdir / "results/data/synth/test.jsonl")]
+    for method in ("sft", "base"):
+        judged = read_jsonl(workdir / f"results/judgments/synth_tiny/synth_tiny_{method}/synth_test.jsonl")
+        assert [row["id"] for row in judged] == questions and {row["verdict"] for row in judged} <= set(VERDICTS)
+    verdicts = {row["id"]: row for row in read_jsonl(workdir / "results/judgments/synth_tiny/synth_tiny_sft/synth_test.jsonl")}
+    rows = read_jsonl(workdir / "results/eval/synth_tiny_sft.graded.jsonl")
+    assert all(row["grade"] == judged_grade(row["rule_grade"], verdicts[row["id"]]) for row in rows)
+    block = read_json(workdir / "results/eval/synth_tiny_sft.json")["test_sets"]["synth"]
+    assert sum(block["judge"][name] for name in VERDICTS) == len(questions)
+    assert block["judge"]["unparsed"] == sum(row["verdict"] == "unparsed" for row in verdicts.values())
+    log = (workdir / "results/logs/judge_answers/synth_tiny/synth_tiny_sft/synth.log").read_text()
+    assert f"{len(questions)} answers judged" in log and "unparsed" in log
+
+    # another method's evaluation judges its own answers only: the base model's judgments are reused
+    plan = snakemake(workdir, "-n", "results/eval/synth_tiny_prompt.json", configfile=config)
+    assert planned_jobs(plan.stdout).get("judge_answers") == 1
+    again = snakemake(workdir, "-n", "results/eval/synth_tiny_sft.json", configfile=config)
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_reward_model_bon_ppo_hir_and_cut_run_end_to_end(synth_run):
+    """Say-I-Dont-Know's reward model, Idk-BoN, Idk-PPO (RLOO) and Idk-HIR, and CUT, on the synthetic world."""
+    from rait.scoring import RewardModel
+    from rait.training.reward import split_heldout, usable_pairs
+
+    workdir, configfile = synth_run
+    new = ("bon", "ppo", "hir", "cut")
+    snakemake(workdir, *[f"results/eval/synth_tiny_{method}.json" for method in new], configfile=configfile)
+    checkpoints = workdir / "results/checkpoints"
+    # The reward model's held-out pairs: for a fact the model knows, its correct answer over the refusal; for one
+    # it does not, the refusal over its wrong answer. Measured: 13 of 15 (TRL's accuracy and rait.scoring's).
+    stats = read_json(checkpoints / "synth_tiny_reward/training_stats.json")
+    assert stats["heldout_pairs"] >= 10 and stats["heldout_accuracy"] > 0.8, stats
+    pairs = read_jsonl(workdir / "results/train_data/synth_tiny_reward.jsonl")
+    _, held = split_heldout(usable_pairs(pairs), stats["heldout"], stats["seed"])
+    scorer = RewardModel(str(checkpoints / "synth_tiny_reward"), chat=False)
+    chosen = scorer.scores([(pair["prompt"], pair["chosen"]) for pair in held])
+    rejected = scorer.scores([(pair["prompt"], pair["rejected"]) for pair in held])
+    assert sum(c > r for c, r in zip(chosen, rejected)) / len(held) > 0.8
+
+    questions = read_jsonl(workdir / "results/data/synth/test.jsonl")
+    bon = read_jsonl(workdir / "results/predictions/synth_tiny_bon/synth_test.jsonl")
+    assert len(bon) == len(questions) and all(0 <= p["confidence"] <= 1 and p["candidates"] >= 1 for p in bon)
+    hir = read_jsonl(workdir / "results/predictions/synth_tiny_hir/synth_test.jsonl")
+    assert all(p["prompt"].startswith("Your current knowledge expression confidence level is 0.1,") for p in hir)
+    assert {row["level"] for row in read_jsonl(workdir / "results/train_data/synth_tiny_hir.jsonl")} == {0.0, 0.1, 0.5, 0.8}
+    ppo = read_json(checkpoints / "synth_tiny_ppo/training_stats.json")
+    assert ppo["method"] == "rloo" and ppo["reward_model"].endswith("synth_tiny_reward") and ppo["steps"] == 10
+    assert read_json(checkpoints / "synth_tiny_cut/training_stats.json")["judged"] > 0
+
+    base = read_json(workdir / "results/eval/synth_tiny_base.json")["test_sets"]["synth"]
+    for method in new:
+        block = read_json(workdir / f"results/eval/synth_tiny_{method}.json")["test_sets"]["synth"]
+        assert block["n"] == len(questions), method
+        if method != "bon":  # measured truthful: ppo 0.93, cut 0.91, hir 0.83 against the base model's 0.74
+            assert block["truthful"] > base["truthful"], (method, block["truthful"], base["truthful"])

@@ -220,3 +220,21 @@ def test_ths_craft_leaves_unparsed_answers_out_of_the_wrong_rates():
     # rait: Pw counts unparsed: (0.5 * 0.75 - 0.5 * 0.25) / 0.75; CRaFT: (0.5 * 0.5 - 0.25 * 0.25) / 0.5
     assert result["ths"] == pytest.approx((0.5 * 0.75 - 0.5 * 0.25) / 0.75)
     assert result["ths_craft"] == pytest.approx((0.5 * 0.5 - 0.25 * 0.25) / 0.5)
+
+
+def test_ths_craft_averages_subjects_unweighted():
+    # subject a (3 questions): method 2 correct 1 wrong, base 1 correct 2 wrong;
+    # subject b (1 question): method wrong, base correct.
+    grades = ["correct", "correct", "wrong", "wrong"]
+    base = ["correct", "wrong", "wrong", "correct"]
+    subjects = ["a", "a", "a", "b"]
+    result = score([{"grade": g, "base_grade": b, "subject": s} for g, b, s in zip(grades, base, subjects)])
+    pc, pw = (2 / 3 + 0) / 2, (1 / 3 + 1) / 2          # per-subject rates, then their mean
+    pc_base, pw_base = (1 / 3 + 1) / 2, (2 / 3 + 0) / 2
+    assert result["ths_craft"] == pytest.approx((pc * pw_base - pw * pc_base) / pw_base)
+    # rait's ths pools the questions: Pc 0.5, Pw 0.5, base 0.5 / 0.5 -> 0
+    assert result["ths"] == pytest.approx(0.0)
+    # one subject, or none at all: the pooled rates
+    pooled = score([{"grade": g, "base_grade": b} for g, b in zip(grades, base)])
+    same = score([{"grade": g, "base_grade": b, "subject": "x"} for g, b in zip(grades, base)])
+    assert pooled["ths_craft"] == same["ths_craft"] == pytest.approx(0.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel  # noqa: E402
 
 from rait import launch, training  # noqa: E402
-from rait.training import dpo, sft  # noqa: E402
+from rait.training import cut, dpo, reward, rloo, sft  # noqa: E402
 from rait.errors import RaitError  # noqa: E402
 from rait.synthetic import build_tokenizer  # noqa: E402
 
@@ -423,3 +424,122 @@ def test_cpu_fallback_is_opt_in_and_said(monkeypatch, caplog):
     assert check_gpus(2) == 0
     assert "training on the CPU" in caplog.text
     assert check_gpus(0) == 0
+
+
+# ---- CUT ----------------------------------------------------------------------------------------------------
+
+
+def test_cut_unlikelihood_term_by_hand():
+    """Two response tokens of a judged answer. Token 1: p 0.5 with the judgment, 0.25 without: ratio 2 > 1.1, so
+    the unlikelihood loss -w log(1 - 0.25). Token 2: 0.2 with, 0.4 without: ratio 0.5, the likelihood loss
+    -log 0.4. The term is their mean."""
+    import math
+
+    term = cut.unlikelihood_term(torch.tensor([0.5, 0.2]), torch.tensor([0.25, 0.4]), threshold=1.1, weight=0.5)
+    assert term.item() == pytest.approx((-0.5 * math.log(0.75) - math.log(0.4)) / 2)
+    # a ratio under the threshold (1.05): likelihood for both
+    term = cut.unlikelihood_term(torch.tensor([0.42, 0.2]), torch.tensor([0.4, 0.4]), threshold=1.1, weight=0.5)
+    assert term.item() == pytest.approx(-math.log(0.4))
+    # p = 1 under the unlikelihood branch: 1 - p is 0, raised to 1e-5 as the original does (finite)
+    term = cut.unlikelihood_term(torch.tensor([1.0]), torch.tensor([0.5]), threshold=1.1, weight=1.0)
+    assert term.item() == pytest.approx(-math.log(0.5))
+    assert cut.unlikelihood_term(torch.tensor([1.0]), torch.tensor([1.0 - 1e-9]), 0.5, 1.0).isfinite()
+    assert cut.cut_loss(torch.tensor(2.0), None).item() == 2.0
+    assert cut.cut_loss(torch.tensor(2.0), torch.tensor(1.0)).item() == 1.5
+
+
+def cut_records() -> list[dict]:
+    records = [dict(r, judgment=None) for r in sft_records(6)]
+    records[1] = {**records[1], "target": "Gamma.", "judgment": "The answer is wrong: the capital is Beta."}
+    records[2] = {**records[2], "target": "Alpha.", "judgment": "The answer is wrong: the capital is Gamma."}
+    return records
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_cut_batch_loss_equals_the_hand_computation_from_the_models_probabilities(tiny_model, tmp_path, chat):
+    """The trainer's loss on one padded batch (two judged records, four plain ones) equals the loss computed from
+    the model's token probabilities on each sequence alone."""
+    records = cut_records()
+    trainer = cut.build_trainer(tiny_model, records, tmp_path / "work", chat=chat, lora=None, hparams=FAST,
+                                threshold=1.05, weight=0.7, judgment_prompt="{prompt} ({judgment})", log=None)
+    model = trainer.model.eval()
+    rows = cut.features(records, trainer.processing_class, chat=chat, system=None,
+                        judgment_prompt="{prompt} ({judgment})")
+    with torch.no_grad():
+        loss = trainer.compute_loss(model, cut.collate(0)(rows)).item()
+
+        def token_probs(ids, labels):
+            logits = model(input_ids=torch.tensor([ids])).logits[0, :-1].float()
+            probs = torch.softmax(logits, -1)
+            return [probs[i, labels[i + 1]].item() for i in range(len(ids) - 1) if labels[i + 1] != -100]
+
+    first = [p for row in rows for p in token_probs(row["input_ids"], row["labels"])]
+    nll = -sum(math.log(p) for p in first) / len(first)
+    terms = []
+    for row in rows:
+        if row["judged"]:
+            with_j = token_probs(row["input_ids"], row["labels"])
+            without = token_probs(row["input_ids_neg"], row["labels_neg"])
+            assert len(with_j) == len(without)
+            terms += [-0.7 * math.log(1 - q) if p / q > 1.05 else -math.log(q) for p, q in zip(with_j, without)]
+    expected = (nll + sum(terms) / len(terms)) / 2
+    assert loss == pytest.approx(expected, rel=1e-4)
+
+
+def test_cut_trains_and_saves_a_plain_checkpoint(tiny_model, tmp_path):
+    out = tmp_path / "cut"
+    stats = cut.train(tiny_model, cut_records(), out, chat=True, lora={"r": 4, "target_modules": ["c_fc"]},
+                      hparams={**FAST, "learning_rate": 1e-2, "max_steps": 3}, log=None)
+    assert_plain_checkpoint(out)
+    assert stats["method"] == "cut" and stats["judged"] == 2 and stats["steps"] == 3
+    assert math.isfinite(stats["train_loss"]) and changed(state(tiny_model), state(out))
+    with pytest.raises(RaitError, match="threshold >= 1"):
+        cut.train(tiny_model, cut_records(), out, chat=False, lora=None, threshold=0.5, log=None)
+    with pytest.raises(RaitError, match="judgment_prompt"):
+        cut.train(tiny_model, cut_records(), out, chat=False, lora=None, judgment_prompt="{verdict}", log=None)
+
+
+# ---- reward model and RL --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reward_model(sft_full, tmp_path_factory):
+    """A reward model from the SFT checkpoint, LoRA on the attention with its score head: prefers a capital to "I
+    don't know" for known cities and the reverse for unknown ones."""
+    start, _ = sft_full
+    out = tmp_path_factory.mktemp("reward") / "model"
+    records = dpo_records(20) + [{**r, "id": r["id"] + "same", "rejected": r["chosen"]} for r in dpo_records(2)]
+    stats = reward.train(start, records, out, chat=False, lora={"r": 4, "target_modules": ["c_attn"]}, heldout=0.2,
+                         hparams={**FAST, "learning_rate": 3e-3, "num_train_epochs": 20, "max_length": 64}, log=None)
+    return out, stats
+
+
+def test_reward_model_is_a_one_label_classifier_that_ranks_held_out_pairs(reward_model):
+    from transformers import AutoModelForSequenceClassification
+
+    from rait.scoring import RewardModel
+
+    out, stats = reward_model
+    assert stats["method"] == "reward" and stats["heldout_pairs"] == 4  # 20% of the 20 usable pairs
+    assert stats["n_examples"] == 16  # the two pairs with chosen == rejected were skipped
+    assert AutoModelForSequenceClassification.from_pretrained(out).config.num_labels == 1
+    assert json.loads((out / training.STATS_FILE).read_text())["heldout_accuracy"] == stats["heldout_accuracy"]
+    scorer = RewardModel(str(out), chat=False)
+    pairs = dpo_records(20)
+    chosen = scorer.scores([(r["prompt"], r["chosen"]) for r in pairs])
+    rejected = scorer.scores([(r["prompt"], r["rejected"]) for r in pairs])
+    accuracy = sum(c > r for c, r in zip(chosen, rejected)) / len(pairs)
+    assert accuracy >= 0.8, accuracy
+
+
+def test_rloo_trains_the_policy_against_the_reward_model(sft_full, reward_model, tmp_path):
+    start, _ = sft_full
+    out = tmp_path / "rloo"
+    records = [{"id": r["id"], "prompt": r["prompt"]} for r in sft_records(8)]
+    stats = rloo.train(start, records, out, chat=False, lora=None, reward_model=str(reward_model[0]),
+                       hparams={**FAST, "learning_rate": 1e-3, "max_steps": 2, "num_generations": 2,
+                                "max_completion_length": 4}, log=None)
+    assert_plain_checkpoint(out)
+    assert stats["method"] == "rloo" and stats["steps"] == 2 and changed(state(start), state(out))
+    with pytest.raises(RaitError, match="no reward model"):
+        rloo.train(start, records, tmp_path / "x", chat=False, lora=None, log=None)

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import yaml
+
 from conftest import REPO, snakemake, write_config
+
+
+def refused_plan(tmp_path, **overrides) -> str:
+    """The output of `snakemake -n` of the default target with ``overrides`` in the config, which must fail
+    without a Python traceback (Snakemake's own short "Traceback:" names the rule)."""
+    config = write_config(tmp_path / "c.yaml", **overrides)
+    result = snakemake(tmp_path, "-n", configfile=config, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Traceback (most recent call last)" not in output
+    return output
 
 
 def test_hub_target_plans_offline(tmp_path):
@@ -211,3 +224,50 @@ def test_an_unknown_profile_is_named_by_key(tmp_path):
     result = snakemake(tmp_path, "-n", configfile=config, check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "profile" in output and "opencompass" in output
+
+
+def test_a_dataset_may_override_the_profile_and_is_named_by_its_key(tmp_path):
+    # Say-I-Dont-Know's grader for the open questions, rait's for the multiple choice it does not define
+    config = write_config(tmp_path / "c.yaml", grading={"profile": "rait"},
+                          datasets={"world": {"grading_profile": "sidk"}})
+    result = snakemake(tmp_path, "-n", "results/eval/smollm2_135m_sft.json", configfile=config)
+    assert "evaluate_method" in result.stdout
+    output = refused_plan(tmp_path, datasets={"world_mc": {"grading_profile": "sidk"}})
+    assert "datasets.world_mc.grading_profile" in output and "not mc" in output
+
+
+def test_a_judge_plans_one_judging_job_per_prediction_file_on_the_gpu_partition(tmp_path):
+    config = write_config(tmp_path / "c.yaml", grading={"judge": {"model": "llama3_8b"}})
+    result = snakemake(tmp_path, "-n", "--profile", str(REPO / "slurm"), "results/eval/llama2_7b_dpo.json",
+                       "results/eval/llama2_7b_sft.json", configfile=config)
+    judged = [block for block in result.stdout.split("\nrule ")[1:] if block.startswith("judge_answers")]
+    outputs = sorted(line.split("output: ")[1] for block in judged for line in block.splitlines() if "output: " in line)
+    # every test set answered by dpo, sft and the base model, each prediction file judged once for both evaluations
+    test_sets = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["evaluation"]["datasets"]
+    assert outputs == sorted(f"results/judgments/llama3_8b/llama2_7b_{method}/{test_set}_test.jsonl"
+                             for method in ("base", "dpo", "sft") for test_set in test_sets)
+    assert all("gpu=1" in block and "slurm_partition=gpu" in block for block in judged)
+
+
+def test_a_judge_naming_no_configured_model_or_an_unknown_prompt_field_is_named_by_key(tmp_path):
+    for judge, key, word in (({"model": "gpt4"}, "grading.judge.model", "gpt4"),
+                             ({"model": "smollm2_135m", "prompt": "{answer} vs {reference}"},
+                              "grading.judge.prompt", "reference")):
+        output = refused_plan(tmp_path, grading={"judge": judge})
+        assert key in output and word in output, output[-2000:]
+
+
+def test_bon_and_ppo_plan_the_reward_model_sampling_and_rl_with_gpus():
+    """llama2_7b (one GPU): Idk-BoN trains sft, sft_half and the reward model, samples the held-out half and
+    predicts best-of-N on GPUs; Idk-PPO's RL stage asks for two GPUs (gpu_factor 2: the reward model beside the
+    policy, whose LoRA reference shares its weights)."""
+    plans = plan_resources("results/eval/llama2_7b_bon.json")
+    assert {job["gpu"] for job in plans["predict_best_of_n"]} == {"1"}
+    assert len(plans["train_stage"]) == 3 and {job["gpu"] for job in plans["train_stage"]} == {"1"}
+    assert plans["sample_heldout"] and all(job["slurm_partition"] == "gpu" for job in plans["predict_best_of_n"])
+    result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama2_7b_ppo.json")
+    blocks = {block.split("\n")[0].split(":")[0]: block for block in result.stdout.split("\nrule ")[1:]
+              if "checkpoints/llama2_7b_ppo" in block.split("output:")[1].splitlines()[0]}
+    rl = blocks["train_stage"]
+    assert "gpu=2" in rl and "node_gpus=2" in rl and "slurm_partition=gpu" in rl, rl
+    assert "checkpoints/llama2_7b_reward" in rl.split("input:")[1].splitlines()[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from rait.construct import craft, honesty, idk
+from rait.construct import craft, cut, hir, honesty, idk
 from rait.errors import RaitError
 
 # The settings a builder may declare, and the config key each comes from (the workflow resolves them).
@@ -20,7 +20,7 @@ OPTIONS = {
     "refusal": "training.refusal: the refusal sentence examples teach",
     "refusals": "grading.refusals plus training.refusal: every sentence graded as a refusal",
     "exact_match": "grading.exact_match",
-    "grading_profile": "grading.profile",
+    "grading_profile": "grading.profile or the dataset's own grading_profile, per training dataset",
     "seed": "training.seed",
     "ik_target": "training.ik_target",
     "selection": "craft.selection",
@@ -41,6 +41,9 @@ BUILDERS = {
     "idk_sft": Builder(idk.build_sft, IDK_OPTIONS),
     "idk_sft_half": Builder(idk.build_sft_half, IDK_OPTIONS),
     "idk_dpo": Builder(idk.build_dpo_pairs, IDK_OPTIONS),
+    "idk_hir": Builder(hir.build_hir, IDK_OPTIONS),
+    "idk_prompts": Builder(idk.build_prompts),
+    "cut": Builder(cut.build_cut, IDK_OPTIONS),
     "rehearsal": Builder(craft.build_rehearsal, ("exact_match", "refusals", "grading_profile", "rehearsal")),
     "van_tuning": Builder(craft.build_van_tuning, CRAFT_OPTIONS),
     **{name: Builder(craft.builder(variant), CRAFT_OPTIONS) for name, variant in craft.VARIANTS.items()},

@@ -36,12 +36,24 @@ def index_by_id(records: list[dict], origin: str) -> dict:
     return by_id
 
 
+def grading_profile(record: dict, options: dict) -> str:
+    """The option ``grading_profile``: one profile, or one per training dataset (``{dataset: profile}``, the
+    question records then carry their ``dataset``, as the workflow's build_train_data tags them)."""
+    profile = options.get("grading_profile", "rait")
+    if isinstance(profile, dict):
+        if record.get("dataset") not in profile:
+            raise RaitError(f"question {record['id']!r}: no grading profile for its dataset {record.get('dataset')!r}")
+        return profile[record["dataset"]]
+    return profile
+
+
 def graded_samples(record: dict, sampled: dict | None, options: dict) -> dict[str, list[str]]:
     """The record's samples grouped by grade (distinct texts, sample order kept)."""
     groups: dict[str, list[str]] = {}
+    profile = grading_profile(record, options)
     for text in (sampled or {}).get("samples", []):
         kind = grade(record, text, exact=options.get("exact_match", False), refusals=options.get("refusals", ()),
-                     profile=options.get("grading_profile", "rait"))
+                     profile=profile)
         if text.strip() and text not in groups.setdefault(kind, []):
             groups[kind].append(text)
     return groups
@@ -57,10 +69,21 @@ def check_both_kinds(records: list[dict], what: str) -> None:
         )
 
 
+def sft_target(record: dict, ik: bool, sampled: dict | None, options: dict, rng: random.Random) -> tuple[str, str]:
+    """(target, kind) of an Idk-SFT example: a known question keeps a random correct sample (or the gold answer,
+    ``ik_target: gold``, or when no sample is correct), an unknown one gets the refusal sentence."""
+    if not ik:
+        return options.get("refusal", DEFAULT_REFUSAL), "refusal"
+    target = gold_answer(record)
+    if options.get("ik_target", "sample") == "sample":
+        correct = graded_samples(record, sampled, options).get("correct", [])
+        target = rng.choice(correct) if correct else target
+    return target, "answer"
+
+
 def build_sft(inputs: dict, options: dict) -> list[dict]:
     """Idk-SFT examples: {id, question, prompt, target, kind}."""
     rng = random.Random(options.get("seed", 0))
-    refusal = options.get("refusal", DEFAULT_REFUSAL)
     samples = index_by_id(inputs.get("samples", []), "samples")
     labels = index_by_id(inputs["knowledge"], "knowledge")
     keep = options.get("ids")
@@ -70,14 +93,7 @@ def build_sft(inputs: dict, options: dict) -> list[dict]:
             continue
         if record["id"] not in labels:
             raise RaitError(f"knowledge labels miss question {record['id']!r}")
-        if labels[record["id"]]["ik"]:
-            target = gold_answer(record)
-            if options.get("ik_target", "sample") == "sample":
-                correct = graded_samples(record, samples.get(record["id"]), options).get("correct", [])
-                target = rng.choice(correct) if correct else target
-            kind = "answer"
-        else:
-            target, kind = refusal, "refusal"
+        target, kind = sft_target(record, labels[record["id"]]["ik"], samples.get(record["id"]), options, rng)
         examples.append(
             {
                 "id": record["id"],
@@ -117,7 +133,7 @@ def build_dpo_pairs(inputs: dict, options: dict) -> list[dict]:
     labels = index_by_id(inputs["knowledge"], "knowledge")
     policy = index_by_id(inputs["policy_samples"], "policy samples")
     base = index_by_id(inputs.get("samples", []), "samples")
-    pairs, dropped = [], 0
+    pairs, dropped, identical = [], 0, 0
     for record in inputs["questions"]:
         if record["id"] not in policy:
             continue
@@ -130,6 +146,9 @@ def build_dpo_pairs(inputs: dict, options: dict) -> list[dict]:
             continue
         answer = rng.choice(candidates)
         chosen, rejected, kind = (answer, refusal, "answer") if wanted == "correct" else (refusal, answer, "refusal")
+        if chosen.strip() == rejected.strip():  # nothing to prefer: a pair that teaches nothing
+            identical += 1
+            continue
         pairs.append(
             {
                 "id": record["id"],
@@ -140,6 +159,15 @@ def build_dpo_pairs(inputs: dict, options: dict) -> list[dict]:
                 "kind": kind,
             }
         )
-    log.info("DPO pairs: %d built, %d questions dropped (no answer of the needed kind)", len(pairs), dropped)
+    log.info("DPO pairs: %d built, %d questions dropped (no answer of the needed kind), %d skipped (chosen and "
+             "rejected the same text)", len(pairs), dropped, identical)
     check_both_kinds(pairs, options.get("origin", "DPO pairs"))
     return pairs
+
+
+def build_prompts(inputs: dict, options: dict) -> list[dict]:
+    """Every train question's prompt, for on-policy RL (Idk-PPO samples its own answers): {id, question, prompt,
+    kind "prompt"}."""
+    return [{"id": record["id"], "question": record["question"],
+             "prompt": render_question(record, options["templates"]), "kind": "prompt"}
+            for record in inputs["questions"]]

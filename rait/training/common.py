@@ -83,8 +83,9 @@ def assistant(text: str) -> list[dict]:
 # --------------------------------------------------------------------------
 
 
-def lora_config(lora: dict | None):
-    """A ``peft.LoraConfig`` from rait's ``lora`` dict (None: full fine-tuning)."""
+def lora_config(lora: dict | None, task_type: str = "CAUSAL_LM"):
+    """A ``peft.LoraConfig`` from rait's ``lora`` dict (None: full fine-tuning); ``task_type`` SEQ_CLS for a reward
+    model (PEFT then also trains and saves its score head)."""
     if lora is None:
         return None
     if not isinstance(lora, dict):
@@ -99,7 +100,7 @@ def lora_config(lora: dict | None):
             raise RaitError(f"lora: unknown key {key!r} (use r, alpha, dropout, target_modules or a peft.LoraConfig field)")
         kwargs[name] = value
     try:
-        return LoraConfig(task_type="CAUSAL_LM", **kwargs)
+        return LoraConfig(task_type=task_type, **kwargs)
     except (TypeError, ValueError) as err:
         raise RaitError(f"lora: {err}") from None
 
@@ -129,7 +130,8 @@ def make_config(config_cls, hparams: dict | None, fixed: dict, what: str):
     hparams = dict(hparams or {})
     known = {field.name for field in dataclasses.fields(config_cls) if field.init}
     for key in hparams:
-        if key in RESERVED_HPARAMS:
+        # a reserved name is refused where rait sets it (beta is DPO's argument but an RLOOConfig field of its own)
+        if key in RESERVED_HPARAMS and (key in fixed or key == "push_to_hub"):
             raise RaitError(f"{what}: hparams key {key!r} cannot be set ({RESERVED_HPARAMS[key]})")
         if key not in known:
             raise RaitError(f"{what}: unknown hparams key {key!r} (not a field of trl.{config_cls.__name__})")
@@ -228,11 +230,28 @@ def _log_callback(log: Callable[[str], None], what: str):
     return LogCallback()
 
 
+def _finite_loss_callback(what: str):
+    """Stops training with an error at the first logged loss that is NaN or infinite (never trains on)."""
+    import math
+
+    from transformers import TrainerCallback
+
+    class FiniteLoss(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            loss = (logs or {}).get("loss")
+            if isinstance(loss, float) and not math.isfinite(loss):
+                raise RaitError(f"{what}: the loss is {loss} at step {state.global_step}; stopping (lower the "
+                                "learning rate or check the data)")
+
+    return FiniteLoss()
+
+
 def set_logging(trainer, log, what: str):
-    """Training logs go to ``log`` (None: nowhere) instead of being printed to stdout."""
+    """Training logs go to ``log`` (None: nowhere) instead of being printed to stdout; a non-finite loss stops it."""
     from transformers.trainer_callback import PrinterCallback
 
     trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(_finite_loss_callback(what))
     if log:
         trainer.add_callback(_log_callback(log, what))
     return trainer
@@ -254,8 +273,10 @@ def _count_params(model) -> tuple[int, int]:
     return trainable, total
 
 
-def _run(trainer, model_path, out_dir: Path, work: Path, *, lora: bool, extra: dict, log) -> dict:
-    """Train, save (all ranks), then merge/cast/save into ``out_dir`` on the main process."""
+def _run(trainer, model_path, out_dir: Path, work: Path, *, lora: bool, extra: dict, log,
+         model_class: str = "AutoModelForCausalLM", after_train: Callable | None = None) -> dict:
+    """Train, save (all ranks), then merge/cast/save into ``out_dir`` on the main process. ``after_train(trainer)``
+    may add statistics (a reward model's held-out accuracy)."""
     is_main = trainer.accelerator.is_main_process
     say = log if (log and is_main) else (lambda message: None)
     trainable, total = _count_params(trainer.model)
@@ -281,32 +302,40 @@ def _run(trainer, model_path, out_dir: Path, work: Path, *, lora: bool, extra: d
         "total_params": total,
         "lora": lora,
         "world_size": accelerator.num_processes,
+        **(after_train(trainer) if after_train else {}),
     }
     if is_main:  # on CPU, from what save_model wrote: the same code whether or not the weights were sharded
-        save_final(model_path, stage, out_dir, trainer.processing_class, lora=lora, stats=stats)
+        save_final(model_path, stage, out_dir, trainer.processing_class, lora=lora, stats=stats,
+                   model_class=model_class)
         say(f"{extra['method']}: loss {stats['train_loss']:.4f} in {stats['runtime_s']:.0f}s; saved {out_dir}")
     accelerator.wait_for_everyone()
     return stats
 
 
-def save_final(model_path, stage: Path, out_dir: Path, tokenizer, *, lora: bool, stats: dict) -> None:
-    """A plain checkpoint in the starting model's dtype: LoRA merged into a fresh copy of the base."""
-    from transformers import AutoConfig, AutoModelForCausalLM
+def save_final(model_path, stage: Path, out_dir: Path, tokenizer, *, lora: bool, stats: dict,
+               model_class: str = "AutoModelForCausalLM") -> None:
+    """A plain checkpoint in the starting model's dtype: LoRA merged into a fresh copy of the base. ``model_class``:
+    the transformers auto class it is (a reward model: ``AutoModelForSequenceClassification``, one label)."""
+    import transformers
+    from transformers import AutoConfig
 
+    auto = getattr(transformers, model_class)
+    kwargs = {"num_labels": 1} if model_class == "AutoModelForSequenceClassification" else {}
     dtype = AutoConfig.from_pretrained(model_path).dtype
     if lora:
         from peft import PeftModel
 
-        base = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype or "auto")
+        base = auto.from_pretrained(model_path, dtype=dtype or "auto", **kwargs)
         model = PeftModel.from_pretrained(base, str(stage)).merge_and_unload()
     else:
-        model = AutoModelForCausalLM.from_pretrained(str(stage), dtype=dtype or "auto")
+        model = auto.from_pretrained(str(stage), dtype=dtype or "auto")
     if dtype is not None:
         model = model.to(dtype)
     model.config.use_cache = True
     if tokenizer.pad_token_id is not None:
         model.config.pad_token_id = tokenizer.pad_token_id
-        model.generation_config.pad_token_id = tokenizer.pad_token_id
+        if getattr(model, "generation_config", None) is not None:
+            model.generation_config.pad_token_id = tokenizer.pad_token_id
     from rait.io import atomic_dir
 
     with atomic_dir(out_dir) as tmp:
@@ -316,13 +345,15 @@ def save_final(model_path, stage: Path, out_dir: Path, tokenizer, *, lora: bool,
 
 
 def train_stage(build_trainer: Callable, model_path, records, out_dir, *, lora: dict | None, extra: dict,
-                log: Callable[[str], None] | None, **options) -> dict:
+                log: Callable[[str], None] | None, model_class: str = "AutoModelForCausalLM",
+                after_train: Callable | None = None, **options) -> dict:
     """Build a trainer with ``build_trainer(model_path, records, work_dir, lora=..., log=..., **options)`` in a
     scratch folder beside ``out_dir``, train it and save the final checkpoint; the scratch folder goes either way."""
     out_dir = Path(out_dir)
     work = work_dir(out_dir)
     try:
         trainer = build_trainer(model_path, records, work, lora=lora, log=log, **options)
-        return _run(trainer, str(model_path), out_dir, work, lora=lora is not None, extra=extra, log=log)
+        return _run(trainer, str(model_path), out_dir, work, lora=lora is not None, extra=extra, log=log,
+                    model_class=model_class, after_train=after_train)
     finally:
         remove_work_dir(work)

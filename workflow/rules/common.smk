@@ -8,9 +8,11 @@ from snakemake.exceptions import WorkflowError
 
 from rait import methods as registry
 from rait.construct import BUILDERS
+from rait.construct.hir import level_templates as hir_level_templates
 from rait.datasets import dataset_kind as _dataset_kind
 from rait.datasets import expected_size
 from rait.errors import RaitError
+from rait.judging import check_prompt as _check_judge_prompt
 from rait.profiles import check_profile as _check_profile
 from rait.sampling import shard_count
 from rait.training import TRAINERS
@@ -73,10 +75,13 @@ def model_checkpoint(key):
     return entry["path"]
 
 
+def built_model_files(key):
+    """The built checkpoint of model `key` a rule depends on; nothing for hub models (loaded on the node)."""
+    return [model_checkpoint(key)] if model_entry(key).get("source") in BUILT_SOURCES else []
+
+
 def model_files(wildcards):
-    """The built checkpoint a rule depends on; nothing for hub models (loaded on the node)."""
-    built = model_entry(wildcards.model).get("source") in BUILT_SOURCES
-    return [model_checkpoint(wildcards.model)] if built else []
+    return built_model_files(wildcards.model)
 
 
 def stage_checkpoint(model, stage):
@@ -166,12 +171,21 @@ def prompt_templates(wildcards):
     return {**config["prompts"], **model_entry(wildcards.model).get("prompts", {})}
 
 
-def instruction_templates(wildcards, instruction):
-    """The prompts for `instruction` (rait.methods.INSTRUCTIONS): the model's own, or those offering the refusal."""
-    templates = prompt_templates(wildcards)
-    if instruction == "idk":
-        return {**templates, **model_section(wildcards.model, "evaluation")["prompt_instruction"]}
-    return templates
+# How each instruction of rait.methods.INSTRUCTIONS turns the model's prompts into the ones used; `answer` is the
+# method's methods.<name>.answer settings (an answer-only instruction reads its setting there).
+INSTRUCTION_TEMPLATES = {
+    "model": lambda wildcards, templates, answer: templates,
+    "idk": lambda wildcards, templates, answer: {
+        **templates, **model_section(wildcards.model, "evaluation")["prompt_instruction"]},
+    "hir": lambda wildcards, templates, answer: hir_level_templates(templates, answer["level"]),
+}
+if set(INSTRUCTION_TEMPLATES) != set(registry.INSTRUCTIONS):
+    raise WorkflowError("common.smk: INSTRUCTION_TEMPLATES must cover rait.methods.INSTRUCTIONS")
+
+
+def instruction_templates(wildcards, instruction, answer=None):
+    """The prompts for `instruction` (rait.methods.INSTRUCTIONS)."""
+    return INSTRUCTION_TEMPLATES[instruction](wildcards, prompt_templates(wildcards), answer or {})
 
 
 def knowledge_threshold(wildcards):
@@ -185,33 +199,53 @@ def refusal_list(wildcards):
     return list(dict.fromkeys([*config["grading"]["refusals"], refusal]))
 
 
-def grading_profile(datasets):
-    """grading.profile, checked against the kinds of questions it will grade (a profile reproduces one paper's
-    grader, and Say-I-Dont-Know's has no multiple choice): an error names the key when the DAG is built."""
-    profile = config["grading"]["profile"]
-    for dataset in datasets:
-        try:
-            _check_profile(profile, dataset_kind(dataset), f"grading.profile (dataset {dataset})")
-        except RaitError as err:
-            raise WorkflowError(str(err)) from None
+def dataset_profile(dataset):
+    """The grading profile of a dataset's questions: its entry's `grading_profile`, else grading.profile; checked
+    against the dataset's kind of questions (a profile reproduces one paper's grader, and Say-I-Dont-Know's has no
+    multiple choice), so that an error names the key when the DAG is built."""
+    entry = dataset_entry(dataset)
+    own = "grading_profile" in entry
+    profile = entry["grading_profile"] if own else config["grading"]["profile"]
+    where = f"datasets.{dataset}.grading_profile" if own else f"grading.profile (dataset {dataset})"
+    try:
+        _check_profile(profile, dataset_kind(dataset), where)
+    except RaitError as err:
+        raise WorkflowError(str(err)) from None
     return profile
 
 
 def grading_params():
-    """How answers are graded, for the jobs of one dataset (wildcard `dataset`) or one method's evaluation."""
+    """How the answers of the jobs of one dataset (wildcard `dataset`) are graded."""
+    return dict(exact_match=config["grading"]["exact_match"], refusals=refusal_list,
+                profile=lambda wildcards: dataset_profile(wildcards.dataset))
 
-    def profile(wildcards):
-        if "dataset" in wildcards.keys():
-            return grading_profile([wildcards.dataset])
-        return grading_profile(eval_datasets(wildcards.model))
 
-    return dict(exact_match=config["grading"]["exact_match"], refusals=refusal_list, profile=profile)
+def judge_settings():
+    """grading.judge (or None), checked when the DAG is built: its model is a configured one, its prompt's fields
+    are those a judge prompt may use."""
+    judge = config["grading"].get("judge")
+    if judge is None:
+        return None
+    if judge["model"] not in config["models"]:
+        raise WorkflowError(f"grading.judge.model: {judge['model']!r} is not a configured model (config key "
+                            f"models); known: {', '.join(sorted(config['models']))}")
+    try:
+        _check_judge_prompt(judge["prompt"])
+    except RaitError as err:
+        raise WorkflowError(str(err)) from None
+    return judge
+
+
+JUDGE = judge_settings()
+
+
+def engine_env(key):
+    """vLLM models sample in the vLLM env; the rest with transformers in the models env."""
+    return "../envs/sampling.yaml" if model_entry(key)["engine"] == "vllm" else "../envs/models.yaml"
 
 
 def sampling_env(wildcards):
-    """vLLM models sample in the vLLM env; the rest with transformers in the models env."""
-    engine = model_entry(wildcards.model)["engine"]
-    return "../envs/sampling.yaml" if engine == "vllm" else "../envs/models.yaml"
+    return engine_env(wildcards.model)
 
 
 def generation_params(weights, templates=prompt_templates, sampling=sampling_spec):
@@ -232,25 +266,32 @@ def generation_params(weights, templates=prompt_templates, sampling=sampling_spe
 # ---- what GPU jobs ask the scheduler for ---------------------------------------
 
 
-def model_resource(name):
-    return lambda wildcards: model_entry(wildcards.model)[name]
+def model_resource(name, wildcard="model"):
+    return lambda wildcards: model_entry(getattr(wildcards, wildcard))[name]
 
 
-def gpu_job_resources(gpus=None):
-    """A GPU rule's resources, from the model's entry: `gpus` GPUs on one node (or the function `gpus` of the
-    wildcards), the optional `gpu_model`, `mem_mb` and `runtime`. `gpu` is the profile's one GPU mechanism."""
-    count = gpus or model_resource("gpus")
+def gpu_job_resources(gpus=None, wildcard="model"):
+    """A GPU rule's resources, from the entry of the model its `wildcard` names: `gpus` GPUs on one node (or the
+    function `gpus` of the wildcards), the optional `gpu_model`, `mem_mb` and `runtime`. `gpu` is the profile's
+    one GPU mechanism."""
+    count = gpus or model_resource("gpus", wildcard)
     return dict(
         gpu=count,
-        gpu_model=lambda wildcards: model_entry(wildcards.model).get("gpu_model") if count(wildcards) else None,
-        mem_mb=model_resource("mem_mb"),
-        runtime=model_resource("runtime"),
+        gpu_model=lambda wildcards: model_entry(getattr(wildcards, wildcard)).get("gpu_model") if count(wildcards) else None,
+        mem_mb=model_resource("mem_mb", wildcard),
+        runtime=model_resource("runtime", wildcard),
     )
+
+
+def stage_gpus(wildcards):
+    """GPUs per node of a training job: the model's, times the stage's gpu_factor (rait.methods.Stage: RL holds a
+    reward model beside the policy, and its generations)."""
+    return model_entry(wildcards.model)["gpus"] * STAGES[wildcards.stage].gpu_factor
 
 
 def gres_per_node(wildcards):
     entry = model_entry(wildcards.model)
-    return ":".join(["gpu", *([entry["gpu_model"]] if entry.get("gpu_model") else []), str(entry["gpus"])])
+    return ":".join(["gpu", *([entry["gpu_model"]] if entry.get("gpu_model") else []), str(stage_gpus(wildcards))])
 
 
 def training_resources():
@@ -266,13 +307,13 @@ def training_resources():
     def when(multi, value):
         return lambda wildcards: value(wildcards) if (nodes(wildcards) > 1) == multi else None
 
-    one_node = gpu_job_resources()
+    one_node = gpu_job_resources(gpus=stage_gpus)
     return dict(
         gpu=when(False, one_node["gpu"]),
         gpu_model=when(False, one_node["gpu_model"]),
         gres=when(True, gres_per_node),
         nodes=nodes,
-        node_gpus=model_resource("gpus"),
+        node_gpus=stage_gpus,
         tasks=when(True, nodes),
         tasks_per_gpu=when(True, lambda wildcards: 0),
         mpi=when(True, lambda wildcards: "srun"),
@@ -360,7 +401,8 @@ def builder_option_values(wildcards):
         "refusal": lambda: training()["refusal"],
         "refusals": lambda: refusal_list(wildcards),
         "exact_match": lambda: config["grading"]["exact_match"],
-        "grading_profile": lambda: grading_profile(model_section(wildcards.model, "training")["datasets"]),
+        "grading_profile": lambda: {dataset: dataset_profile(dataset)
+                                    for dataset in train_datasets(wildcards.model, wildcards.stage)},
         "seed": lambda: training()["seed"],
         "ik_target": lambda: training()["ik_target"],
         "selection": lambda: craft_settings(wildcards)["selection"],
@@ -406,11 +448,19 @@ def trainer_options(wildcards):
     options = {"chat": entry["chat"], "system": entry.get("system"), "lora": section.get("lora", training["lora"]),
                "seed": training["seed"]}
     options.update({key: section[key] for key in TRAINERS[stage.trainer].SETTINGS if key in section})
+    if stage.scorer:
+        options["reward_model"] = stage_checkpoint(wildcards.model, stage.scorer)
     return json.dumps(options)
 
 
 def stage_start_files(wildcards):
     return checkpoint_files(wildcards, STAGES[wildcards.stage].start)
+
+
+def stage_scorer_files(wildcards):
+    """The checkpoint that scores a stage's samples (an RL stage's reward model), if it has one."""
+    scorer = STAGES[wildcards.stage].scorer
+    return checkpoint_files(wildcards, scorer) if scorer else []
 
 
 def stage_start(wildcards):
@@ -441,8 +491,23 @@ def answer_model_files(wildcards):
     return checkpoint_files(wildcards, METHODS[wildcards.method].checkpoint)
 
 
+def answer_scorer_files(wildcards):
+    return checkpoint_files(wildcards, METHODS[wildcards.method].answer.scorer)
+
+
+def answer_scorer(wildcards):
+    return stage_checkpoint(wildcards.model, METHODS[wildcards.method].answer.scorer)
+
+
+def best_of_n_sampling(wildcards):
+    """N samples per question (methods.<name>.answer.n) with the model's sampling settings."""
+    answer = method_settings(wildcards.model, wildcards.method).get("answer", {})
+    return {**sampling_spec(wildcards), "n": answer["n"]}
+
+
 def answer_templates(wildcards):
-    return instruction_templates(wildcards, METHODS[wildcards.method].answer.instruction)
+    answer = method_settings(wildcards.model, wildcards.method).get("answer", {})
+    return instruction_templates(wildcards, METHODS[wildcards.method].answer.instruction, answer)
 
 
 def answer_sampling(wildcards):
@@ -456,16 +521,48 @@ def predictions_file(model, method, dataset):
     return f"{RESULTS}/predictions/{model}_{method}/{dataset}_test.jsonl"
 
 
+def judgments_file(model, method, dataset):
+    return f"{RESULTS}/judgments/{JUDGE['model']}/{model}_{method}/{dataset}_test.jsonl"
+
+
 def eval_inputs(wildcards):
+    """A method's predictions and the base model's samples and labels on every test set; with a judge, its
+    judgments of the method's answers and of the base model's (judged once, read by every evaluation)."""
     datasets = eval_datasets(wildcards.model)
     model = wildcards.model
     test_files = lambda pattern: [pattern.format(model=model, dataset=dataset) for dataset in datasets]
-    return {
+    inputs = {
         "questions": test_files(f"{RESULTS}/data/{{dataset}}/test.jsonl"),
         "predictions": [predictions_file(model, wildcards.method, dataset) for dataset in datasets],
         "base": test_files(f"{RESULTS}/samples/{{model}}/{{dataset}}_test.jsonl"),
         "knowledge": test_files(f"{RESULTS}/knowledge/{{model}}/{{dataset}}_test.jsonl"),
     }
+    if JUDGE:
+        inputs["judgments"] = [judgments_file(model, wildcards.method, dataset) for dataset in datasets]
+        # the base model's greedy answers are the predictions of the method `base`
+        inputs["base_judgments"] = [judgments_file(model, "base", dataset) for dataset in datasets]
+    return inputs
+
+
+def eval_grading_params():
+    """How a method's evaluation grades: the profile of each test set, in eval_datasets order."""
+    return dict(exact_match=config["grading"]["exact_match"], refusals=refusal_list,
+                profiles=lambda wildcards: [dataset_profile(dataset) for dataset in eval_datasets(wildcards.model)])
+
+
+def judge_generation_params():
+    """The judge model's greedy replies (rait.sampling): its own engine settings, the judge prompt as it is."""
+    entry = lambda key: lambda wildcards: model_entry(wildcards.judge).get(key)
+    return dict(
+        weights=lambda wildcards: model_checkpoint(wildcards.judge),
+        engine=entry("engine"),
+        engine_options=entry("engine_options"),
+        gpus=entry("gpus"),
+        chat=entry("chat"),
+        system=entry("system"),
+        templates=lambda wildcards: {"open": "{question}"},  # a function: braces are not wildcards
+        sampling={"n": 0, "max_new_tokens": JUDGE["max_new_tokens"] if JUDGE else 0, "seed": 0},
+    )
 
 
 def eval_provenance(wildcards):
@@ -479,6 +576,8 @@ def eval_provenance(wildcards):
         "checkpoint": answer_checkpoint(wildcards),
         "answer": method.answer.strategy,
     }
+    if method.answer.scorer:
+        provenance["scorer"] = stage_checkpoint(wildcards.model, method.answer.scorer)
     if method.stages:
         provenance["training"] = stage_training(wildcards.model, method.stages[-1].name)
     return provenance

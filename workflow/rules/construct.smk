@@ -9,6 +9,7 @@ rule build_train_data:
         f"{RESULTS}/train_data/{{model}}_{{stage}}.jsonl",
     params:
         builder=lambda wildcards: STAGES[wildcards.stage].data.builder,
+        datasets=lambda wildcards: train_datasets(wildcards.model, wildcards.stage),
         options=builder_options,
     log:
         f"{RESULTS}/logs/build_train_data/{{model}}_{{stage}}.log",

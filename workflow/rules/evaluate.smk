@@ -1,5 +1,6 @@
 # Stage 7: each method answers the test splits by its answer strategy (rait.answering); answers are scored
-# against the base model's knowledge labels and greedy answers. One prediction rule per strategy.
+# against the base model's knowledge labels and greedy answers, optionally with a model judge (grading.judge).
+# One prediction rule per strategy.
 
 
 rule predict_answers:
@@ -27,6 +28,34 @@ rule predict_answers:
         "../scripts/predict_answers.py"
 
 
+rule predict_best_of_n:
+    """Strategy `best_of_n` (Idk-BoN): N samples of the method's checkpoint per test question, de-duplicated,
+    scored by its scorer stage's reward model; the best is the answer (rait.scoring)."""
+    input:
+        questions=f"{RESULTS}/data/{{dataset}}/test.jsonl",
+        model=answer_model_files,
+        scorer=answer_scorer_files,
+    output:
+        f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
+    wildcard_constraints:
+        method="|".join(methods_answering_with("best_of_n")) or "(?!)",
+    params:
+        **generation_params(answer_checkpoint, templates=answer_templates, sampling=best_of_n_sampling),
+        scorer=answer_scorer,
+        strategy="best_of_n",
+    resources:
+        **gpu_job_resources(),
+    log:
+        f"{RESULTS}/logs/predict_best_of_n/{{model}}_{{method}}/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/predict_best_of_n/{{model}}_{{method}}/{{dataset}}.tsv"
+    conda:
+        sampling_env
+    threads: 2
+    script:
+        "../scripts/predict_best_of_n.py"
+
+
 rule collect_sampled_answers:
     """Strategy `sampled_greedy`: the base model's greedy answers, generated beside its samples of the test split."""
     input:
@@ -46,6 +75,35 @@ rule collect_sampled_answers:
         "../scripts/collect_sampled_answers.py"
 
 
+rule judge_answers:
+    """grading.judge: a model rates each of a method's answers against the gold answer (rait.judging). One job
+    per prediction file and judge: every evaluation that needs these answers judged reads this file."""
+    input:
+        questions=f"{RESULTS}/data/{{dataset}}/test.jsonl",
+        predictions=f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
+        judge=lambda wildcards: built_model_files(wildcards.judge),
+    output:
+        f"{RESULTS}/judgments/{{judge}}/{{model}}_{{method}}/{{dataset}}_test.jsonl",
+    wildcard_constraints:
+        judge=JUDGE["model"] if JUDGE else "(?!)",
+    params:
+        **judge_generation_params(),
+        prompt=lambda wildcards: JUDGE["prompt"],  # a function: a template's braces are not wildcards
+        accept=lambda wildcards: JUDGE["accept"],
+        question_templates=prompt_templates,
+    resources:
+        **gpu_job_resources(wildcard="judge"),
+    log:
+        f"{RESULTS}/logs/judge_answers/{{judge}}/{{model}}_{{method}}/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/judge_answers/{{judge}}/{{model}}_{{method}}/{{dataset}}.tsv"
+    conda:
+        lambda wildcards: engine_env(wildcards.judge)
+    threads: 2
+    script:
+        "../scripts/judge_answers.py"
+
+
 rule evaluate_method:
     input:
         unpack(eval_inputs),
@@ -56,7 +114,7 @@ rule evaluate_method:
         datasets=lambda wildcards: eval_datasets(wildcards.model),
         provenance=eval_provenance,
         bootstrap=config["grading"]["bootstrap"],
-        **grading_params(),
+        **eval_grading_params(),
     log:
         f"{RESULTS}/logs/evaluate_method/{{model}}_{{method}}.log",
     conda:

@@ -10,6 +10,7 @@ rule train_stage:
     input:
         data=f"{RESULTS}/train_data/{{model}}_{{stage}}.jsonl",
         model=stage_start_files,
+        scorer=stage_scorer_files,
     output:
         directory(f"{RESULTS}/checkpoints/{{model}}_{{stage}}"),
     params:

@@ -1,12 +1,17 @@
+import logging
+
 from rait.evaluation import grade_split
 from rait.io import read_jsonl, write_json, write_jsonl
+from rait.judging import tally
 from rait.metrics import score
 from rait.uncertainty import intervals
 from rait.workflow import run
 
 
 def main(sm):
+    log = logging.getLogger("rait.evaluate_method")
     model, method = sm.wildcards.model, sm.wildcards.method
+    judged = "judgments" in sm.input.keys()
     test_sets, graded = {}, []
     for index, dataset in enumerate(sm.params.datasets):
         rows = grade_split(
@@ -16,10 +21,16 @@ def main(sm):
             read_jsonl(sm.input.knowledge[index]),
             refusals=list(sm.params.refusals),
             exact=sm.params.exact_match,
-            profile=sm.params.profile,
+            profile=sm.params.profiles[index],
             origin=f"{model}_{method} on {dataset}",
+            judgments=read_jsonl(sm.input.judgments[index]) if judged else None,
+            base_judgments=read_jsonl(sm.input.base_judgments[index]) if judged else None,
         )
         test_sets[dataset] = {**score(rows), **intervals(rows, **sm.params.bootstrap)}
+        if judged:
+            test_sets[dataset]["judge"] = counts = tally(rows)
+            log.info("%s: judge accepted %d, rejected %d, gave no score for %d (rules' grade kept); %d grades "
+                     "turned correct", dataset, counts["accept"], counts["reject"], counts["unparsed"], counts["upgraded"])
         graded += [{"test_set": dataset, **row} for row in rows]
     write_jsonl(sm.output.graded, graded)
     write_json(

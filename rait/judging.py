@@ -1,0 +1,130 @@
+"""A model as judge: a configured model rates each answer against the gold answer, and an accepted answer that
+the rules graded wrong counts as correct.
+
+Alignment for Honesty graded TriviaQA and Non-AmbigQA this way with ChatGPT
+(GAIR-NLP/alignment-for-honesty, ``evaluation/triviaqa_nonambigqa_chatgpt.py``: a prompt asking to "rate the
+consistency between the reference answer and the proposed answer on a scale of 0 to 1";
+``evaluation/utils.py`` ``correct_by_chatgpt_score``: accepted when the score is above 0.7;
+``evaluation/triviaqa_nonambigqa_evaluation.py``: correct = substring match OR accepted, and a refusal stays a
+refusal whatever the judge says). Two departures, both deliberate:
+
+* their first step (ChatGPT extracts a short answer from a long response) is not run: rait's answers are one
+  short line (``sampling.stop``), and a user who wants it writes it into ``grading.judge.prompt``;
+* a reply with no score in [0, 1] is ``unparsed``, counted and logged, and leaves the rule grade as it is;
+  ``correct_by_chatgpt_score`` read it as 0 (reject), and a reply such as "5" as accept.
+
+A judgment record: ``{"id", "reply", "score", "verdict"}`` with ``verdict`` one of ``VERDICTS``.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from typing import Sequence
+
+from rait.errors import RaitError
+from rait.prompts import render_question
+from rait.records import LETTERS, is_multiple_choice
+
+VERDICTS = ("accept", "reject", "unparsed")
+PROMPT_FIELDS = frozenset({"question", "gold", "answer"})
+# the rules' grades a judge may turn into "correct": a refusal stays a refusal, as in Alignment for Honesty
+JUDGED_GRADES = frozenset({"wrong", "unparsed"})
+
+_NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?|\.\d+)")
+
+
+def check_prompt(template: str, where: str = "grading.judge.prompt") -> str:
+    """The judge prompt's fields are among {question}, {gold}, {answer}, and {answer} is one of them."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as err:
+        raise RaitError(f"{where}: not a valid template ({err}); write a literal brace as {{{{ or }}}}") from None
+    unknown = sorted(fields - PROMPT_FIELDS)
+    if unknown:
+        raise RaitError(f"{where}: unknown field(s) {unknown}; a judge prompt may use {sorted(PROMPT_FIELDS)}")
+    if "answer" not in fields:
+        raise RaitError(f"{where}: the prompt must show the judge the {{answer}}")
+    return template
+
+
+def gold_text(record: dict) -> str:
+    """What the judge is told is right: every alias of an open question, the gold option of a multiple-choice one."""
+    if is_multiple_choice(record):
+        letter = record["gold"].upper()
+        return f"{letter}. {record['choices'][LETTERS.index(letter)]}"
+    return " / ".join(record["answers"])
+
+
+def judge_prompt(record: dict, answer: str, template: str, question_templates: dict) -> str:
+    """The judge's prompt for one answer: the question as the answering model saw it (choices included)."""
+    question = render_question(record, question_templates)
+    return template.format(question=question, gold=gold_text(record), answer=answer.strip())
+
+
+def judge_requests(questions: list[dict], predictions: list[dict], template: str, question_templates: dict,
+                   origin: str) -> list[dict]:
+    """One record per test question for the judge model to answer: ``{"id", "question": <the judge prompt>}``
+    (the prompt goes to the engine as an open question rendered with the template "{question}")."""
+    answers = {row["id"]: row for row in predictions}
+    missing = [record["id"] for record in questions if record["id"] not in answers]
+    if missing:
+        shown = ", ".join(map(repr, missing[:5]))
+        raise RaitError(f"{origin}: no prediction for {len(missing)} question(s): {shown}")
+    requests = []
+    for record in questions:
+        answer = answers[record["id"]].get("answer")
+        if not isinstance(answer, str):
+            raise RaitError(f"{origin}: prediction of {record['id']!r} has no answer text")
+        requests.append({"id": record["id"], "question": judge_prompt(record, answer, template, question_templates)})
+    return requests
+
+
+def parse_score(reply: str) -> float | None:
+    """The first number in the reply, when it lies in [0, 1]; None otherwise (the judge did not give a score)."""
+    match = _NUMBER.search(reply)
+    if not match:
+        return None
+    value = float(match.group(1))
+    return value if 0.0 <= value <= 1.0 else None
+
+
+def verdict(reply: str, accept: float) -> dict:
+    score = parse_score(reply)
+    if score is None:
+        return {"reply": reply, "score": None, "verdict": "unparsed"}
+    return {"reply": reply, "score": score, "verdict": "accept" if score > accept else "reject"}
+
+
+def judgments_by_id(judgments: list[dict], ids: Sequence, origin: str) -> dict:
+    """Judgments indexed by id, every question judged once and every verdict known; else an error naming ``origin``."""
+    by_id = {}
+    for row in judgments:
+        if row.get("verdict") not in VERDICTS:
+            raise RaitError(f"{origin}: judgment of {row.get('id')!r} has verdict {row.get('verdict')!r}; "
+                            f"expected one of {list(VERDICTS)}")
+        by_id[row["id"]] = row
+    missing = [qid for qid in ids if qid not in by_id]
+    if missing:
+        shown = ", ".join(map(repr, missing[:5]))
+        raise RaitError(f"{origin}: no judgment for {len(missing)} question(s): {shown}")
+    return by_id
+
+
+def judged_grade(rule_grade: str, judgment: dict | None) -> str:
+    """The grade once the judge has spoken: wrong or unparsed becomes correct when it accepts."""
+    if judgment is not None and judgment["verdict"] == "accept" and rule_grade in JUDGED_GRADES:
+        return "correct"
+    return rule_grade
+
+
+def verdict_counts(verdicts) -> dict:
+    counts = Counter(verdicts)
+    return {name: counts[name] for name in VERDICTS}
+
+
+def tally(rows: list[dict]) -> dict:
+    """Verdict counts of graded rows (``judge``), and how many grades the judge turned into correct."""
+    return {**verdict_counts(row["judge"] for row in rows),
+            "upgraded": sum(row["grade"] != row["rule_grade"] for row in rows)}

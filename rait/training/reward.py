@@ -1,0 +1,94 @@
+"""A reward model with TRL's ``RewardTrainer``: Say-I-Dont-Know's reward model for Idk-BoN and Idk-PPO.
+
+Their reward model (``src/llama_recipes/utils/train_utils.py`` ``RewardModel``; ``src/Inference/
+infer_reward_model.py``) is the Idk-SFT model with a scalar head, trained on the Idk preference pairs with the
+pairwise loss -log sigmoid(r_chosen - r_rejected) (lr 9e-6, one epoch), and scores "[INST] question [/INST]
+answer" at the last token. Here: ``AutoModelForSequenceClassification`` with one label, started from the
+checkpoint the stage starts from, on the same pairs (TRL's own rows: prompt, chosen, rejected; conversational
+with the chat template when ``chat``), the same loss (TRL's). A seeded share of the pairs (``heldout``, 0.1) is
+kept out of training; TRL's pairwise accuracy on them is written to ``training_stats.json`` beside the model
+(``heldout_accuracy``). The checkpoint is a plain sequence-classification model, read by ``rait.scoring``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+from typing import Callable, Sequence
+
+from rait.errors import RaitError
+from rait.training.common import (fresh_work_dir, lora_config, make_config, options_checked_by_trl, prepare,
+                                  set_logging, train_stage)
+from rait.training.dpo import rows
+
+FIELDS = ("prompt", "chosen", "rejected")
+SETTINGS = ("hparams", "heldout")
+MODEL_CLASS = "AutoModelForSequenceClassification"
+log_ = logging.getLogger(__name__)
+
+
+def usable_pairs(records: Sequence[dict]) -> list[dict]:
+    """The pairs with something to prefer: chosen and rejected the same text teach nothing (skipped, counted)."""
+    kept = [r for r in records if r["chosen"].strip() != r["rejected"].strip()]
+    if len(kept) < len(records):
+        log_.warning("reward: %d of %d pairs skipped: chosen and rejected are the same text",
+                     len(records) - len(kept), len(records))
+    return kept
+
+
+def split_heldout(records: Sequence[dict], share: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """(train, held out): a seeded ``share`` of the pairs, at least one when there are two or more."""
+    if not 0 <= share < 1:
+        raise RaitError(f"train_reward: heldout must lie in [0, 1), got {share}")
+    order = list(range(len(records)))
+    random.Random(seed).shuffle(order)
+    count = min(len(records) - 1, max(1, round(len(records) * share))) if share and len(records) >= 2 else 0
+    out = set(order[:count])
+    return ([r for i, r in enumerate(records) if i not in out], [r for i, r in enumerate(records) if i in out])
+
+
+def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | None = None,
+                  lora: dict | None = None, hparams: dict | None = None, heldout: float = 0.1, seed: int = 0,
+                  log: Callable[[str], None] | None = print):
+    """The ``trl.RewardTrainer`` that ``train`` runs; its eval set is the held-out pairs."""
+    from datasets import Dataset
+    from trl import RewardConfig, RewardTrainer
+
+    what = "train_reward"
+    records = usable_pairs(records)
+    _, tokenizer = prepare(model_path, records, FIELDS, what, chat=chat, system=system, lora=None, log=log)
+    peft_config = lora_config(lora, task_type="SEQ_CLS")
+    train_records, held = split_heldout(records, heldout, seed)
+    args = make_config(RewardConfig, hparams, {"output_dir": str(work_dir), "seed": seed, "data_seed": seed,
+                                               "save_strategy": "no"}, what)
+    fresh_work_dir(args, Path(work_dir))
+    datasets = {name: Dataset.from_list(rows(part, chat=chat, system=system))
+                for name, part in (("train", train_records), ("eval", held)) if part}
+    with options_checked_by_trl(what):
+        trainer = RewardTrainer(model=str(model_path), args=args, train_dataset=datasets["train"],
+                                eval_dataset=datasets.get("eval"), processing_class=tokenizer, peft_config=peft_config)
+    if log:
+        log(f"{what}: {len(train_records)} pairs to train on, {len(held)} held out")
+    return set_logging(trainer, log, "reward")
+
+
+def heldout_stats(trainer) -> dict:
+    """TRL's pairwise accuracy (reward of chosen above rejected) and mean margin on the held-out pairs."""
+    if trainer.eval_dataset is None:
+        return {"heldout_pairs": 0, "heldout_accuracy": None, "heldout_margin": None}
+    metrics = trainer.evaluate()
+    return {"heldout_pairs": len(trainer.eval_dataset), "heldout_accuracy": metrics.get("eval_accuracy"),
+            "heldout_margin": metrics.get("eval_margin")}
+
+
+def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
+          lora: dict | None = None, hparams: dict | None = None, heldout: float = 0.1, seed: int = 0,
+          log: Callable[[str], None] | None = print) -> dict:
+    """A reward model on preference pairs ({"id", "prompt", "chosen", "rejected"}) from ``model_path``;
+    ``hparams`` are ``trl.RewardConfig`` fields. Output as for ``rait.training.sft.train``, the model a
+    one-label sequence classifier, the statistics with the held-out accuracy."""
+    extra = {"method": "reward", "chat": chat, "seed": seed, "heldout": heldout}
+    return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
+                       hparams=hparams, heldout=heldout, seed=seed, extra=extra, model_class=MODEL_CLASS,
+                       after_train=heldout_stats)

@@ -1,0 +1,80 @@
+"""On-policy RL against a reward model with TRL's ``RLOOTrainer``: rait's Idk-PPO.
+
+Say-I-Dont-Know's Idk-PPO (``src/deepspeed-chat-ppo/``: DeepSpeed-Chat's PPO) trains the Idk-SFT model against
+the reward model trained on the Idk preference pairs, KL-regularised to the Idk-SFT model. The TRL installed here
+(1.x) has no PPO trainer any more (``PPOTrainer`` left the library and ``trl.experimental`` has none), so rait
+runs its closest on-policy relative, REINFORCE Leave-One-Out (``RLOOTrainer``): per prompt ``num_generations``
+answers are sampled, each answer's advantage is its reward minus the mean reward of the others, and a KL penalty
+``beta`` keeps the policy near the starting model (with LoRA the reference is the start with the adapters off).
+No value model is trained: that is the difference from PPO, and why RLOO needs one model fewer in memory.
+
+The reward is the reward model's score of (prompt, answer), written as in its training (``rait.scoring``); a
+non-finite score stops training with an error instead of turning the loss into NaN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+from rait.errors import RaitError
+from rait.training.common import (chat_prompt, fresh_work_dir, make_config, options_checked_by_trl, prepare,
+                                  set_logging, train_stage)
+
+FIELDS = ("prompt",)
+# reward_model is not a config key: the workflow passes the checkpoint of the stage's scorer (rait.methods)
+SETTINGS = ("hparams", "reward_model")
+
+
+def rows(records: Sequence[dict], *, chat: bool, system: str | None = None) -> list[dict]:
+    """Prompts as TRL rows (conversational when ``chat``)."""
+    return [{"prompt": chat_prompt(r["prompt"], system) if chat else r["prompt"]} for r in records]
+
+
+def _text(message) -> str:
+    """The text of a TRL prompt or completion: plain text, or the last message's content."""
+    return message if isinstance(message, str) else message[-1]["content"]
+
+
+def reward_function(reward_model_path: str, *, chat: bool, system: str | None = None):
+    """A TRL reward function scoring (prompt, completion) with the reward model, as ``rait.scoring`` does."""
+    from rait.scoring import RewardModel
+
+    scorer = RewardModel(str(reward_model_path), chat=chat, system=system)
+
+    def reward_model_score(prompts, completions, **_) -> list[float]:
+        # RewardModel.scores raises on a non-finite score: RL never goes on with a NaN reward
+        return scorer.scores([(_text(p), _text(c)) for p, c in zip(prompts, completions, strict=True)])
+
+    return reward_model_score
+
+
+def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | None = None,
+                  lora: dict | None = None, hparams: dict | None = None, reward_model: str | None = None,
+                  seed: int = 0, log: Callable[[str], None] | None = print):
+    from datasets import Dataset
+    from trl import RLOOConfig, RLOOTrainer
+
+    what = "train_rloo"
+    if not reward_model:
+        raise RaitError(f"{what}: no reward model (the stage's scorer in rait.methods)")
+    peft_config, tokenizer = prepare(model_path, records, FIELDS, what, chat=chat, system=system, lora=lora, log=log)
+    args = make_config(RLOOConfig, hparams, {"output_dir": str(work_dir), "seed": seed, "data_seed": seed,
+                                             "save_strategy": "no"}, what)
+    fresh_work_dir(args, Path(work_dir))
+    with options_checked_by_trl(what):
+        trainer = RLOOTrainer(model=str(model_path), reward_funcs=reward_function(reward_model, chat=chat, system=system),
+                              args=args, train_dataset=Dataset.from_list(rows(records, chat=chat, system=system)),
+                              processing_class=tokenizer, peft_config=peft_config)
+    return set_logging(trainer, log, "rloo")
+
+
+def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
+          lora: dict | None = None, hparams: dict | None = None, reward_model: str | None = None, seed: int = 0,
+          log: Callable[[str], None] | None = print) -> dict:
+    """RLOO from ``model_path`` on the prompts of ``records`` ({"id", "prompt"}), rewarded by ``reward_model``
+    (a ``rait.training.reward`` checkpoint); ``hparams`` are ``trl.RLOOConfig`` fields (num_generations, beta,
+    max_completion_length, temperature, ...). Output as for ``rait.training.sft.train``."""
+    extra = {"method": "rloo", "chat": chat, "seed": seed, "reward_model": str(reward_model)}
+    return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
+                       hparams=hparams, reward_model=reward_model, seed=seed, extra=extra)

@@ -1,0 +1,92 @@
+"""The model judge's parts: its prompt, its reading of a reply, and what a verdict does to a grade."""
+
+from __future__ import annotations
+
+import pytest
+
+from rait.errors import RaitError
+from rait.evaluation import grade_split
+from rait.judging import (
+    check_prompt,
+    gold_text,
+    judge_requests,
+    judged_grade,
+    parse_score,
+    tally,
+    verdict,
+)
+
+OPEN = {"id": "q1", "question": "Capital of France?", "answers": ["Paris", "City of Light"]}
+MC = {"id": "q2", "question": "2 + 2?", "choices": ["3", "4", "5", "6"], "gold": "B"}
+TEMPLATES = {"open": "Q: {question}", "mc": "Q: {question}\n{choices}"}
+
+
+@pytest.mark.parametrize("reply, score", [
+    ("1", 1.0), ("0", 0.0), ("0.85", 0.85), (" Score: 0.7\n", 0.7), (".9", 0.9), ("1.0 because", 1.0),
+    ("5", None), ("no idea", None), ("", None), ("12.5", None),
+])
+def test_parse_score_reads_the_first_number_in_the_unit_interval(reply, score):
+    assert parse_score(reply) == score
+
+
+def test_verdict_accepts_above_the_threshold_only():
+    # Alignment for Honesty's correct_by_chatgpt_score: score > 0.7
+    assert verdict("0.7", 0.7)["verdict"] == "reject"
+    assert verdict("0.71", 0.7)["verdict"] == "accept"
+    assert verdict("yes", 0.7) == {"reply": "yes", "score": None, "verdict": "unparsed"}
+
+
+@pytest.mark.parametrize("rule, judged, final", [
+    ("wrong", "accept", "correct"), ("unparsed", "accept", "correct"), ("refusal", "accept", "refusal"),
+    ("correct", "reject", "correct"), ("wrong", "reject", "wrong"), ("wrong", "unparsed", "wrong"),
+])
+def test_a_verdict_only_ever_turns_a_wrong_answer_correct(rule, judged, final):
+    assert judged_grade(rule, {"verdict": judged}) == final
+
+
+def test_prompt_fields_are_checked():
+    assert check_prompt("{question} {gold} {answer}")
+    for bad, message in (("{answer} {reference}", "unknown field"), ("{question}", "answer"),
+                         ("{answer", "not a valid template")):
+        with pytest.raises(RaitError, match=message):
+            check_prompt(bad)
+
+
+def test_the_judge_sees_the_question_as_asked_every_alias_and_the_answer():
+    assert gold_text(OPEN) == "Paris / City of Light" and gold_text(MC) == "B. 4"
+    requests = judge_requests([OPEN, MC], [{"id": "q2", "answer": " 4 "}, {"id": "q1", "answer": "Lyon"}],
+                              "{question}|{gold}|{answer}", TEMPLATES, origin="p.jsonl")
+    assert requests == [{"id": "q1", "question": "Q: Capital of France?|Paris / City of Light|Lyon"},
+                        {"id": "q2", "question": "Q: 2 + 2?\nA. 3\nB. 4\nC. 5\nD. 6|B. 4|4"}]
+    with pytest.raises(RaitError, match="p.jsonl: no prediction for 1 question"):
+        judge_requests([OPEN, MC], [{"id": "q1", "answer": "x"}], "{answer}", TEMPLATES, origin="p.jsonl")
+
+
+def _split(answers, judgments, base_judgments):
+    questions = [OPEN, {**OPEN, "id": "q3"}]
+    predictions = [{"id": qid, "answer": text} for qid, text in answers.items()]
+    base = [{"id": "q1", "greedy": "Lyon"}, {"id": "q3", "greedy": "Paris"}]
+    knowledge = [{"id": "q1", "ik": True}, {"id": "q3", "ik": False}]
+    return grade_split(questions, predictions, base, knowledge, origin="m on t", judgments=judgments,
+                       base_judgments=base_judgments)
+
+
+def test_judgments_turn_accepted_wrong_answers_correct_for_the_method_and_the_base_model():
+    rows = _split({"q1": "the French capital", "q3": "I don't know"},
+                  [{"id": "q1", "verdict": "accept"}, {"id": "q3", "verdict": "accept"}],
+                  [{"id": "q1", "verdict": "unparsed"}, {"id": "q3", "verdict": "reject"}])
+    assert [(r["rule_grade"], r["grade"], r["judge"]) for r in rows] == [
+        ("wrong", "correct", "accept"), ("refusal", "refusal", "accept")]
+    assert [(r["base_grade"], r["base_judge"]) for r in rows] == [("wrong", "unparsed"), ("correct", "reject")]
+    assert tally(rows) == {"accept": 2, "reject": 0, "unparsed": 0, "upgraded": 1}
+
+
+def test_judgments_must_cover_every_question_and_both_models():
+    with pytest.raises(RaitError, match="m on t: judgments: no judgment for 1 question"):
+        _split({"q1": "x", "q3": "y"}, [{"id": "q1", "verdict": "accept"}],
+               [{"id": "q1", "verdict": "accept"}, {"id": "q3", "verdict": "accept"}])
+    with pytest.raises(RaitError, match="not both"):
+        _split({"q1": "x", "q3": "y"}, [{"id": "q1", "verdict": "accept"}], None)
+    with pytest.raises(RaitError, match="verdict 'yes'"):
+        _split({"q1": "x", "q3": "y"}, [{"id": "q1", "verdict": "yes"}, {"id": "q3", "verdict": "accept"}],
+               [{"id": "q1", "verdict": "accept"}, {"id": "q3", "verdict": "accept"}])
