@@ -543,3 +543,21 @@ def test_rloo_trains_the_policy_against_the_reward_model(sft_full, reward_model,
     assert stats["method"] == "rloo" and stats["steps"] == 2 and changed(state(start), state(out))
     with pytest.raises(RaitError, match="no reward model"):
         rloo.train(start, records, tmp_path / "x", chat=False, lora=None, log=None)
+
+
+def test_a_non_finite_loss_or_reward_stops_training_with_an_error(reward_model):
+    """RL never goes on with a NaN reward, and no trainer with a NaN loss."""
+    from types import SimpleNamespace
+
+    from rait.scoring import RewardModel
+    from rait.training.common import _finite_loss_callback
+
+    callback = _finite_loss_callback("train_x")
+    callback.on_log(None, SimpleNamespace(global_step=3), None, logs={"loss": 0.5})
+    with pytest.raises(RaitError, match="train_x: the loss is nan at step 3"):
+        callback.on_log(None, SimpleNamespace(global_step=3), None, logs={"loss": float("nan")})
+    scorer = RewardModel(str(reward_model[0]), chat=False)
+    with torch.no_grad():
+        scorer.model.score.weight.fill_(float("nan"))
+    with pytest.raises(RaitError, match="non-finite score"):
+        scorer.scores([("Q: What is the capital of Zorania?\nA:", "Alpha.")])
