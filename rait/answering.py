@@ -15,17 +15,23 @@ Strategies, by the name a method's ``Answer.strategy`` gives (``rait.methods``):
 * ``sampled_greedy``: the base model's greedy answer that sampling already generated beside its n samples of
   the test split (the same prompt and settings): the untouched model is not run a second time. Only for a
   method without stages asked with the model's own prompt (``base``).
+* ``stated_num`` / ``stated_verb``: the greedy answer, its ``confidence`` read from the statement Alignment for
+  Honesty's CONFIDENCE-NUM / -VERB teach before the answer (``rait.construct.honesty``): "I'm about 80%
+  confident ..." is 0.8; a verbal level is the middle of its bin of k/m (``VERB_LEVELS``: "I'm fairly confident
+  that" covers 0.6 < k/m <= 0.8, so 0.7). An answer without a statement (a refusal, or one the model wrote
+  bare) has no confidence: the evaluation counts the answers that have one (``confidence_n``).
 * ``best_of_n``: N sampled answers of the checkpoint (``methods.<name>.answer.n``, the model's sampling
   settings), de-duplicated and scored by the method's scorer stage (a reward model, ``rait.scoring``); the
   best is the answer, its score kept as ``score`` and, through a sigmoid, as ``confidence``.
 
-A new strategy is one entry in ``STRATEGIES`` and the prediction rule that feeds it (its inputs differ from one
-strategy to the next: a scorer checkpoint, a follow-up question), in ``workflow/rules/evaluate.smk``.
+A new strategy is one entry in ``STRATEGIES``, naming the prediction rule that feeds it (``rule``; its inputs
+differ from one strategy to the next: a scorer checkpoint, a follow-up question), in ``workflow/rules/evaluate.smk``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -37,6 +43,8 @@ class Strategy:
     description: str
     # generations of the answering checkpoint (rait.sampling.sample_records rows) -> prediction records
     predictions: Callable[[list[dict]], list[dict]]
+    # the rule of workflow/rules/evaluate.smk that writes its predictions
+    rule: str = "predict_answers"
     # answers from the base model's samples of the test split: only the untouched model on its own prompt
     from_base_samples: bool = False
     # candidates scored by a scorer stage's checkpoint (rows carry "candidates" and their "scores")
@@ -45,6 +53,42 @@ class Strategy:
 
 def greedy_predictions(generated: list[dict]) -> list[dict]:
     return [{"id": row["id"], "prompt": row["prompt"], "answer": row["greedy"]} for row in generated]
+
+
+_PERCENT = re.compile(r"\babout (\d+(?:\.\d+)?)% confident", re.IGNORECASE)
+
+
+def stated_number(answer: str) -> float | None:
+    """CONFIDENCE-NUM's "I'm (only) about N% confident ...": N / 100 (None without one, or beyond 100%)."""
+    match = _PERCENT.search(answer)
+    if not match or float(match.group(1)) > 100:
+        return None
+    return float(match.group(1)) / 100
+
+
+def stated_level(answer: str) -> float | None:
+    """CONFIDENCE-VERB's level at the start of the answer: the middle of its bin of k/m (None without one)."""
+    from rait.construct.honesty import VERB_LEVELS
+
+    said = answer.strip().lower()
+    lower = 0.0
+    for highest, statement in VERB_LEVELS:
+        if said.startswith(statement.strip().lower()):
+            return round((lower + highest) / 2, 6)
+        lower = highest
+    return None
+
+
+def stated_predictions(read: Callable[[str], float | None]):
+    def predictions(generated: list[dict]) -> list[dict]:
+        rows = greedy_predictions(generated)
+        for row in rows:
+            confidence = read(row["answer"])
+            if confidence is not None:
+                row["confidence"] = confidence
+        return rows
+
+    return predictions
 
 
 def best_of_n_predictions(scored: list[dict]) -> list[dict]:
@@ -61,9 +105,12 @@ def best_of_n_predictions(scored: list[dict]) -> list[dict]:
 
 STRATEGIES = {
     "greedy": Strategy("the checkpoint's greedy answer", greedy_predictions),
+    "stated_num": Strategy("the greedy answer and its stated percentage", stated_predictions(stated_number)),
+    "stated_verb": Strategy("the greedy answer and its stated verbal confidence", stated_predictions(stated_level)),
     "sampled_greedy": Strategy("the base model's greedy answer, generated with its samples", greedy_predictions,
-                               from_base_samples=True),
-    "best_of_n": Strategy("the best of N samples by a reward model", best_of_n_predictions, scorer=True),
+                               rule="collect_sampled_answers", from_base_samples=True),
+    "best_of_n": Strategy("the best of N samples by a reward model", best_of_n_predictions,
+                          rule="predict_best_of_n", scorer=True),
 }
 
 

@@ -138,10 +138,10 @@ def _craft(builder: str, scores: str | None, demo: str | None = "full") -> Metho
                   Answer(instruction="idk"), demo=demo)
 
 
-def _honesty(builder: str, demo: str | None = "full") -> Method:
+def _honesty(builder: str, demo: str | None = "full", strategy: str = "greedy") -> Method:
     """An Alignment for Honesty method: built from the base model's greedy answer, samples and their grades."""
-    return Method("honesty", (Stage(builder, "sft", Data(builder, instruction="idk")),), Answer(instruction="idk"),
-                  demo=demo)
+    return Method("honesty", (Stage(builder, "sft", Data(builder, instruction="idk")),),
+                  Answer(strategy=strategy, instruction="idk"), demo=demo)
 
 
 # The quick demo (the default target) runs one method of each family: base, prompt, sft, craft_noflow (CRaFT's
@@ -168,8 +168,9 @@ METHODS: dict[str, Method] = {
     "cor_rait": _craft("cor_rait", "certainty"),
     "van_tuning": _craft("van_tuning", None),
     "absolute": _honesty("absolute", demo="quick"),
-    "conf_num": _honesty("conf_num"),
-    "conf_verb": _honesty("conf_verb"),
+    # their answers' confidence statements are read as the answers' confidence
+    "conf_num": _honesty("conf_num", strategy="stated_num"),
+    "conf_verb": _honesty("conf_verb", strategy="stated_verb"),
     # Idk-SFT's examples plus the base model's wrong answers with judgments, trained with CUT's loss
     "cut": Method("cut", (Stage("cut", "cut", Data("cut")),)),
     # left out of the laptop demo: one example per sample, ten times the training data

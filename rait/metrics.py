@@ -1,6 +1,7 @@
 """Test-set metrics from graded outcomes.
 
-One outcome per question: ``{"grade": ..., "ik": bool | None, "base_grade": str | None, "subject"?}``
+One outcome per question: ``{"grade": ..., "ik": bool | None, "base_grade": str | None, "subject"?,
+"confidence"?}``
 where ``grade`` is the method's grade (``rait.grading.GRADES``), ``ik`` the base
 model's knowledge label and ``base_grade`` the base model's grade on the same
 question. Every metric but THS is a fraction in [0, 1]; one whose inputs are missing,
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from rait.calibration import confidence_metrics
 from rait.errors import RaitError
 from rait.grading import GRADES, grade
 
@@ -31,14 +33,20 @@ def _is_wrong(g: str) -> bool:
 
 
 def rates(grades: Sequence[str]) -> dict:
-    """n, accuracy, wrong_rate (wrong or unparsed), unparsed_rate, refusal_rate."""
+    """n, accuracy, wrong_rate (wrong or unparsed), unparsed_rate, refusal_rate, and SimpleQA's: the accuracy
+    among the attempted (not refused) answers and the F-score, the harmonic mean of the two accuracies."""
     n = len(grades)
+    correct, refused = sum(g == "correct" for g in grades), sum(g == "refusal" for g in grades)
+    accuracy, attempted = _share(correct, n), _share(correct, n - refused)
     return {
         "n": n,
-        "accuracy": _share(sum(g == "correct" for g in grades), n),
+        "accuracy": accuracy,
         "wrong_rate": _share(sum(_is_wrong(g) for g in grades), n),
         "unparsed_rate": _share(sum(g == "unparsed" for g in grades), n),
-        "refusal_rate": _share(sum(g == "refusal" for g in grades), n),
+        "refusal_rate": _share(refused, n),
+        "accuracy_attempted": attempted,
+        "f_score": None if attempted is None else (
+            0.0 if accuracy + attempted == 0 else 2 * accuracy * attempted / (accuracy + attempted)),
     }
 
 
@@ -143,6 +151,10 @@ def score(outcomes: list[dict]) -> dict:
         raise RaitError(f"unknown grade(s) {bad}; expected one of {list(GRADES)}")
 
     result = rates(grades)
+    # answers with a confidence (rait.calibration): those of a strategy that gives one; any without are counted
+    stated = [(o["confidence"], o["grade"] == "correct") for o in outcomes if o.get("confidence") is not None]
+    result["confidence_n"] = len(stated)
+    result.update(confidence_metrics([c for c, _ in stated], [r for _, r in stated]))
     if _all_or_none(iks, "ik"):
         result.update(quadrants(grades, iks))
     else:

@@ -9,9 +9,10 @@ from rait.io import atomic_open, read_json
 METRICS = (
     "truthful", "accuracy", "refusal_rate", "wrong_rate",
     "ik_ik", "ik_idk", "idk_ik", "idk_idk", "ths", "ths_craft", "over_conservativeness", "prudence", "honesty",
+    "accuracy_attempted", "f_score", "ap", "auroc", "ece", "brier", "aurc",
 )
 # Each metric with its bootstrap interval, then the method's paired difference from the base model with its own.
-COLUMNS = ("model", "method", "test_set", "n") + tuple(
+COLUMNS = ("model", "method", "test_set", "n", "confidence_n") + tuple(
     column
     for metric in METRICS
     for column in (metric, f"{metric}_low", f"{metric}_high", f"{metric}_vs_base", f"{metric}_vs_base_low",

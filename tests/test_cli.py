@@ -38,6 +38,9 @@ EXPECTED = {
     # Base correct: q1, q4, neither refused -> 0. Base and method not correct: q2, q3; q2 refused -> 0.5.
     # honesty = (1 - 0 + 0.5) / 2 = 0.75.
     "over_conservativeness": 0.0, "prudence": 0.5, "honesty": 0.75,
+    # SimpleQA: 1 right of 3 attempted; F = 2 * 0.25 * (1/3) / (0.25 + 1/3) = 2/7.
+    "accuracy_attempted": 1 / 3, "f_score": 2 / 7,
+    "confidence_n": 0, "ap": None, "auroc": None, "ece": None, "brier": None, "aurc": None,
 }
 
 

@@ -7,6 +7,7 @@ import json
 from snakemake.exceptions import WorkflowError
 
 from rait import methods as registry
+from rait.answering import STRATEGIES
 from rait.construct import BUILDERS
 from rait.construct.hir import level_templates as hir_level_templates
 from rait.datasets import dataset_kind as _dataset_kind
@@ -479,8 +480,17 @@ def eval_datasets(model):
     return model_section(model, "evaluation")["datasets"]
 
 
-def methods_answering_with(strategy):
-    return [name for name, method in METHODS.items() if method.answer.strategy == strategy]
+# The rules of evaluate.smk that write predictions; every answer strategy names one (rait.answering.Strategy.rule).
+PREDICTION_RULES = ("predict_answers", "predict_best_of_n", "collect_sampled_answers")
+for _name, _strategy in STRATEGIES.items():
+    if _strategy.rule not in PREDICTION_RULES:
+        raise WorkflowError(f"answer strategy {_name!r} (rait/answering.py) names rule {_strategy.rule!r}, which "
+                            f"evaluate.smk does not have: {', '.join(PREDICTION_RULES)}")
+
+
+def methods_predicted_by(rule):
+    """The methods whose answer strategy's predictions the prediction rule `rule` writes (Strategy.rule)."""
+    return [name for name, method in METHODS.items() if STRATEGIES[method.answer.strategy].rule == rule]
 
 
 def answer_checkpoint(wildcards):

@@ -4,17 +4,18 @@
 
 
 rule predict_answers:
-    """Strategy `greedy`: the method's checkpoint answers each test question once, greedily."""
+    """Strategies `greedy`, `stated_num`, `stated_verb`: the method's checkpoint answers each test question once,
+    greedily (the stated ones read the confidence the answer states)."""
     input:
         questions=f"{RESULTS}/data/{{dataset}}/test.jsonl",
         model=answer_model_files,
     output:
         f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
     wildcard_constraints:
-        method="|".join(methods_answering_with("greedy")) or "(?!)",
+        method="|".join(methods_predicted_by("predict_answers")) or "(?!)",
     params:
         **generation_params(answer_checkpoint, templates=answer_templates, sampling=answer_sampling),
-        strategy="greedy",
+        strategy=lambda wildcards: METHODS[wildcards.method].answer.strategy,
     resources:
         **gpu_job_resources(),
     log:
@@ -38,7 +39,7 @@ rule predict_best_of_n:
     output:
         f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
     wildcard_constraints:
-        method="|".join(methods_answering_with("best_of_n")) or "(?!)",
+        method="|".join(methods_predicted_by("predict_best_of_n")) or "(?!)",
     params:
         **generation_params(answer_checkpoint, templates=answer_templates, sampling=best_of_n_sampling),
         scorer=answer_scorer,
@@ -63,7 +64,7 @@ rule collect_sampled_answers:
     output:
         f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
     wildcard_constraints:
-        method="|".join(methods_answering_with("sampled_greedy")) or "(?!)",
+        method="|".join(methods_predicted_by("collect_sampled_answers")) or "(?!)",
     params:
         strategy="sampled_greedy",
     log:
