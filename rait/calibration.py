@@ -3,18 +3,25 @@ calibration error, Brier score, and selective prediction's accuracy-coverage cur
 
 Each graded answer that carries a ``confidence`` in [0, 1] (``rait.answering``: a best-of-N score through a
 sigmoid, a stated confidence, P(sure)) is a pair (confidence, right), right meaning graded ``correct``: a
-refusal and a wrong answer are both not right. AP and AUROC are scikit-learn's (``average_precision_score``,
-``roc_auc_score``); ECE uses 10 equal-width bins ([0, 0.1), ..., [0.9, 1.0], 1.0 in the last), weighted by
+refusal and a wrong answer are both not right. AP and AUROC are scikit-learn's definitions (below: why not its
+functions); ECE uses 10 equal-width bins ([0, 0.1), ..., [0.9, 1.0], 1.0 in the last), weighted by
 their share of the answers; the Brier score is the mean squared difference between confidence and rightness.
 The accuracy-coverage curve answers the most confident questions first: at coverage k/n the accuracy of the k
 most confident (ties kept in question order); AURC is the mean risk (1 - accuracy) over k = 1..n, the area under
 the risk-coverage curve (lower is better). A metric that is undefined (no right answer for AP, one class only
 for AUROC, no confident answer at all) is None.
+
+AP and AUROC are computed here with numpy, the same formulas as scikit-learn's ``average_precision_score`` and
+``roc_auc_score`` (tested equal on hand and random tables, ties included): each evaluation scores 1,000 bootstrap
+resamples, and scikit-learn's input checks alone cost about 5 ms a call (10.6 s instead of 1.3 s per evaluation
+of 300 answers).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
+
+import numpy as np
 
 from rait.errors import RaitError
 
@@ -31,15 +38,41 @@ def _check(confidences: Sequence[float], right: Sequence[bool]) -> None:
 
 
 def expected_calibration_error(confidences: Sequence[float], right: Sequence[bool], bins: int = BINS) -> float:
-    total = len(confidences)
-    error = 0.0
-    for b in range(bins):
-        members = [i for i, c in enumerate(confidences) if min(int(c * bins), bins - 1) == b]
-        if members:
-            accuracy = sum(right[i] for i in members) / len(members)
-            mean_confidence = sum(confidences[i] for i in members) / len(members)
-            error += len(members) / total * abs(accuracy - mean_confidence)
-    return error
+    conf, hits = np.asarray(confidences, dtype=float), np.asarray(right, dtype=float)
+    members = np.minimum((conf * bins).astype(int), bins - 1)
+    count = np.bincount(members, minlength=bins)
+    gap = np.abs(np.bincount(members, hits, bins) - np.bincount(members, conf, bins))  # per bin: |sum right - sum conf|
+    return float(gap.sum() / len(conf))  # = sum over bins of |B|/n * |accuracy_B - confidence_B|
+
+
+def _ranked(confidences, right):
+    """Most confident first (stable), and the positions where a run of equal confidences ends (sklearn's
+    ``_binary_clf_curve`` thresholds)."""
+    conf, hits = np.asarray(confidences, dtype=float), np.asarray(right, dtype=float)
+    order = np.argsort(-conf, kind="mergesort")
+    conf, hits = conf[order], hits[order]
+    ends = np.r_[np.flatnonzero(np.diff(conf)), len(conf) - 1]
+    return hits, ends
+
+
+def average_precision(confidences, right) -> float:
+    """scikit-learn's ``average_precision_score``: sum over thresholds of (recall step) x precision."""
+    hits, ends = _ranked(confidences, right)
+    true_pos = np.cumsum(hits)[ends]
+    precision = true_pos / (ends + 1)
+    recall = true_pos / true_pos[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def roc_auc(confidences, right) -> float:
+    """scikit-learn's ``roc_auc_score``: the probability that a right answer is more confident than a wrong one,
+    ties counting one half (Mann-Whitney with average ranks)."""
+    from scipy.stats import rankdata
+
+    hits = np.asarray(right, dtype=bool)
+    ranks = rankdata(np.asarray(confidences, dtype=float))
+    positives, negatives = hits.sum(), (~hits).sum()
+    return float((ranks[hits].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
 def coverage_curve(confidences: Sequence[float], right: Sequence[bool]) -> list[list[float]]:
@@ -57,16 +90,14 @@ def confidence_metrics(confidences: Sequence[float], right: Sequence[bool]) -> d
     _check(confidences, right)
     if not confidences:
         return dict.fromkeys(NAMES)
-    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-
-    labels = [int(bool(r)) for r in right]
-    positives = sum(labels)
-    curve = coverage_curve(confidences, right)
+    conf, hits = np.asarray(confidences, dtype=float), np.asarray(right, dtype=float)
+    positives = int(hits.sum())
+    order = np.argsort(-conf, kind="mergesort")
+    accuracy_at = np.cumsum(hits[order]) / np.arange(1, len(conf) + 1)
     return {
-        "ap": float(average_precision_score(labels, confidences)) if positives else None,
-        "auroc": float(roc_auc_score(labels, confidences)) if 0 < positives < len(labels) else None,
-        "ece": expected_calibration_error(confidences, right),
-        "brier": float(brier_score_loss(labels, confidences, pos_label=1)) if 0 < positives < len(labels)
-        else sum((c - y) ** 2 for c, y in zip(confidences, labels)) / len(labels),
-        "aurc": sum(1 - accuracy for _, accuracy in curve) / len(curve),
+        "ap": average_precision(conf, hits) if positives else None,
+        "auroc": roc_auc(conf, hits) if 0 < positives < len(conf) else None,
+        "ece": expected_calibration_error(conf, hits),
+        "brier": float(np.mean((conf - hits) ** 2)),
+        "aurc": float(np.mean(1 - accuracy_at)),
     }

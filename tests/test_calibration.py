@@ -74,3 +74,20 @@ def test_stated_confidences_of_alignment_for_honestys_statements():
         {"id": "a", "prompt": "p", "greedy": "I'm fairly confident that paris", "samples": []},
         {"id": "b", "prompt": "p", "greedy": "I don't know.", "samples": []}])
     assert rows[0]["confidence"] == pytest.approx(0.7) and "confidence" not in rows[1]
+
+
+def test_ap_and_auroc_equal_scikit_learns_on_random_tables_with_ties():
+    import random
+
+    from sklearn.metrics import roc_auc_score
+
+    from rait.calibration import average_precision, roc_auc
+
+    rng = random.Random(0)
+    for _ in range(50):
+        n = rng.randint(2, 60)
+        confidences = [rng.choice([0.1, 0.5, 0.9, rng.random()]) for _ in range(n)]
+        right = [rng.random() < 0.4 for _ in range(n)]
+        if 0 < sum(right) < n:
+            assert average_precision(confidences, right) == pytest.approx(average_precision_score(right, confidences))
+            assert roc_auc(confidences, right) == pytest.approx(roc_auc_score(right, confidences))
