@@ -40,7 +40,6 @@ def _check(confidences: Sequence[float], right: Sequence[bool]) -> None:
 def expected_calibration_error(confidences: Sequence[float], right: Sequence[bool], bins: int = BINS) -> float:
     conf, hits = np.asarray(confidences, dtype=float), np.asarray(right, dtype=float)
     members = np.minimum((conf * bins).astype(int), bins - 1)
-    count = np.bincount(members, minlength=bins)
     gap = np.abs(np.bincount(members, hits, bins) - np.bincount(members, conf, bins))  # per bin: |sum right - sum conf|
     return float(gap.sum() / len(conf))  # = sum over bins of |B|/n * |accuracy_B - confidence_B|
 
@@ -75,14 +74,16 @@ def roc_auc(confidences, right) -> float:
     return float((ranks[hits].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
+def _accuracy_at(confidences, right):
+    """The accuracy of the k most confident answers, k = 1..n (ties in question order)."""
+    hits, _ = _ranked(confidences, right)
+    return np.cumsum(hits) / np.arange(1, len(hits) + 1)
+
+
 def coverage_curve(confidences: Sequence[float], right: Sequence[bool]) -> list[list[float]]:
     """[[coverage, accuracy], ...] answering the most confident first (stable: ties in question order)."""
-    order = sorted(range(len(confidences)), key=lambda i: -confidences[i])
-    curve, hits = [], 0
-    for k, i in enumerate(order, start=1):
-        hits += bool(right[i])
-        curve.append([k / len(order), hits / k])
-    return curve
+    accuracy = _accuracy_at(confidences, right)
+    return [[k / len(accuracy), float(value)] for k, value in enumerate(accuracy, start=1)]
 
 
 def confidence_metrics(confidences: Sequence[float], right: Sequence[bool]) -> dict:
@@ -92,12 +93,10 @@ def confidence_metrics(confidences: Sequence[float], right: Sequence[bool]) -> d
         return dict.fromkeys(NAMES)
     conf, hits = np.asarray(confidences, dtype=float), np.asarray(right, dtype=float)
     positives = int(hits.sum())
-    order = np.argsort(-conf, kind="mergesort")
-    accuracy_at = np.cumsum(hits[order]) / np.arange(1, len(conf) + 1)
     return {
         "ap": average_precision(conf, hits) if positives else None,
         "auroc": roc_auc(conf, hits) if 0 < positives < len(conf) else None,
         "ece": expected_calibration_error(conf, hits),
         "brier": float(np.mean((conf - hits) ** 2)),
-        "aurc": float(np.mean(1 - accuracy_at)),
+        "aurc": float(np.mean(1 - _accuracy_at(conf, hits))),
     }

@@ -23,6 +23,7 @@ import string
 from collections import Counter
 from typing import Sequence
 
+from rait.answering import check_prediction
 from rait.errors import RaitError
 from rait.prompts import render_question
 from rait.records import LETTERS, is_multiple_choice
@@ -74,9 +75,7 @@ def judge_requests(questions: list[dict], predictions: list[dict], template: str
         raise RaitError(f"{origin}: no prediction for {len(missing)} question(s): {shown}")
     requests = []
     for record in questions:
-        answer = answers[record["id"]].get("answer")
-        if not isinstance(answer, str):
-            raise RaitError(f"{origin}: prediction of {record['id']!r} has no answer text")
+        answer = check_prediction(answers[record["id"]], origin)["answer"]
         requests.append({"id": record["id"], "question": judge_prompt(record, answer, template, question_templates)})
     return requests
 

@@ -96,8 +96,6 @@ def craft_rates(grades: Sequence[str], subjects: Sequence[str | None]) -> tuple[
     groups: dict = {}
     for g, subject in zip(grades, subjects, strict=True):
         groups.setdefault(subject, []).append(g)
-    if set(groups) == {None}:
-        groups = {None: list(grades)}
     pc = sum(group.count("correct") / len(group) for group in groups.values()) / len(groups)
     pw = sum(group.count("wrong") / len(group) for group in groups.values()) / len(groups)
     return pc, pw

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import random
 
-from rait.construct.idk import gold_answer, graded_samples, index_by_id, sft_target
+from rait.construct.idk import gold_answer, graded_samples, index_by_id, label_of, sft_target
 from rait.errors import RaitError
 from rait.prompts import render_question
 
@@ -46,9 +46,7 @@ def build_cut(inputs: dict, options: dict) -> list[dict]:
     labels = index_by_id(inputs["knowledge"], "knowledge")
     plain, judged = [], []
     for record in inputs["questions"]:
-        if record["id"] not in labels:
-            raise RaitError(f"knowledge labels miss question {record['id']!r}")
-        ik = bool(labels[record["id"]]["ik"])
+        ik = bool(label_of(labels, record)["ik"])
         prompt = render_question(record, options["templates"])
         target, kind = sft_target(record, ik, samples.get(record["id"]), options, rng)
         plain.append({"id": record["id"], "question": record["question"], "prompt": prompt, "target": target,

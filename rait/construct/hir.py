@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 
-from rait.construct.idk import check_both_kinds, index_by_id, sft_target
+from rait.construct.idk import check_both_kinds, index_by_id, label_of, sft_target
 from rait.errors import RaitError
 from rait.prompts import render_question
 
@@ -52,20 +52,19 @@ def build_hir(inputs: dict, options: dict) -> list[dict]:
     rng = random.Random(options.get("seed", 0))
     samples = index_by_id(inputs.get("samples", []), "samples")
     labels = index_by_id(inputs["knowledge"], "knowledge")
+    asked = {record["id"]: render_question(record, options["templates"]) for record in inputs["questions"]}
     examples = []
 
     def add(record: dict, level: float, target: str, kind: str) -> None:
         text = level_text(level)
         examples.append({"id": f"{record['id']}@{text}", "question": record["question"],
-                         "prompt": HIR_PROMPT.format(level=text, question=render_question(record, options["templates"])),
+                         "prompt": HIR_PROMPT.format(level=text, question=asked[record["id"]]),
                          "target": target, "kind": kind, "level": float(text)})
 
     for threshold in sorted(thresholds):
         level = level_of(threshold)
         for record in inputs["questions"]:
-            if record["id"] not in labels:
-                raise RaitError(f"knowledge labels miss question {record['id']!r}")
-            ik = labels[record["id"]]["correctness"] >= threshold
+            ik = label_of(labels, record)["correctness"] >= threshold
             add(record, level, *sft_target(record, ik, samples.get(record["id"]), options, rng))
     for record in inputs["questions"]:
         add(record, REFUSE_ALL, *sft_target(record, False, None, options, rng))

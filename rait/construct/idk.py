@@ -69,6 +69,13 @@ def check_both_kinds(records: list[dict], what: str) -> None:
         )
 
 
+def label_of(labels: dict, record: dict) -> dict:
+    """A train question's knowledge label (``labels`` by id); a question without one is an error."""
+    if record["id"] not in labels:
+        raise RaitError(f"knowledge labels miss question {record['id']!r}")
+    return labels[record["id"]]
+
+
 def sft_target(record: dict, ik: bool, sampled: dict | None, options: dict, rng: random.Random) -> tuple[str, str]:
     """(target, kind) of an Idk-SFT example: a known question keeps a random correct sample (or the gold answer,
     ``ik_target: gold``, or when no sample is correct), an unknown one gets the refusal sentence."""
@@ -91,9 +98,7 @@ def build_sft(inputs: dict, options: dict) -> list[dict]:
     for record in inputs["questions"]:
         if keep is not None and record["id"] not in keep:
             continue
-        if record["id"] not in labels:
-            raise RaitError(f"knowledge labels miss question {record['id']!r}")
-        target, kind = sft_target(record, labels[record["id"]]["ik"], samples.get(record["id"]), options, rng)
+        target, kind = sft_target(record, label_of(labels, record)["ik"], samples.get(record["id"]), options, rng)
         examples.append(
             {
                 "id": record["id"],

@@ -92,6 +92,14 @@ class PartFile:
         self.path = Path(path)
         self.header = json.dumps({"rait_part": hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()})
 
+    @classmethod
+    def beside(cls, output: str | os.PathLike, params: dict, inputs) -> "PartFile":
+        """The part file of a rule's ``output``, keyed by everything its records depend on: the job's params and
+        its input files' modification times."""
+        output = Path(output)
+        key = {"params": params, "inputs": {path: os.path.getmtime(path) for path in inputs}}
+        return cls(output.with_name(f".{output.name}.part"), key)
+
     def load(self) -> dict:
         """The records already sampled, by id (none when the file is missing or was written under another key)."""
         if not self.path.exists():

@@ -6,7 +6,7 @@ from rait.workflow import run
 
 
 def main(sm):
-    inputs = {name: read_jsonl_files(paths) for name, paths in sm.input.items()}
+    inputs = {name: read_jsonl_files(paths) for name, paths in sm.input.items() if name != "questions"}
     # the question files come one per training dataset, in order: each record learns its dataset, which picks
     # its grading profile where datasets are graded differently
     if "questions" in sm.input.keys():

@@ -1,6 +1,4 @@
 import logging
-import os
-from pathlib import Path
 
 from rait.io import read_jsonl, write_jsonl
 from rait.judging import judge_requests, verdict, verdict_counts
@@ -12,10 +10,7 @@ def main(sm):
     log = logging.getLogger("rait.judge_answers")
     requests = judge_requests(read_jsonl(sm.input.questions), read_jsonl(sm.input.predictions), sm.params.prompt,
                               dict(sm.params.question_templates), origin=sm.input.predictions)
-    output = Path(sm.output[0])
-    key = {"params": {name: sm.params[name] for name in sm.params.keys()},
-           "inputs": {path: os.path.getmtime(path) for path in sm.input}}
-    part = PartFile(output.with_name(f".{output.name}.part"), key)
+    part = PartFile.beside(sm.output[0], {name: sm.params[name] for name in sm.params.keys()}, sm.input)
     replies = generate_for(requests, sm.params, part=part)
     rows = [{"id": reply["id"], **verdict(reply["greedy"], sm.params.accept)} for reply in replies]
     counts = verdict_counts(row["verdict"] for row in rows)

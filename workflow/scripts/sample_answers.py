@@ -1,6 +1,4 @@
 import logging
-import os
-from pathlib import Path
 
 from rait.io import read_jsonl, read_jsonl_files, write_jsonl
 from rait.sampling import PartFile, generate_for, shard_of
@@ -19,18 +17,10 @@ def questions(sm) -> list[dict]:
     return records
 
 
-def part_file(sm) -> PartFile:
-    """Beside the output; keyed by everything the samples depend on, inputs' modification times included."""
-    output = Path(sm.output[0])
-    key = {"params": {name: sm.params[name] for name in sm.params.keys()},
-           "inputs": {path: os.path.getmtime(path) for path in sm.input}}
-    return PartFile(output.with_name(f".{output.name}.part"), key)
-
-
 def main(sm):
     records = questions(sm)
     logging.getLogger("rait.sample_answers").info("%d questions", len(records))
-    part = part_file(sm)
+    part = PartFile.beside(sm.output[0], {name: sm.params[name] for name in sm.params.keys()}, sm.input)
     write_jsonl(sm.output[0], generate_for(records, sm.params, part=part))
     part.remove()
 
