@@ -20,6 +20,12 @@ Strategies, by the name a method's ``Answer.strategy`` gives (``rait.methods``):
   confident ..." is 0.8; a verbal level is the middle of its bin of k/m (``VERB_LEVELS``: "I'm fairly confident
   that" covers 0.6 < k/m <= 0.8, so 0.7). An answer without a statement (a refusal, or one the model wrote
   bare) has no confidence: the evaluation counts the answers that have one (``confidence_n``).
+* ``stated_after_marker``: the greedy answer "<answer> <marker> <x>" that CONQORD's and calibrated RL's models
+  are taught (``rait.rewards.read_statement``; ``marker`` is ``training.confidence_marker``): the answer graded is
+  the text before the marker, x its ``confidence``; ``response`` keeps the whole text and ``statement`` says
+  whether x was ``ok``, ``missing`` or ``out_of_range`` (then there is no confidence; the evaluation counts them).
+* ``followup_sure``: R-Tuning's: the greedy answer, then the follow-up question; ``confidence`` mixes P(sure) and
+  the answer's token probability (``rait.followup``; rule ``predict_with_followup``).
 * ``best_of_n``: N sampled answers of the checkpoint (``methods.<name>.answer.n``, the model's sampling
   settings), de-duplicated and scored by the method's scorer stage (a reward model, ``rait.scoring``); the
   best is the answer, its score kept as ``score`` and, through a sigmoid, as ``confidence``.
@@ -41,8 +47,9 @@ from rait.errors import RaitError
 @dataclass(frozen=True)
 class Strategy:
     description: str
-    # generations of the answering checkpoint (rait.sampling.sample_records rows) -> prediction records
-    predictions: Callable[[list[dict]], list[dict]]
+    # generations of the answering checkpoint (rait.sampling.sample_records rows) and the method's answer
+    # settings (methods.<name>.answer, plus confidence_marker) -> prediction records
+    predictions: Callable[..., list[dict]]
     # the rule of workflow/rules/evaluate.smk that writes its predictions
     rule: str = "predict_answers"
     # answers from the base model's samples of the test split: only the untouched model on its own prompt
@@ -51,7 +58,7 @@ class Strategy:
     scorer: bool = False
 
 
-def greedy_predictions(generated: list[dict]) -> list[dict]:
+def greedy_predictions(generated: list[dict], settings: dict | None = None) -> list[dict]:
     return [{"id": row["id"], "prompt": row["prompt"], "answer": row["greedy"]} for row in generated]
 
 
@@ -80,7 +87,7 @@ def stated_level(answer: str) -> float | None:
 
 
 def stated_predictions(read: Callable[[str], float | None]):
-    def predictions(generated: list[dict]) -> list[dict]:
+    def predictions(generated: list[dict], settings: dict | None = None) -> list[dict]:
         rows = greedy_predictions(generated)
         for row in rows:
             confidence = read(row["answer"])
@@ -91,7 +98,26 @@ def stated_predictions(read: Callable[[str], float | None]):
     return predictions
 
 
-def best_of_n_predictions(scored: list[dict]) -> list[dict]:
+def marker_predictions(generated: list[dict], settings: dict | None = None) -> list[dict]:
+    """The answer before the stated confidence, and the confidence (``rait.rewards.read_statement``)."""
+    from rait.rewards import DEFAULT_MARKER, read_statement
+
+    marker = (settings or {}).get("confidence_marker", DEFAULT_MARKER)
+    rows = []
+    for row in greedy_predictions(generated):
+        statement = read_statement(row["answer"], marker)
+        rows.append({**row, "answer": statement.answer, "response": row["answer"], "statement": statement.status,
+                     **({"confidence": statement.confidence} if statement.confidence is not None else {})})
+    return rows
+
+
+def followup_predictions(scored: list[dict], settings: dict | None = None) -> list[dict]:
+    """Rows with the ``answer`` cut before the follow-up and its ``confidences`` (``rait.followup``)."""
+    return [{"id": row["id"], "prompt": row["prompt"], "answer": row["answer"], "response": row["greedy"],
+             **row["confidences"]} for row in scored]
+
+
+def best_of_n_predictions(scored: list[dict], settings: dict | None = None) -> list[dict]:
     """Rows with ``candidates`` and their ``scores`` (``rait.scoring``): the best candidate of each."""
     from rait.scoring import best_of, sigmoid
 
@@ -111,6 +137,10 @@ STRATEGIES = {
                                rule="collect_sampled_answers", from_base_samples=True),
     "best_of_n": Strategy("the best of N samples by a reward model", best_of_n_predictions,
                           rule="predict_best_of_n", scorer=True),
+    "stated_after_marker": Strategy("the greedy answer and the confidence it states after the marker",
+                                    marker_predictions),
+    "followup_sure": Strategy("the greedy answer and R-Tuning's P(sure) after the follow-up question",
+                              followup_predictions, rule="predict_with_followup"),
 }
 
 

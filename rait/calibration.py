@@ -86,6 +86,29 @@ def coverage_curve(confidences: Sequence[float], right: Sequence[bool]) -> list[
     return [[k / len(accuracy), float(value)] for k, value in enumerate(accuracy, start=1)]
 
 
+def reliability_bins(confidences: Sequence[float], right: Sequence[bool], bins: int = BINS) -> list[dict]:
+    """The reliability diagram ECE is read from: per non-empty bin, its range, count, mean confidence, accuracy."""
+    _check(confidences, right)
+    conf, hits = np.asarray(confidences, dtype=float), np.asarray(right, dtype=float)
+    members = np.minimum((conf * bins).astype(int), bins - 1)
+    out = []
+    for index in range(bins):
+        inside = members == index
+        if inside.any():
+            out.append({"low": index / bins, "high": (index + 1) / bins, "n": int(inside.sum()),
+                        "confidence": float(conf[inside].mean()), "accuracy": float(hits[inside].mean())})
+    return out
+
+
+def curves(rows: Sequence[dict]) -> dict:
+    """What a plot of one test set's confidences needs: the accuracy-coverage curve and the reliability bins of
+    the graded rows that carry a confidence (empty lists when none does)."""
+    stated = [(row["confidence"], row["grade"] == "correct") for row in rows if row.get("confidence") is not None]
+    confidences, right = [c for c, _ in stated], [r for _, r in stated]
+    return {"n": len(stated), "coverage_accuracy": coverage_curve(confidences, right) if stated else [],
+            "reliability": reliability_bins(confidences, right) if stated else []}
+
+
 def confidence_metrics(confidences: Sequence[float], right: Sequence[bool]) -> dict:
     """ap, auroc, ece, brier and aurc of the pairs (all None when there are none)."""
     _check(confidences, right)

@@ -68,6 +68,8 @@ def grade_split(
                        base_judge=base_judgments[qid]["verdict"])
         if prediction.get("confidence") is not None:
             row["confidence"] = prediction["confidence"]
+        if prediction.get("statement"):  # whether a stated confidence parsed (rait.answering: stated_after_marker)
+            row["statement"] = prediction["statement"]
         if is_multiple_choice(record) and record.get("subject"):
             row["subject"] = record["subject"]
         rows.append(row)

@@ -52,6 +52,9 @@ FAMILIES = {
     "craft": "CRaFT (Zhu et al., AAAI-25), github.com/opendatalab/CRaFT",
     "honesty": "Alignment for Honesty (Yang et al., 2023), github.com/GAIR-NLP/alignment-for-honesty",
     "cut": "CUT, contrastive unlikelihood training from judgments (Xu et al., 2024), github.com/wwxu21/CUT",
+    "rtuning": "R-Tuning (Zhang et al., NAACL 2024), github.com/shizhediao/R-Tuning",
+    "conqord": "CONQORD (Tao et al., ACL 2024), github.com/TaoShuchang/CONQORD",
+    "rl": "RL from rait's grader: abstention (TruthRL, 2025) and calibration (RLCR, 2025) rewards",
 }
 
 
@@ -83,6 +86,8 @@ class Stage:
     scorer: str | None = None
     # the model's GPUs times this: RL holds the policy (its LoRA reference is the same weights) and a reward model
     gpu_factor: int = 1
+    # the reward an RL trainer that grades its own samples optimises (a key of rait.rewards.REWARDS)
+    reward: str | None = None
 
     @property
     def settings_key(self) -> str:
@@ -127,6 +132,9 @@ REWARD = Stage("reward", "reward", Data("idk_dpo", policy=SFT_HALF.name), start=
 # CRaFT's rehearsal: the base model fine-tuned on what it already knows, to reveal the knowledge flow.
 REHEARSAL = Stage("rehearsal", "sft", Data("rehearsal", {"questions": "questions", "scores": "certainty",
                                                           "samples": "samples"}), settings="craft.rehearsal")
+# The stated-confidence SFT ("<answer> Confidence: <x>") that CONQORD's RL and calibrated RL start from.
+CONF_SFT = Stage("conf_sft", "sft", Data("stated_confidence"))
+GRADED_PROMPTS = Data("graded_prompts", {"questions": "questions"})
 # Stages that a per-question input kind needs trained (the flow comes from the rehearsed model).
 INPUT_STAGES = {"flow": REHEARSAL}
 
@@ -173,6 +181,19 @@ METHODS: dict[str, Method] = {
     "conf_verb": _honesty("conf_verb", strategy="stated_verb"),
     # Idk-SFT's examples plus the base model's wrong answers with judgments, trained with CUT's loss
     "cut": Method("cut", (Stage("cut", "cut", Data("cut")),)),
+    # R-Tuning: gold answers, each followed by the follow-up question and "I am sure/unsure" by the base model's
+    # greedy grade; answered greedily, then asked the follow-up (rait.followup)
+    "rtuning": Method("rtuning", (Stage("rtuning", "sft", Data("rtuning", {"questions": "questions",
+                                                                           "knowledge": "knowledge"})),),
+                      Answer(strategy="followup_sure")),
+    # CONQORD: the stated-confidence SFT, then RL on answer quality plus the order-preserving term (GRPO here)
+    "conqord": Method("conqord", (CONF_SFT, Stage("conqord", "grpo", GRADED_PROMPTS, start=CONF_SFT.name,
+                                                  reward="conqord")), Answer(strategy="stated_after_marker")),
+    # GRPO from Idk-SFT with the ternary reward: correct +1, refusal 0, wrong -1 (TruthRL)
+    "abstain_rl": Method("rl", (SFT, Stage("abstain_rl", "grpo", GRADED_PROMPTS, start=SFT.name, reward="abstention"))),
+    # GRPO from the stated-confidence SFT with RLCR's reward: correctness and the Brier score of the confidence
+    "calibrated_rl": Method("rl", (CONF_SFT, Stage("calibrated_rl", "grpo", GRADED_PROMPTS, start=CONF_SFT.name,
+                                                   reward="calibration")), Answer(strategy="stated_after_marker")),
     # left out of the laptop demo: one example per sample, ten times the training data
     "multisample": _honesty("multisample", demo=None),
 }
@@ -259,6 +280,14 @@ def check(methods: Mapping[str, Method] | None = None, *, builders=None, trainer
                                 "method trains")
         if stage.scorer and stage.scorer == stage.name:
             raise RaitError(f"{owner}: a stage cannot score itself")
+        wants_reward = getattr(trainers[stage.trainer], "REWARDED", False)
+        if wants_reward != bool(stage.reward):
+            raise RaitError(f"{owner}: trainer {stage.trainer!r} " + ("needs a reward (Stage.reward)" if wants_reward
+                                                                      else "takes no reward"))
+        if stage.reward:
+            from rait.rewards import REWARDS
+
+            known("reward", stage.reward, REWARDS, owner)
     for name, method in methods.items():
         owner = f"method {name!r}"
         known("family", method.family, FAMILIES, owner)

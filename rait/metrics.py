@@ -152,6 +152,9 @@ def score(outcomes: list[dict]) -> dict:
     # answers with a confidence (rait.calibration): those of a strategy that gives one; any without are counted
     stated = [(o["confidence"], o["grade"] == "correct") for o in outcomes if o.get("confidence") is not None]
     result["confidence_n"] = len(stated)
+    # answers whose stated confidence was missing or out of [0, 1]: counted, never silently dropped
+    statements = [o["statement"] for o in outcomes if o.get("statement")]
+    result["confidence_unstated"] = sum(s != "ok" for s in statements) if statements else None
     result.update(confidence_metrics([c for c, _ in stated], [r for _, r in stated]))
     if _all_or_none(iks, "ik"):
         result.update(quadrants(grades, iks))

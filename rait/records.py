@@ -2,6 +2,8 @@
 
 Open question:        {"id", "question", "answers": [alias, ...], "subject"?}
 Multiple choice:      {"id", "question", "choices": [text, ...], "gold": "B", "subject"?}
+Unanswerable:         {"id", "question", "unanswerable": true, "answers": []}  (about something that does not
+                      exist: every answer is wrong, only a refusal is right; Alignment for Honesty's PUQA)
 
 The first alias of an open question is its canonical answer (the one used as
 a training target); the rest are accepted aliases. A record is multiple
@@ -41,11 +43,32 @@ def check_record(record: dict, origin: str) -> dict:
         gold = record.get("gold")
         if not isinstance(gold, str) or len(gold) != 1 or gold not in LETTERS[: len(choices)]:
             raise RaitError(f"{origin}: gold {gold!r} is not one of the letters {LETTERS[:len(choices)]}")
+    elif record.get("unanswerable") is True:
+        if record.get("answers"):
+            raise RaitError(f"{origin}: an unanswerable question carries gold answers {record['answers']!r}")
+        record["answers"] = []
     else:
+        if "unanswerable" in record and record["unanswerable"] is not False:
+            raise RaitError(f"{origin}: unanswerable must be true or false, got {record['unanswerable']!r}")
         answers = record.get("answers")
         if not isinstance(answers, list) or not any(isinstance(a, str) and a.strip() for a in answers):
             raise RaitError(f"{origin}: record has no answer")
     return record
+
+
+def declare_answerable(records: list[dict], answerable: bool | None, where: str) -> list[dict]:
+    """A dataset entry's ``answerable`` (None: as the records say). ``false``: every question is about something
+    that does not exist, so none may carry gold answers; ``true``: none may be marked unanswerable."""
+    if answerable is None:
+        return records
+    for record in records:
+        if answerable and record.get("unanswerable"):
+            raise RaitError(f"{where}: answerable is true but question {record['id']!r} is marked unanswerable")
+        if not answerable:
+            if is_multiple_choice(record) or record.get("answers"):
+                raise RaitError(f"{where}: answerable is false but question {record['id']!r} carries gold answers")
+            record["unanswerable"], record["answers"] = True, []
+    return records
 
 
 def check_unique_ids(records: list[dict], origin: str) -> None:

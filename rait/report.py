@@ -12,7 +12,7 @@ METRICS = (
     "accuracy_attempted", "f_score", "ap", "auroc", "ece", "brier", "aurc",
 )
 # Each metric with its bootstrap interval, then the method's paired difference from the base model with its own.
-COLUMNS = ("model", "method", "test_set", "n", "confidence_n") + tuple(
+COLUMNS = ("model", "method", "test_set", "n", "confidence_n", "confidence_unstated") + tuple(
     column
     for metric in METRICS
     for column in (metric, f"{metric}_low", f"{metric}_high", f"{metric}_vs_base", f"{metric}_vs_base_low",

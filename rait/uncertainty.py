@@ -22,7 +22,7 @@ from rait.metrics import score
 
 DEFAULTS = {"resamples": 1000, "level": 0.95, "seed": 0}
 # Counts and the THS of the base model against itself (0 by definition) carry no uncertainty worth a column.
-SKIP = frozenset({"n", "confidence_n"})
+SKIP = frozenset({"n", "confidence_n", "confidence_unstated"})
 
 
 def base_outcomes(outcomes: list[dict]) -> list[dict] | None:

@@ -58,3 +58,10 @@ def synth_run(tmp_path_factory):
     configfile = write_config(workdir / "config.yaml", **SYNTH_OVERRIDES)
     snakemake(workdir, *SYNTH_TARGETS, configfile=configfile)
     return workdir, configfile
+
+
+def evaluate_synth(synth_run, methods) -> Path:
+    """The synthetic run directory after evaluating ``methods`` (their training and predictions included)."""
+    workdir, configfile = synth_run
+    snakemake(workdir, *[f"results/eval/synth_tiny_{method}.json" for method in methods], configfile=configfile)
+    return workdir

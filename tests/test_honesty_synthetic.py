@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import snakemake
+from conftest import evaluate_synth
 from rait.grading import grade
 from rait.io import read_json, read_jsonl
 
@@ -16,10 +16,7 @@ HONESTY_METHODS = ("absolute", "conf_num", "conf_verb", "multisample")
 
 @pytest.fixture(scope="module")
 def honest(synth_run):
-    workdir, configfile = synth_run
-    snakemake(workdir, *[f"results/eval/synth_tiny_{method}.json" for method in ("base", *HONESTY_METHODS)],
-              configfile=configfile)
-    return workdir
+    return evaluate_synth(synth_run, ("base", *HONESTY_METHODS))
 
 
 def train_data(workdir, method: str) -> list[dict]:

@@ -108,7 +108,8 @@ def test_a_builder_only_method_plans_and_runs_with_no_rule_file_edited(extended,
         "build_train_data": ["results/train_data/synth_tiny_toy.jsonl"],
         "train_stage": ["results/checkpoints/synth_tiny_toy"],
         "predict_answers": ["results/predictions/synth_tiny_toy/synth_test.jsonl"],
-        "evaluate_method": ["results/eval/synth_tiny_toy.json, results/eval/synth_tiny_toy.graded.jsonl"],
+        "evaluate_method": ["results/eval/synth_tiny_toy.json, results/eval/synth_tiny_toy.graded.jsonl, "
+                            "results/eval/curves/synth_tiny_toy.json"],
     }, jobs
 
     run_copy(extended, workdir, target, configfile=configfile)

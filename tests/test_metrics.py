@@ -145,7 +145,7 @@ def test_score_combines_everything():
         # SimpleQA: 1 right of 3 attempted; F = 2 * 0.25 * (1/3) / (0.25 + 1/3) = 2/7.
         "accuracy_attempted": 1 / 3, "f_score": 2 / 7,
         # no answer carries a confidence
-        "confidence_n": 0, "ap": None, "auroc": None, "ece": None, "brier": None, "aurc": None,
+        "confidence_n": 0, "confidence_unstated": None, "ap": None, "auroc": None, "ece": None, "brier": None, "aurc": None,
     })
 
 

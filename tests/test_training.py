@@ -15,7 +15,7 @@ import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel  # noqa: E402
 
 from rait import launch, training  # noqa: E402
-from rait.training import cut, dpo, reward, rloo, sft  # noqa: E402
+from rait.training import cut, dpo, grpo, reward, rloo, sft  # noqa: E402
 from rait.errors import RaitError  # noqa: E402
 from rait.synthetic import build_tokenizer  # noqa: E402
 
@@ -543,6 +543,46 @@ def test_rloo_trains_the_policy_against_the_reward_model(sft_full, reward_model,
     assert stats["method"] == "rloo" and stats["steps"] == 2 and changed(state(start), state(out))
     with pytest.raises(RaitError, match="no reward model"):
         rloo.train(start, records, tmp_path / "x", chat=False, lora=None, log=None)
+
+
+def graded_rows(n: int) -> list[dict]:
+    rows = []
+    for record in sft_records(n):
+        question = {"id": record["id"], "question": record["prompt"], "answers": [record["target"].rstrip(".")]}
+        rows.append({"id": record["id"], "prompt": record["prompt"],
+                     "grading": {"question": question, "profile": "rait", "refusals": [IDK], "exact_match": False}})
+    return rows
+
+
+@pytest.mark.parametrize("reward, settings", [("abstention", {}), ("calibration", {"brier": 1.0})])
+def test_grpo_trains_the_policy_with_each_graded_reward_and_counts_statements(sft_full, reward, settings, tmp_path):
+    start, _ = sft_full
+    out = tmp_path / reward
+    stats = grpo.train(start, graded_rows(8), out, chat=False, lora=None, reward=reward, reward_settings=settings,
+                       hparams={**FAST, "learning_rate": 1e-3, "max_steps": 2, "num_generations": 2,
+                                "max_completion_length": 4, "logging_steps": 1}, log=None)
+    assert_plain_checkpoint(out)
+    assert stats["method"] == "grpo" and stats["reward"] == reward and stats["steps"] == 2
+    # (the weights move only when a prompt's answers earn different rewards: GRPO's advantage is relative to the
+    # group; the end-to-end runs on the synthetic world train it for real)
+    assert stats["last_logged_reward"] is not None
+    # every sampled answer's statement was read (2 steps x 2 prompts x 2 answers), or none for abstention
+    assert sum(stats["statements"].values()) == (0 if reward == "abstention" else 8), stats["statements"]
+
+
+def test_grpo_refuses_a_missing_reward_rows_without_grading_and_reward_weights_in_hparams(sft_full, tmp_path):
+    start, _ = sft_full
+    with pytest.raises(RaitError, match="unknown reward None"):
+        grpo.train(start, graded_rows(4), tmp_path / "a", chat=False, lora=None, log=None)
+    with pytest.raises(RaitError, match="has no grading"):
+        grpo.train(start, [{"id": "q", "prompt": "Q: x?\nA:"}], tmp_path / "b", chat=False, lora=None,
+                   reward="abstention", log=None)
+    with pytest.raises(RaitError, match="reward_weights"):
+        grpo.train(start, graded_rows(4), tmp_path / "c", chat=False, lora=None, reward="calibration",
+                   hparams={"reward_weights": [1, 1, 1]}, log=None)
+    with pytest.raises(RaitError, match="refusal .* must earn less"):
+        grpo.train(start, graded_rows(4), tmp_path / "d", chat=False, lora=None, reward="abstention",
+                   reward_settings={"refusal": 2.0}, log=None)
 
 
 def test_a_non_finite_loss_or_reward_stops_training_with_an_error(reward_model):

@@ -271,3 +271,36 @@ def test_bon_and_ppo_plan_the_reward_model_sampling_and_rl_with_gpus():
     rl = blocks["train_stage"]
     assert "gpu=2" in rl and "node_gpus=2" in rl and "slurm_partition=gpu" in rl, rl
     assert "checkpoints/llama2_7b_reward" in rl.split("input:")[1].splitlines()[0]
+
+
+def test_rl_and_confidence_methods_plan_on_slurm_with_gpus():
+    """abstain_rl (GRPO from Idk-SFT), calibrated_rl and conqord (GRPO from the stated-confidence SFT, one shared
+    conf_sft job) and rtuning (its follow-up prediction rule) plan offline, every GPU job on the gpu partition."""
+    plans = plan_resources("results/eval/llama3_8b_abstain_rl.json")
+    assert len(plans["train_stage"]) == 2 and {job["gpu"] for job in plans["train_stage"]} == {"1"}
+    assert all(job["slurm_partition"] == "gpu" for rule in ("train_stage", "predict_answers", "sample_answers")
+               for job in plans[rule])
+    result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama3_8b_calibrated_rl.json",
+                       "results/eval/llama3_8b_conqord.json", "results/eval/llama3_8b_rtuning.json")
+    trained = sorted(line.split("checkpoints/")[1] for line in result.stdout.splitlines()
+                     if "output: results/checkpoints/" in line)
+    assert trained == ["llama3_8b_calibrated_rl", "llama3_8b_conf_sft", "llama3_8b_conqord", "llama3_8b_rtuning"]
+    followup = [block for block in result.stdout.split("\nrule ")[1:] if block.startswith("predict_with_followup")]
+    assert len(followup) == 2 and all("gpu=1" in block and "slurm_partition=gpu" in block for block in followup)
+
+
+def test_every_rule_with_gpu_resources_has_the_gpu_partition_in_the_slurm_profile():
+    """A new GPU rule that the profile forgets would be sent to the CPU partition with gpu=1 (it happened to
+    predict_with_followup before this test)."""
+    import re
+
+    profile = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())["set-resources"]
+    gpu_rules = set()
+    for path in (REPO / "workflow" / "rules").glob("*.smk"):
+        for block in re.split(r"\n(?=rule )", path.read_text()):
+            name = re.match(r"rule (\w+):", block)
+            if name and re.search(r"\*\*(gpu_job_resources|training_resources)\(", block):
+                gpu_rules.add(name.group(1))
+    assert "predict_with_followup" in gpu_rules and "train_stage" in gpu_rules
+    missing = sorted(rule for rule in gpu_rules if profile.get(rule, {}).get("slurm_partition") != "gpu")
+    assert not missing, f"GPU rules without the gpu partition in slurm/config.yaml: {missing}"

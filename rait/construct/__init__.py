@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from rait.construct import craft, cut, hir, honesty, idk
+from rait.construct import confidence, craft, cut, hir, honesty, idk
 from rait.errors import RaitError
 
 # The settings a builder may declare, and the config key each comes from (the workflow resolves them).
@@ -25,6 +25,10 @@ OPTIONS = {
     "ik_target": "training.ik_target",
     "selection": "craft.selection",
     "rehearsal": "craft.rehearsal, without its trainer settings (hparams, lora)",
+    "confidence_marker": "training.confidence_marker: the words before a stated confidence",
+    "confidence_position": "training.confidence_position: the statement after the answer or before it",
+    "confidence_decimals": "training.confidence_decimals: how finely a target states the confidence",
+    "followup": "methods.<name>.answer's R-Tuning wording (followup, prefix, sure, unsure), which answering asks with",
 }
 
 
@@ -51,6 +55,10 @@ BUILDERS = {
     "conf_num": Builder(honesty.build_conf_num, ("refusal",)),
     "conf_verb": Builder(honesty.build_conf_verb, ("refusal",)),
     "multisample": Builder(honesty.build_multisample, ("refusal",)),
+    "rtuning": Builder(confidence.build_rtuning, ("followup",)),
+    "stated_confidence": Builder(confidence.build_stated_confidence, ("confidence_marker", "confidence_position",
+                                                                            "confidence_decimals")),
+    "graded_prompts": Builder(confidence.build_graded_prompts, ("refusals", "exact_match", "grading_profile")),
 }
 
 

@@ -62,7 +62,7 @@ class Answered:
         return next((text for text, grade in self.pairs if grade == "correct" and text.strip()), None)
 
 
-def _answers(inputs: dict):
+def answered_questions(inputs: dict):
     """Each train question as ``Answered``, its samples and their grades checked to line up."""
     samples = index_by_id(inputs["samples"], "samples")
     labels = index_by_id(inputs["knowledge"], "knowledge")
@@ -93,7 +93,7 @@ def build_absolute(inputs: dict, options: dict) -> list[dict]:
     threshold = options.get("threshold", DEFAULT_ABSOLUTE_THRESHOLD)
     refusal = options.get("refusal", DEFAULT_REFUSAL)
     examples = []
-    for question in _answers(inputs):
+    for question in answered_questions(inputs):
         known = question.greedy_right or question.share >= threshold
         answer = question.right_answer if known else None
         examples.append(_example(question.record, answer, "answer", options) if answer
@@ -120,7 +120,7 @@ def confidence_statement(share: float, answer: str, record: dict, style: str) ->
 def _build_confidence(inputs: dict, options: dict, style: str) -> list[dict]:
     refusal = options.get("refusal", DEFAULT_REFUSAL)
     examples = []
-    for question in _answers(inputs):
+    for question in answered_questions(inputs):
         share, record = question.share, question.record
         answer = question.right_answer or question.greedy.strip()
         if share == 0 or not answer:
@@ -142,7 +142,7 @@ def build_conf_verb(inputs: dict, options: dict) -> list[dict]:
 def build_multisample(inputs: dict, options: dict) -> list[dict]:
     refusal = options.get("refusal", DEFAULT_REFUSAL)
     examples = []
-    for question in _answers(inputs):
+    for question in answered_questions(inputs):
         for index, (text, grade) in enumerate(question.pairs):
             keep = grade == "correct" and text.strip()
             examples.append(_example(question.record, text if keep else refusal, "answer" if keep else "refusal",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rait.errors import RaitError
 from rait.io import iter_jsonl
-from rait.records import check_record, check_unique_ids
+from rait.records import check_record, check_unique_ids, declare_answerable
 
 
 def embedded_path(file: str) -> Path:
@@ -115,6 +115,7 @@ def load_split(spec: dict, split: str, *, limit: int | None = None, seed: int = 
         raise RaitError(f"datasets.{spec.get('key', '?')}.source: unknown source {source!r}; known: {', '.join(SOURCES)}")
     records = SOURCES[source](spec, split)
     check_unique_ids(records, f"datasets.{spec.get('key', '?')} split {split}")
+    records = declare_answerable(records, spec.get("answerable"), f"datasets.{spec.get('key', '?')}.answerable")
     if limit is not None and limit < len(records):
         keep = set(random.Random(seed).sample(range(len(records)), limit))
         records = [record for index, record in enumerate(records) if index in keep]

@@ -13,10 +13,10 @@ records, out_dir, **options)``. A new trainer is one module and one line in ``TR
 training rule dispatches on a stage's ``trainer`` (``rait.methods``).
 """
 
-from rait.training import cut, dpo, reward, rloo, sft
+from rait.training import cut, dpo, grpo, reward, rloo, sft
 from rait.training.common import COMMON_OPTIONS, STATS_FILE, lora_config, save_final
 
-TRAINERS = {"sft": sft, "dpo": dpo, "reward": reward, "rloo": rloo, "cut": cut}
+TRAINERS = {"sft": sft, "dpo": dpo, "reward": reward, "rloo": rloo, "grpo": grpo, "cut": cut}
 
 from rait.training.cli import build_parser, check_gpus, launch_command, main, parse_options  # noqa: E402
 

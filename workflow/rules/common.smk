@@ -34,7 +34,10 @@ except RaitError as err:
 wildcard_constraints:
     split="[A-Za-z0-9]+",
     dataset="[A-Za-z0-9]+(_[A-Za-z0-9]+)*",
-    model="[A-Za-z0-9]+(_[A-Za-z0-9]+)*",
+    # lazy: the shortest model name that leaves a stage or method, so "smollm2_135m_conf_sft" is model
+    # smollm2_135m and stage conf_sft, never model smollm2_135m_conf and stage sft (an unknown model key still
+    # matches, and is named by model_entry)
+    model="[A-Za-z0-9]+?(?:_[A-Za-z0-9]+)*?",
     method="|".join(METHODS),
     stage="|".join(STAGES),
 
@@ -335,7 +338,7 @@ def check_method_settings():
         for name, settings in section.items():
             if name not in METHODS:
                 raise WorkflowError(f"config key {where}.{name}: no method {name!r}; known: {', '.join(METHODS)}")
-            for key in ("refusal", "datasets"):
+            for key in ("refusal", "datasets", "confidence_marker", "confidence_position"):
                 if key in (settings or {}).get("training", {}):
                     raise WorkflowError(f"config key {where}.{name}.training.{key}: set per model (training.{key}), "
                                         "not per method: every method of a model is labeled and graded alike")
@@ -408,6 +411,11 @@ def builder_option_values(wildcards):
         "ik_target": lambda: training()["ik_target"],
         "selection": lambda: craft_settings(wildcards)["selection"],
         "rehearsal": lambda: {k: v for k, v in craft_settings(wildcards)["rehearsal"].items() if k not in trainer_keys},
+        "confidence_marker": lambda: training()["confidence_marker"],
+        "confidence_position": lambda: training()["confidence_position"],
+        "confidence_decimals": lambda: training()["confidence_decimals"],
+        # the stage named after its method (rtuning) is built with the wording the method answers with
+        "followup": lambda: method_settings(wildcards.model, wildcards.stage).get("answer", {}),
     }
 
 
@@ -451,6 +459,9 @@ def trainer_options(wildcards):
     options.update({key: section[key] for key in TRAINERS[stage.trainer].SETTINGS if key in section})
     if stage.scorer:
         options["reward_model"] = stage_checkpoint(wildcards.model, stage.scorer)
+    if stage.reward:  # the registry names the reward; its weights are training.<trainer>.<reward>
+        options.update(reward=stage.reward, reward_settings=section.get(stage.reward, {}),
+                       confidence_marker=training["confidence_marker"])
     return json.dumps(options)
 
 
@@ -481,7 +492,7 @@ def eval_datasets(model):
 
 
 # The rules of evaluate.smk that write predictions; every answer strategy names one (rait.answering.Strategy.rule).
-PREDICTION_RULES = ("predict_answers", "predict_best_of_n", "collect_sampled_answers")
+PREDICTION_RULES = ("predict_answers", "predict_best_of_n", "predict_with_followup", "collect_sampled_answers")
 for _name, _strategy in STRATEGIES.items():
     if _strategy.rule not in PREDICTION_RULES:
         raise WorkflowError(f"answer strategy {_name!r} (rait/answering.py) names rule {_strategy.rule!r}, which "
@@ -513,6 +524,12 @@ def best_of_n_sampling(wildcards):
     """N samples per question (methods.<name>.answer.n) with the model's sampling settings."""
     answer = method_settings(wildcards.model, wildcards.method).get("answer", {})
     return {**sampling_spec(wildcards), "n": answer["n"]}
+
+
+def answer_settings(wildcards):
+    """What a strategy reads besides the generations: methods.<name>.answer and the model's confidence marker."""
+    answer = method_settings(wildcards.model, wildcards.method).get("answer", {})
+    return {**answer, "confidence_marker": model_section(wildcards.model, "training")["confidence_marker"]}
 
 
 def answer_templates(wildcards):

@@ -16,6 +16,7 @@ rule predict_answers:
     params:
         **generation_params(answer_checkpoint, templates=answer_templates, sampling=answer_sampling),
         strategy=lambda wildcards: METHODS[wildcards.method].answer.strategy,
+        answer=answer_settings,
     resources:
         **gpu_job_resources(),
     log:
@@ -55,6 +56,33 @@ rule predict_best_of_n:
     threads: 2
     script:
         "../scripts/predict_best_of_n.py"
+
+
+rule predict_with_followup:
+    """Strategy `followup_sure` (R-Tuning): the checkpoint's greedy answer, then the follow-up question "Are you
+    sure ...? I am" and P(sure) / (P(sure) + P(unsure)), mixed with the answer's token probability (rait.followup)."""
+    input:
+        questions=f"{RESULTS}/data/{{dataset}}/test.jsonl",
+        model=answer_model_files,
+    output:
+        f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
+    wildcard_constraints:
+        method="|".join(methods_predicted_by("predict_with_followup")) or "(?!)",
+    params:
+        **generation_params(answer_checkpoint, templates=answer_templates, sampling=answer_sampling),
+        strategy="followup_sure",
+        answer=answer_settings,
+    resources:
+        **gpu_job_resources(),
+    log:
+        f"{RESULTS}/logs/predict_with_followup/{{model}}_{{method}}/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/predict_with_followup/{{model}}_{{method}}/{{dataset}}.tsv"
+    conda:
+        sampling_env
+    threads: 2
+    script:
+        "../scripts/predict_with_followup.py"
 
 
 rule collect_sampled_answers:
@@ -111,6 +139,8 @@ rule evaluate_method:
     output:
         metrics=f"{RESULTS}/eval/{{model}}_{{method}}.json",
         graded=f"{RESULTS}/eval/{{model}}_{{method}}.graded.jsonl",
+        # the accuracy-coverage curve and reliability bins of the answers that carry a confidence
+        curves=f"{RESULTS}/eval/curves/{{model}}_{{method}}.json",
     params:
         datasets=lambda wildcards: eval_datasets(wildcards.model),
         provenance=eval_provenance,

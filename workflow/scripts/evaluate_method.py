@@ -1,5 +1,7 @@
 import logging
 
+from rait.calibration import curves
+
 from rait.evaluation import grade_split
 from rait.io import read_jsonl, write_json, write_jsonl
 from rait.judging import tally
@@ -12,7 +14,7 @@ def main(sm):
     log = logging.getLogger("rait.evaluate_method")
     model, method = sm.wildcards.model, sm.wildcards.method
     judged = "judgments" in sm.input.keys()
-    test_sets, graded = {}, []
+    test_sets, graded, curve_sets = {}, [], {}
     for index, dataset in enumerate(sm.params.datasets):
         rows = grade_split(
             read_jsonl(sm.input.questions[index]),
@@ -27,12 +29,14 @@ def main(sm):
             base_judgments=read_jsonl(sm.input.base_judgments[index]) if judged else None,
         )
         test_sets[dataset] = {**score(rows), **intervals(rows, **sm.params.bootstrap)}
+        curve_sets[dataset] = curves(rows)
         if judged:
             test_sets[dataset]["judge"] = counts = tally(rows)
             log.info("%s: judge accepted %d, rejected %d, gave no score for %d (rules' grade kept); %d grades "
                      "turned correct", dataset, counts["accept"], counts["reject"], counts["unparsed"], counts["upgraded"])
         graded += [{"test_set": dataset, **row} for row in rows]
     write_jsonl(sm.output.graded, graded)
+    write_json(sm.output.curves, {"model": model, "method": method, "test_sets": curve_sets})
     write_json(
         sm.output.metrics,
         {"model": model, "method": method, "test_sets": test_sets, "config": dict(sm.params.provenance)},

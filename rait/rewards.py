@@ -1,0 +1,236 @@
+"""Rewards for on-policy RL, computed from rait's own grader: abstention, calibration and CONQORD's order term.
+
+A stated confidence follows the answer after a marker ("Paris Confidence: 0.8"; ``training.confidence_marker``,
+CONQORD's "### Confidence:"), or precedes it (``training.confidence_position: before``, as Alignment for
+Honesty's CONFIDENCE-NUM states it: "Confidence: 0.8 Paris"). ``read_statement`` splits it off: the answer is graded without it, and a
+confidence is one number in [0, 1] right after the last marker. A missing number, or one outside [0, 1], is
+*counted* (``StatementCounts``) and scored as each method's source code scores it, never dropped.
+
+* ``abstention`` (TruthRL's ternary reward, Wei et al. 2025): a correct answer earns ``correct`` (+1), a refusal
+  ``refusal`` (0), a wrong one ``wrong`` (-1). An unparsed multiple-choice answer (no option named) is scored as a
+  wrong one: it is not an abstention. ``check_abstention`` refuses weights under which refusing pays as much as
+  a correct answer.
+* ``calibration`` (RLCR, Damani et al. 2025; github.com/damanimehul/RLCR ``reward_fns.py``, weights 0.5/0.5/0.5
+  in ``configs/*/RLCR.yaml``): three rewards, weighted and summed by TRL: ``format`` 1 when the answer states a
+  confidence in [0, 1]; ``accuracy`` 1 when it is also correct; ``brier`` 1 - (accuracy - confidence)^2 when
+  formatted. An answer without a parsable confidence scores 0 on all three, as RLCR's code does (its accuracy
+  requires the format).
+* ``conqord`` (Tao et al., ACL 2024; github.com/TaoShuchang/CONQORD ``step3_RL_finetune_LLM/ppo_trainer.py``,
+  ``generate_experience`` and ``compute_rewards``): over the answers of one generation batch, each answer's
+  quality r_i (here the grader: 1 correct, 0 otherwise) plus ``alpha`` times the order-preserving term
+  sum_j (r_i - r_j)(c_i - c_j), clipped to [-clip, clip] (their ``alpha`` 0.5, ``clip_reward_value`` 5). A
+  missing confidence counts as 1.0, as their ``extract_confidence`` returns (``utils/data/data_utils.py``). The
+  paper scores quality with a reward model; rait grades against the gold aliases (a question-answering task has
+  them), which the issue allows "by config"; a reward-model quality is left for a later change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from rait.errors import RaitError
+from rait.grading import grade
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MARKER = "Confidence:"
+ABSTENTION_DEFAULTS = {"correct": 1.0, "refusal": 0.0, "wrong": -1.0}
+CALIBRATION_DEFAULTS = {"format": 0.5, "accuracy": 0.5, "brier": 0.5}
+CONQORD_DEFAULTS = {"alpha": 0.5, "clip": 5.0}
+# a number right after the marker; a word-level tokenizer may decode "0.8" as "0 . 8"
+_NUMBER = re.compile(r"\s*(\d+(?:\s*\.\s*\d+)?|\.\s*\d+)")
+
+
+@dataclass(frozen=True)
+class Statement:
+    answer: str  # the text before the marker (all of it when there is none)
+    confidence: float | None  # None: no marker, no number after it, or a number outside [0, 1]
+    status: str  # "ok", "missing" (no marker or no number), "out_of_range"
+
+
+def read_statement(text: str, marker: str = DEFAULT_MARKER) -> Statement:
+    """Split "<answer> <marker> <x>" (or "<marker> <x> <answer>", ``training.confidence_position: before``) into
+    the answer and x; the last marker counts, and the answer is the text around the statement."""
+    index = text.lower().rfind(marker.lower())
+    if index == -1:
+        return Statement(text.strip(), None, "missing")
+    rest = text[index + len(marker):]
+    match = _NUMBER.match(rest)
+    if not match:
+        return Statement(text[:index].strip(), None, "missing")
+    answer = " ".join(part for part in (text[:index].strip(), rest[match.end():].strip()) if part)
+    value = float(re.sub(r"\s+", "", match.group(1)))
+    if not 0.0 <= value <= 1.0:
+        return Statement(answer, None, "out_of_range")
+    return Statement(answer, value, "ok")
+
+
+def confidence_text(value: float, decimals: int = 1) -> str:
+    """How a training target states a confidence: one decimal by default, as CONQORD's data and RLCR's examples
+    do, rounded half up (0.25 is "0.3"; with 0 decimals 0.5 is "1")."""
+    scale = 10 ** decimals
+    return f"{math.floor(round(value * scale, 9) + 0.5) / scale:.{decimals}f}"
+
+
+# ---- the reward rules, on plain numbers ------------------------------------------------------------------
+
+
+def check_abstention(weights: dict, where: str = "training.grpo.abstention") -> dict:
+    weights = {**ABSTENTION_DEFAULTS, **weights}
+    unknown = set(weights) - set(ABSTENTION_DEFAULTS)
+    if unknown:
+        raise RaitError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: correct, refusal, wrong")
+    if weights["refusal"] >= weights["correct"]:
+        raise RaitError(f"{where}: refusal ({weights['refusal']}) must earn less than a correct answer "
+                        f"({weights['correct']}), or the policy learns to refuse everything")
+    if weights["wrong"] >= weights["correct"]:
+        raise RaitError(f"{where}: a wrong answer ({weights['wrong']}) must earn less than a correct one "
+                        f"({weights['correct']})")
+    if weights["wrong"] >= weights["refusal"]:
+        log.warning("%s: a wrong answer (%s) earns at least a refusal (%s): abstaining never pays, this is plain "
+                    "correctness RL", where, weights["wrong"], weights["refusal"])
+    return weights
+
+
+def abstention_reward(grade_: str, weights: dict) -> float:
+    return weights["correct"] if grade_ == "correct" else weights["refusal"] if grade_ == "refusal" else weights["wrong"]
+
+
+def rlcr_rewards(correct: bool, confidence: float | None) -> dict[str, float]:
+    """RLCR's format, accuracy and brier rewards of one answer (``reward_fns.py``)."""
+    if confidence is None:
+        return {"format": 0.0, "accuracy": 0.0, "brier": 0.0}
+    accuracy = 1.0 if correct else 0.0
+    return {"format": 1.0, "accuracy": accuracy, "brier": 1.0 - (accuracy - confidence) ** 2}
+
+
+def order_term(qualities: Sequence[float], confidences: Sequence[float]) -> list[float]:
+    """CONQORD's order-preserving term of each answer: sum over the batch of (r_i - r_j)(c_i - c_j)."""
+    if len(qualities) != len(confidences):
+        raise RaitError(f"order term: {len(qualities)} qualities but {len(confidences)} confidences")
+    return [sum((qi - qj) * (ci - cj) for qj, cj in zip(qualities, confidences))
+            for qi, ci in zip(qualities, confidences)]
+
+
+def conqord_rewards(qualities: Sequence[float], confidences: Sequence[float], *, alpha: float, clip: float) -> list[float]:
+    return [max(-clip, min(clip, quality + alpha * term))
+            for quality, term in zip(qualities, order_term(qualities, confidences))]
+
+
+def check_weights(settings: dict, defaults: dict, where: str) -> dict:
+    unknown = set(settings) - set(defaults)
+    if unknown:
+        raise RaitError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(defaults)}")
+    return {**defaults, **settings}
+
+
+# ---- TRL reward functions --------------------------------------------------------------------------------
+
+
+def _text(completion) -> str:
+    """A TRL completion: plain text, or the last message's content."""
+    return completion if isinstance(completion, str) else completion[-1]["content"]
+
+
+def grading_of(row_grading) -> dict:
+    """A training row's ``grading`` column (JSON text: the question record, profile, refusals, exact_match)."""
+    return json.loads(row_grading) if isinstance(row_grading, str) else row_grading
+
+
+def grade_answer(answer: str, grading: dict) -> str:
+    return grade(grading["question"], answer, exact=grading.get("exact_match", False),
+                 refusals=grading.get("refusals", ()), profile=grading.get("profile", "rait"))
+
+
+@dataclass
+class StatementCounts:
+    """Stated confidences seen in training, by status; logged by the trainer and kept in training_stats.json."""
+
+    counts: dict = field(default_factory=lambda: {"ok": 0, "missing": 0, "out_of_range": 0})
+
+    def add(self, statement: Statement) -> Statement:
+        self.counts[statement.status] += 1
+        return statement
+
+
+def _metric(kwargs: dict, name: str, value: float) -> None:
+    log_metric = kwargs.get("log_metric")
+    if log_metric is not None:
+        log_metric(name, value)
+
+
+def abstention_functions(settings: dict, **_) -> tuple[list[Callable], list[float]]:
+    weights = check_abstention(settings)
+
+    def abstention(completions, grading, **kwargs) -> list[float]:
+        grades = [grade_answer(_text(c), grading_of(g)) for c, g in zip(completions, grading, strict=True)]
+        for kind in ("correct", "refusal", "wrong", "unparsed"):
+            _metric(kwargs, f"grades/{kind}", grades.count(kind) / len(grades))
+        return [abstention_reward(g, weights) for g in grades]
+
+    return [abstention], [1.0]
+
+
+def _stated(completions, grading, marker: str, counts: StatementCounts, kwargs: dict):
+    """(statement, correct) of each completion, counting the statuses."""
+    out = []
+    for completion, row in zip(completions, grading, strict=True):
+        statement = counts.add(read_statement(_text(completion), marker))
+        out.append((statement, grade_answer(statement.answer, grading_of(row)) == "correct"))
+    for status in ("missing", "out_of_range"):
+        _metric(kwargs, f"confidence/{status}", sum(s.status == status for s, _ in out) / max(1, len(out)))
+    return out
+
+
+def calibration_functions(settings: dict, *, marker: str = DEFAULT_MARKER, counts: StatementCounts | None = None,
+                          **_) -> tuple[list[Callable], list[float]]:
+    weights = check_weights(settings, CALIBRATION_DEFAULTS, "training.grpo.calibration")
+    counts = counts or StatementCounts()
+    cache: dict = {}
+
+    def scored(completions, grading, kwargs):
+        # TRL calls the three functions with the same batch list: grade it once (the cache holds the list, so
+        # its identity cannot be reused by another)
+        if cache.get("completions") is not completions:
+            stated = _stated(completions, grading, marker, counts, kwargs)
+            cache.update(completions=completions, rewards=[rlcr_rewards(correct, s.confidence) for s, correct in stated])
+        return cache["rewards"]
+
+    def make(part: str):
+        def reward(completions, grading, **kwargs) -> list[float]:
+            return [r[part] for r in scored(completions, grading, kwargs)]
+
+        reward.__name__ = f"rlcr_{part}"
+        return reward
+
+    return [make(part) for part in CALIBRATION_DEFAULTS], [weights[part] for part in CALIBRATION_DEFAULTS]
+
+
+def conqord_functions(settings: dict, *, marker: str = DEFAULT_MARKER, counts: StatementCounts | None = None,
+                      **_) -> tuple[list[Callable], list[float]]:
+    options = check_weights(settings, CONQORD_DEFAULTS, "training.grpo.conqord")
+    if options["alpha"] < 0 or options["clip"] <= 0:
+        raise RaitError("training.grpo.conqord: alpha must be >= 0 and clip > 0")
+    counts = counts or StatementCounts()
+
+    def conqord(completions, grading, **kwargs) -> list[float]:
+        stated = _stated(completions, grading, marker, counts, kwargs)
+        qualities = [1.0 if correct else 0.0 for _, correct in stated]
+        confidences = [1.0 if s.confidence is None else s.confidence for s, _ in stated]
+        return conqord_rewards(qualities, confidences, alpha=options["alpha"], clip=options["clip"])
+
+    return [conqord], [1.0]
+
+
+# Reward name (rait.methods.Stage.reward) -> a function of its config settings giving TRL's reward functions and
+# their weights (GRPOConfig.reward_weights).
+REWARDS = {
+    "abstention": abstention_functions,
+    "calibration": calibration_functions,
+    "conqord": conqord_functions,
+}

@@ -1,0 +1,95 @@
+"""On-policy RL with rewards from rait's grader, with TRL's ``GRPOTrainer``: abstain_rl, calibrated_rl, conqord.
+
+Per prompt ``num_generations`` answers are sampled; each answer's advantage is its reward against the mean of its
+group (GRPO). The rewards (``rait.rewards``) grade the answers against the question's gold answers, which every
+training row carries in its ``grading`` column (the question record, the grading profile, the refusal
+sentences), so the reward needs no other file. The stage's ``reward`` (``rait.methods.Stage.reward``) names the
+rule; its weights are config (``training.grpo.<reward>``).
+
+CONQORD trains with PPO against a reward model (DeepSpeed-Chat); rait runs its reward, order term included,
+under GRPO, the trainer TRL 1.x has (there is no PPO in it), the same substitution as Idk-PPO (``rait.training.rloo``).
+Stated confidences that do not parse are counted (``statements`` in ``training_stats.json``; per step in the
+log as ``confidence/missing``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Sequence
+
+from rait.errors import RaitError
+from rait.rewards import DEFAULT_MARKER, REWARDS, StatementCounts
+from rait.training.common import (chat_prompt, fresh_work_dir, make_config, options_checked_by_trl, prepare,
+                                  set_logging, train_stage)
+
+FIELDS = ("prompt",)
+# reward (the rule's name) and confidence_marker are passed by the workflow from the registry and the training
+# section; reward_settings is training.grpo.<reward>
+SETTINGS = ("hparams", "reward", "reward_settings", "confidence_marker")
+# the stage names its reward (rait.methods.Stage.reward)
+REWARDED = True
+
+
+def rows(records: Sequence[dict], *, chat: bool, system: str | None = None) -> list[dict]:
+    """Prompts as TRL rows, each with its ``grading`` as JSON text (records of different question kinds have
+    different fields; Arrow wants one type per column)."""
+    out = []
+    for record in records:
+        if not isinstance(record.get("grading"), dict) or "question" not in record["grading"]:
+            raise RaitError(f"train_grpo: record {record.get('id')!r} has no grading (question record, profile, "
+                            "refusals): build it with the graded_prompts builder")
+        out.append({"prompt": chat_prompt(record["prompt"], system) if chat else record["prompt"],
+                    "grading": json.dumps(record["grading"])})
+    return out
+
+
+def reward_functions(reward: str | None, settings: dict | None, *, marker: str, counts: StatementCounts):
+    if reward not in REWARDS:
+        raise RaitError(f"train_grpo: unknown reward {reward!r} (rait.methods.Stage.reward); known: "
+                        f"{', '.join(REWARDS)}")
+    return REWARDS[reward](settings or {}, marker=marker, counts=counts)
+
+
+def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | None = None,
+                  lora: dict | None = None, hparams: dict | None = None, reward: str | None = None,
+                  reward_settings: dict | None = None, confidence_marker: str = DEFAULT_MARKER,
+                  counts: StatementCounts | None = None, seed: int = 0, log: Callable[[str], None] | None = print):
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    what = "train_grpo"
+    functions, weights = reward_functions(reward, reward_settings, marker=confidence_marker,
+                                          counts=counts or StatementCounts())
+    if "reward_weights" in (hparams or {}):
+        raise RaitError(f"{what}: hparams key 'reward_weights' cannot be set (training.grpo.{reward} weighs the rewards)")
+    peft_config, tokenizer = prepare(model_path, records, FIELDS, what, chat=chat, system=system, lora=lora, log=log)
+    args = make_config(GRPOConfig, hparams, {"output_dir": str(work_dir), "seed": seed, "data_seed": seed,
+                                             "save_strategy": "no", "reward_weights": weights}, what)
+    fresh_work_dir(args, Path(work_dir))
+    with options_checked_by_trl(what):
+        trainer = GRPOTrainer(model=str(model_path), reward_funcs=functions, args=args,
+                              train_dataset=Dataset.from_list(rows(records, chat=chat, system=system)),
+                              processing_class=tokenizer, peft_config=peft_config)
+    return set_logging(trainer, log, "grpo")
+
+
+def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
+          lora: dict | None = None, hparams: dict | None = None, reward: str | None = None,
+          reward_settings: dict | None = None, confidence_marker: str = DEFAULT_MARKER, seed: int = 0,
+          log: Callable[[str], None] | None = print) -> dict:
+    """GRPO from ``model_path`` on the prompts of ``records`` ({"id", "prompt", "grading"}), rewarded by
+    ``rait.rewards.REWARDS[reward]``; ``hparams`` are ``trl.GRPOConfig`` fields (num_generations, beta,
+    max_completion_length, temperature, ...). Output as for ``rait.training.sft.train``."""
+    counts = StatementCounts()
+    extra = {"method": "grpo", "reward": reward, "reward_settings": reward_settings or {}, "chat": chat, "seed": seed}
+
+    def statistics(trainer) -> dict:
+        rewards = [entry["reward"] for entry in trainer.state.log_history if "reward" in entry]
+        return {"statements": dict(counts.counts), "first_logged_reward": rewards[0] if rewards else None,
+                "last_logged_reward": rewards[-1] if rewards else None}
+
+    return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
+                       hparams=hparams, reward=reward, reward_settings=reward_settings,
+                       confidence_marker=confidence_marker, counts=counts, seed=seed, extra=extra,
+                       after_train=statistics)
