@@ -189,6 +189,12 @@ METHODS: dict[str, Method] = {
     # CONQORD: the stated-confidence SFT, then RL on answer quality plus the order-preserving term (GRPO here)
     "conqord": Method("conqord", (CONF_SFT, Stage("conqord", "grpo", GRADED_PROMPTS, start=CONF_SFT.name,
                                                   reward="conqord")), Answer(strategy="stated_after_marker")),
+    # CONQORD as the paper scores quality: the reward model of the Idk preference pairs (Say-I-Dont-Know's), beside
+    # the policy (twice the GPUs); left out of the laptop demo
+    "conqord_rm": Method("conqord", (SFT_HALF, REWARD, CONF_SFT,
+                                     Stage("conqord_rm", "grpo", GRADED_PROMPTS, start=CONF_SFT.name, scorer=REWARD.name,
+                                           reward="conqord", gpu_factor=2)),
+                         Answer(strategy="stated_after_marker"), demo=None),
     # GRPO from Idk-SFT with the ternary reward: correct +1, refusal 0, wrong -1 (TruthRL)
     "abstain_rl": Method("rl", (SFT, Stage("abstain_rl", "grpo", GRADED_PROMPTS, start=SFT.name, reward="abstention"))),
     # GRPO from the stated-confidence SFT with RLCR's reward: correctness and the Brier score of the confidence

@@ -21,7 +21,7 @@ confidence is one number in [0, 1] right after the last marker. A missing number
   sum_j (r_i - r_j)(c_i - c_j), clipped to [-clip, clip] (their ``alpha`` 0.5, ``clip_reward_value`` 5). A
   missing confidence counts as 1.0, as their ``extract_confidence`` returns (``utils/data/data_utils.py``). The
   paper scores quality with a reward model; rait grades against the gold aliases (a question-answering task has
-  them), which the issue allows "by config"; a reward-model quality is left for a later change.
+  them); method ``conqord_rm`` scores quality with the reward model of Say-I-Dont-Know's pairs, as the paper.
 """
 
 from __future__ import annotations
@@ -212,15 +212,26 @@ def calibration_functions(settings: dict, *, marker: str = DEFAULT_MARKER, count
 
 
 def conqord_functions(settings: dict, *, marker: str = DEFAULT_MARKER, counts: StatementCounts | None = None,
+                      reward_model: str | None = None, chat: bool = False, system: str | None = None,
                       **_) -> tuple[list[Callable], list[float]]:
+    """CONQORD's reward; quality is the grader's (1 right, 0 otherwise), or with ``reward_model`` (the stage's
+    scorer, method ``conqord_rm``) the reward model's score of the answer without its statement, as theirs."""
     options = check_weights(settings, CONQORD_DEFAULTS, "training.grpo.conqord")
     if options["alpha"] < 0 or options["clip"] <= 0:
         raise RaitError("training.grpo.conqord: alpha must be >= 0 and clip > 0")
     counts = counts or StatementCounts()
+    scorer = None
+    if reward_model:
+        from rait.scoring import RewardModel
 
-    def conqord(completions, grading, **kwargs) -> list[float]:
+        scorer = RewardModel(str(reward_model), chat=chat, system=system)
+
+    def conqord(prompts, completions, grading, **kwargs) -> list[float]:
         stated = _stated(completions, grading, marker, counts, kwargs)
-        qualities = [1.0 if correct else 0.0 for _, correct in stated]
+        if scorer is None:
+            qualities = [1.0 if correct else 0.0 for _, correct in stated]
+        else:  # their reward model scores the sequence cut before "### Confidence"
+            qualities = scorer.scores([(_text(p), s.answer) for p, (s, _) in zip(prompts, stated, strict=True)])
         confidences = [1.0 if s.confidence is None else s.confidence for s, _ in stated]
         return conqord_rewards(qualities, confidences, alpha=options["alpha"], clip=options["clip"])
 

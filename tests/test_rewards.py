@@ -102,7 +102,7 @@ def test_conqord_order_term_is_zero_for_equal_confidences_and_positive_when_conf
 def test_conqord_function_reads_a_missing_confidence_as_one():
     counts = StatementCounts()
     (reward,), _ = REWARDS["conqord"]({}, counts=counts)
-    rewards = reward(["Paris Confidence: 0.8", "Lyon"], [grading(OPEN)] * 2)
+    rewards = reward(prompts=["p", "p"], completions=["Paris Confidence: 0.8", "Lyon"], grading=[grading(OPEN)] * 2)
     # r = (1, 0), c = (0.8, 1.0): terms (1)(0.8 - 1) = -0.2 for both
     assert rewards == pytest.approx([1 - 0.1, -0.1])
     assert counts.counts["missing"] == 1

@@ -570,6 +570,17 @@ def test_grpo_trains_the_policy_with_each_graded_reward_and_counts_statements(sf
     assert sum(stats["statements"].values()) == (0 if reward == "abstention" else 8), stats["statements"]
 
 
+def test_grpo_conqord_scores_quality_with_a_reward_model_when_the_stage_has_one(sft_full, reward_model, tmp_path):
+    start, _ = sft_full
+    stats = grpo.train(start, graded_rows(4), tmp_path / "rm", chat=False, lora=None, reward="conqord",
+                       reward_model=str(reward_model[0]),
+                       hparams={**FAST, "max_steps": 1, "num_generations": 2, "max_completion_length": 4}, log=None)
+    assert stats["reward_model"] == str(reward_model[0]) and stats["last_logged_reward"] is not None
+    with pytest.raises(RaitError, match="only conqord scores them with a reward model"):
+        grpo.train(start, graded_rows(4), tmp_path / "x", chat=False, lora=None, reward="abstention",
+                   reward_model=str(reward_model[0]), log=None)
+
+
 def test_grpo_refuses_a_missing_reward_rows_without_grading_and_reward_weights_in_hparams(sft_full, tmp_path):
     start, _ = sft_full
     with pytest.raises(RaitError, match="unknown reward None"):

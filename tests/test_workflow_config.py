@@ -193,7 +193,7 @@ def test_the_default_target_is_the_quick_demo_and_demo_all_the_full_one(tmp_path
         return sorted(re.findall(r"output: results/eval/smollm2_135m_(\w+)\.json", output))
 
     assert evaluated() == sorted(demo_methods("quick")) == sorted(["base", "prompt", "sft", "craft_noflow", "absolute"])
-    assert evaluated("demo_all") == sorted(demo_methods("full")) == sorted(set(METHODS) - {"multisample"})
+    assert evaluated("demo_all") == sorted(demo_methods("full")) == sorted(set(METHODS) - {"multisample", "conqord_rm"})
 
 
 def test_reproduction_configs_plan_with_each_papers_profile(tmp_path):
@@ -287,6 +287,12 @@ def test_rl_and_confidence_methods_plan_on_slurm_with_gpus():
     assert trained == ["llama3_8b_calibrated_rl", "llama3_8b_conf_sft", "llama3_8b_conqord", "llama3_8b_rtuning"]
     followup = [block for block in result.stdout.split("\nrule ")[1:] if block.startswith("predict_with_followup")]
     assert len(followup) == 2 and all("gpu=1" in block and "slurm_partition=gpu" in block for block in followup)
+    # CONQORD with the paper's reward-model quality: the GRPO stage is scored by the reward stage, on two GPUs
+    result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama3_8b_conqord_rm.json")
+    (rl,) = [block for block in result.stdout.split("\nrule ")[1:]
+             if "output: results/checkpoints/llama3_8b_conqord_rm" in block]
+    assert "checkpoints/llama3_8b_reward" in rl.split("input:")[1].splitlines()[0]
+    assert "gpu=2" in rl and "slurm_partition=gpu" in rl, rl
 
 
 def test_every_rule_with_gpu_resources_has_the_gpu_partition_in_the_slurm_profile():

@@ -26,7 +26,7 @@ from rait.training.common import (chat_prompt, fresh_work_dir, make_config, opti
 FIELDS = ("prompt",)
 # reward (the rule's name) and confidence_marker are passed by the workflow from the registry and the training
 # section; reward_settings is training.grpo.<reward>
-SETTINGS = ("hparams", "reward", "reward_settings", "confidence_marker")
+SETTINGS = ("hparams", "reward", "reward_settings", "confidence_marker", "reward_model")
 # the stage names its reward (rait.methods.Stage.reward)
 REWARDED = True
 
@@ -44,23 +44,29 @@ def rows(records: Sequence[dict], *, chat: bool, system: str | None = None) -> l
     return out
 
 
-def reward_functions(reward: str | None, settings: dict | None, *, marker: str, counts: StatementCounts):
+def reward_functions(reward: str | None, settings: dict | None, *, marker: str, counts: StatementCounts,
+                     reward_model: str | None = None, chat: bool = False, system: str | None = None):
     if reward not in REWARDS:
         raise RaitError(f"train_grpo: unknown reward {reward!r} (rait.methods.Stage.reward); known: "
                         f"{', '.join(REWARDS)}")
-    return REWARDS[reward](settings or {}, marker=marker, counts=counts)
+    if reward_model and reward != "conqord":
+        raise RaitError(f"train_grpo: reward {reward!r} grades answers; only conqord scores them with a reward model")
+    return REWARDS[reward](settings or {}, marker=marker, counts=counts, reward_model=reward_model, chat=chat,
+                           system=system)
 
 
 def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | None = None,
                   lora: dict | None = None, hparams: dict | None = None, reward: str | None = None,
                   reward_settings: dict | None = None, confidence_marker: str = DEFAULT_MARKER,
-                  counts: StatementCounts | None = None, seed: int = 0, log: Callable[[str], None] | None = print):
+                  reward_model: str | None = None, counts: StatementCounts | None = None, seed: int = 0,
+                  log: Callable[[str], None] | None = print):
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
     what = "train_grpo"
     functions, weights = reward_functions(reward, reward_settings, marker=confidence_marker,
-                                          counts=counts or StatementCounts())
+                                          counts=counts or StatementCounts(), reward_model=reward_model, chat=chat,
+                                          system=system)
     if "reward_weights" in (hparams or {}):
         raise RaitError(f"{what}: hparams key 'reward_weights' cannot be set (training.grpo.{reward} weighs the rewards)")
     peft_config, tokenizer = prepare(model_path, records, FIELDS, what, chat=chat, system=system, lora=lora, log=log)
@@ -76,13 +82,14 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, reward: str | None = None,
-          reward_settings: dict | None = None, confidence_marker: str = DEFAULT_MARKER, seed: int = 0,
-          log: Callable[[str], None] | None = print) -> dict:
+          reward_settings: dict | None = None, confidence_marker: str = DEFAULT_MARKER,
+          reward_model: str | None = None, seed: int = 0, log: Callable[[str], None] | None = print) -> dict:
     """GRPO from ``model_path`` on the prompts of ``records`` ({"id", "prompt", "grading"}), rewarded by
     ``rait.rewards.REWARDS[reward]``; ``hparams`` are ``trl.GRPOConfig`` fields (num_generations, beta,
     max_completion_length, temperature, ...). Output as for ``rait.training.sft.train``."""
     counts = StatementCounts()
-    extra = {"method": "grpo", "reward": reward, "reward_settings": reward_settings or {}, "chat": chat, "seed": seed}
+    extra = {"method": "grpo", "reward": reward, "reward_settings": reward_settings or {}, "chat": chat, "seed": seed,
+             "reward_model": str(reward_model) if reward_model else None}
 
     def statistics(trainer) -> dict:
         rewards = [entry["reward"] for entry in trainer.state.log_history if "reward" in entry]
@@ -91,5 +98,6 @@ def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: s
 
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
                        hparams=hparams, reward=reward, reward_settings=reward_settings,
-                       confidence_marker=confidence_marker, counts=counts, seed=seed, extra=extra,
+                       confidence_marker=confidence_marker, reward_model=reward_model, counts=counts, seed=seed,
+                       extra=extra,
                        after_train=statistics)
