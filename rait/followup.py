@@ -34,10 +34,10 @@ def answer_before_followup(text: str, wording: dict) -> str:
 
 
 def sure_share(logp_sure: float, logp_unsure: float) -> float:
-    """P(sure) / (P(sure) + P(unsure)) from log-probabilities, without overflow."""
-    top = max(logp_sure, logp_unsure)
-    a, b = math.exp(logp_sure - top), math.exp(logp_unsure - top)
-    return a / (a + b)
+    """P(sure) / (P(sure) + P(unsure)) from log-probabilities: the sigmoid of their difference."""
+    from rait.scoring import sigmoid
+
+    return sigmoid(logp_sure - logp_unsure)
 
 
 def mixed_confidence(answer_prob: float, sure: float, answer_weight: float) -> float:

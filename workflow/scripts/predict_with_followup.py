@@ -4,6 +4,7 @@ from rait.answering import STRATEGIES
 from rait.construct.confidence import followup_wording
 from rait.followup import FollowUp, answer_before_followup
 from rait.io import read_jsonl, write_jsonl
+from rait.prompts import render_question
 from rait.sampling import generate_for
 from rait.workflow import run
 
@@ -17,8 +18,9 @@ def main(sm):
     for row in generated:
         row["answer"] = answer_before_followup(row["greedy"], wording)
     asker = FollowUp(sm.params.weights, chat=sm.params.chat, system=sm.params.system)
-    confidences = asker.confidences([row["prompt"] for row in generated], [row["answer"] for row in generated],
-                                    wording, settings["answer_weight"])
+    # the user's question as rendered, not the generation's prompt (already chat templated): FollowUp templates it
+    questions = [render_question(record, dict(sm.params.templates)) for record in records]
+    confidences = asker.confidences(questions, [row["answer"] for row in generated], wording, settings["answer_weight"])
     for row, confidence in zip(generated, confidences, strict=True):
         row["confidences"] = confidence
     empty = sum(not row["answer"] for row in generated)
