@@ -132,7 +132,7 @@ def check_weights(settings: dict, defaults: dict, where: str) -> dict:
 # ---- TRL reward functions --------------------------------------------------------------------------------
 
 
-def _text(completion) -> str:
+def message_text(completion) -> str:
     """A TRL completion: plain text, or the last message's content."""
     return completion if isinstance(completion, str) else completion[-1]["content"]
 
@@ -168,7 +168,7 @@ def abstention_functions(settings: dict, **_) -> tuple[list[Callable], list[floa
     weights = check_abstention(settings)
 
     def abstention(completions, grading, **kwargs) -> list[float]:
-        grades = [grade_answer(_text(c), grading_of(g)) for c, g in zip(completions, grading, strict=True)]
+        grades = [grade_answer(message_text(c), grading_of(g)) for c, g in zip(completions, grading, strict=True)]
         for kind in ("correct", "refusal", "wrong", "unparsed"):
             _metric(kwargs, f"grades/{kind}", grades.count(kind) / len(grades))
         return [abstention_reward(g, weights) for g in grades]
@@ -180,7 +180,7 @@ def _stated(completions, grading, marker: str, counts: StatementCounts, kwargs: 
     """(statement, correct) of each completion, counting the statuses."""
     out = []
     for completion, row in zip(completions, grading, strict=True):
-        statement = counts.add(read_statement(_text(completion), marker))
+        statement = counts.add(read_statement(message_text(completion), marker))
         out.append((statement, grade_answer(statement.answer, grading_of(row)) == "correct"))
     for status in ("missing", "out_of_range"):
         _metric(kwargs, f"confidence/{status}", sum(s.status == status for s, _ in out) / max(1, len(out)))
@@ -231,7 +231,7 @@ def conqord_functions(settings: dict, *, marker: str = DEFAULT_MARKER, counts: S
         if scorer is None:
             qualities = [1.0 if correct else 0.0 for _, correct in stated]
         else:  # their reward model scores the sequence cut before "### Confidence"
-            qualities = scorer.scores([(_text(p), s.answer) for p, (s, _) in zip(prompts, stated, strict=True)])
+            qualities = scorer.scores([(message_text(p), s.answer) for p, (s, _) in zip(prompts, stated, strict=True)])
         confidences = [1.0 if s.confidence is None else s.confidence for s, _ in stated]
         return conqord_rewards(qualities, confidences, alpha=options["alpha"], clip=options["clip"])
 

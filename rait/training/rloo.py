@@ -31,20 +31,16 @@ def rows(records: Sequence[dict], *, chat: bool, system: str | None = None) -> l
     return [{"prompt": chat_prompt(r["prompt"], system) if chat else r["prompt"]} for r in records]
 
 
-def _text(message) -> str:
-    """The text of a TRL prompt or completion: plain text, or the last message's content."""
-    return message if isinstance(message, str) else message[-1]["content"]
-
-
 def reward_function(reward_model_path: str, *, chat: bool, system: str | None = None):
     """A TRL reward function scoring (prompt, completion) with the reward model, as ``rait.scoring`` does."""
+    from rait.rewards import message_text
     from rait.scoring import RewardModel
 
     scorer = RewardModel(str(reward_model_path), chat=chat, system=system)
 
     def reward_model_score(prompts, completions, **_) -> list[float]:
         # RewardModel.scores raises on a non-finite score: RL never goes on with a NaN reward
-        return scorer.scores([(_text(p), _text(c)) for p, c in zip(prompts, completions, strict=True)])
+        return scorer.scores([(message_text(p), message_text(c)) for p, c in zip(prompts, completions, strict=True)])
 
     return reward_model_score
 
