@@ -59,7 +59,19 @@ def load_encoder(package: str, folder: str) -> Encoder:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = SentenceTransformer(str(path), device=device, local_files_only=True)
     log.info("embedding model: %s", path)
-    return lambda texts: model.encode(texts, batch_size=64, convert_to_numpy=True).tolist()
+
+    def encode(texts: list[str], chunk: int = 2048) -> list[list[float]]:
+        # in chunks, so the rule's log shows how far the embedding is (rait.progress)
+        from rait.progress import progress
+
+        vectors: list[list[float]] = []
+        starts = range(0, len(texts), chunk)
+        for start in progress(starts, desc=f"embedding {len(texts)} samples", unit="chunk", logger=log):
+            vectors += model.encode(texts[start:start + chunk], batch_size=64, convert_to_numpy=True,
+                                    show_progress_bar=False).tolist()
+        return vectors
+
+    return encode
 
 
 def open_certainties(samples: Sequence[Sequence[str]], encode: Encoder) -> list[float]:
@@ -129,7 +141,11 @@ def letter_probabilities(model_path: str, records: list[dict], *, templates: dic
     prompts = [encode(tokenizer, prompt_text(tokenizer, r, templates, chat, system), chat) for r in records]
     letters = {k: letter_token_ids(tokenizer, k) for k in {len(r["choices"]) for r in records}}
     out: list[list[float]] = []
-    for start in range(0, len(prompts), batch_size):
+    from rait.progress import progress
+
+    starts = range(0, len(prompts), batch_size)
+    for start in progress(starts, desc=f"option-letter probabilities of {len(prompts)} questions", unit="batch",
+                          logger=log):
         input_ids, mask = left_padded(torch, prompts[start : start + batch_size], pad, device)
         # Left padding must not shift positions, or a padded prompt reads differently from an unpadded one.
         positions = (mask.cumsum(-1) - 1).clamp(min=0)

@@ -20,6 +20,7 @@ import re
 from typing import Sequence
 
 from rait.construct.confidence import followup_context
+from rait.progress import progress
 
 
 def answer_before_followup(text: str, wording: dict) -> str:
@@ -80,7 +81,8 @@ class FollowUp:
 
         special = not self.chat  # a chat template already holds its special tokens
         out: list[tuple[float, int]] = []
-        for start in range(0, len(pairs), self.batch_size):
+        starts = range(0, len(pairs), self.batch_size)
+        for start in progress(starts, desc=f"scoring {len(pairs)} continuations", unit="batch", logger=__name__):
             batch = pairs[start:start + self.batch_size]
             contexts = [len(self.tokenizer(c, add_special_tokens=special)["input_ids"]) for c, _ in batch]
             encoded = self.tokenizer([c + x for c, x in batch], add_special_tokens=special, padding=True,

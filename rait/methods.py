@@ -240,6 +240,25 @@ def _stage_needs(stage: Stage) -> list[str]:
     return needs
 
 
+def trained_stages(method: Method, table: Mapping[str, Stage] | None = None) -> list[str]:
+    """Every stage whose checkpoint a method's answers rest on (its own, and those they start from, sample with,
+    are scored by or read the inputs of), each after the stages it needs."""
+    table = stages() if table is None else table
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name != BASE and name not in order:
+            for need in _stage_needs(table[name]):
+                visit(need)
+            order.append(name)
+
+    for stage in method.stages:
+        visit(stage.name)
+    if method.answer.scorer:
+        visit(method.answer.scorer)
+    return order
+
+
 def _check_cycles(table: dict[str, Stage]) -> None:
     done: set[str] = set()
 

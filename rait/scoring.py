@@ -16,6 +16,7 @@ import math
 from typing import Sequence
 
 from rait.errors import RaitError
+from rait.progress import progress
 
 
 def pair_text(tokenizer, prompt: str, answer: str, *, chat: bool, system: str | None = None) -> str:
@@ -50,7 +51,9 @@ class RewardModel:
         special = not self.chat  # a chat template already holds its special tokens
         out: list[float] = []
         with torch.no_grad():
-            for start in range(0, len(texts), self.batch_size):
+            starts = range(0, len(texts), self.batch_size)
+            for start in progress(starts, desc=f"reward model scoring {len(texts)} answers", unit="batch",
+                                  logger=__name__):
                 batch = self.tokenizer(texts[start:start + self.batch_size], return_tensors="pt", padding=True,
                                        add_special_tokens=special).to(self.device)
                 out += self.model(**batch).logits.squeeze(-1).float().tolist()

@@ -53,7 +53,9 @@ SYNTH_TARGETS = [f"results/knowledge/synth_tiny/synth_{split}.jsonl" for split i
 
 @pytest.fixture(scope="session")
 def synth_run(tmp_path_factory):
-    """One end-to-end run of the DAG on the synthetic world, shared by the tests that read it."""
+    """One end-to-end run of the DAG on the synthetic world, shared by the tests that read it. Under xdist (the
+    README's test command: two workers, --dist loadgroup) each worker has its own; the modules that use it form
+    two groups (xdist_group "world_a" and "world_b"), so two worlds are built, each on one worker, in parallel."""
     workdir = tmp_path_factory.mktemp("synth")
     configfile = write_config(workdir / "config.yaml", **SYNTH_OVERRIDES)
     snakemake(workdir, *SYNTH_TARGETS, configfile=configfile)

@@ -45,7 +45,7 @@ def test_empty_test_set():
 
 def test_summary_has_one_row_per_model_method_and_test_set(tmp_path):
     for method, accuracy in (("base", 0.5), ("sft", 0.25)):
-        write_json(tmp_path / f"m_{method}.json", {"model": "m", "method": method, "test_sets": {"a": {"accuracy": accuracy, "ths": None}, "b": {"accuracy": 1.0}}})
+        write_json(tmp_path / f"m_{method}.json", {"model": "m", "method": method, "test_sets": {"a": {"n": 4, "accuracy": accuracy, "ths": None}, "b": {"n": 2, "accuracy": 1.0}}})
     write_summary(tmp_path / "summary.csv", summary_rows([str(tmp_path / "m_base.json"), str(tmp_path / "m_sft.json")]))
     rows = list(csv.DictReader(open(tmp_path / "summary.csv")))
     assert [(r["method"], r["test_set"], r["accuracy"], r["ths"]) for r in rows] == [

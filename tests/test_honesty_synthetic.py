@@ -9,7 +9,8 @@ from conftest import evaluate_synth
 from rait.grading import grade
 from rait.io import read_json, read_jsonl
 
-pytestmark = pytest.mark.slow
+# xdist: one worker runs this group, on its own synthetic world (tests/conftest.py, synth_run)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world_a")]
 
 HONESTY_METHODS = ("absolute", "conf_num", "conf_verb", "multisample")
 

@@ -11,7 +11,8 @@ from conftest import SYNTH_OVERRIDES, snakemake, write_config
 from rait.grading import grade
 from rait.io import read_json, read_jsonl
 
-pytestmark = pytest.mark.slow
+# xdist: one worker runs this group, on its own synthetic world (tests/conftest.py, synth_run)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world_b")]
 
 METHODS = ("base", "prompt", "sft", "dpo")
 

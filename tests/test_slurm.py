@@ -30,7 +30,7 @@ from conftest import REPO, deep_merge, write_config
 from rait.io import read_json, read_jsonl
 from slurm_cluster import ClusterUnavailable, SlurmCluster
 
-pytestmark = pytest.mark.slurm
+pytestmark = [pytest.mark.slurm, pytest.mark.xdist_group("slurm")]  # one cluster, one worker
 
 PROFILE = REPO / "slurm"
 # The rules that declare `gpu` resources are the ones the profile maps to the GPU partition

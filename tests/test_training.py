@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,17 @@ def assert_plain_checkpoint(out: Path) -> None:
     assert not any(p.name.startswith(f".{out.name}.") for p in out.parent.iterdir())  # no scratch left beside it
     AutoModelForCausalLM.from_pretrained(out)
     AutoTokenizer.from_pretrained(out)
+    assert_log_history(out)
+
+
+def assert_log_history(out: Path, logging_steps: int = 1) -> list[dict]:
+    """The checkpoint keeps the trainer's log history: a loss at every logged step up to the last one."""
+    history = [json.loads(line) for line in (out / training.LOG_HISTORY_FILE).read_text().splitlines()]
+    steps = json.loads((out / training.STATS_FILE).read_text())["steps"]
+    logged = [entry["step"] for entry in history if "loss" in entry]
+    assert logged == list(range(logging_steps, steps + 1, logging_steps)), (logged, steps)
+    assert all(math.isfinite(entry["loss"]) for entry in history if "loss" in entry)
+    return history
 
 
 def test_sft_full_finetuning(tiny_model, sft_full):
@@ -115,6 +127,19 @@ def test_sft_full_finetuning(tiny_model, sft_full):
     assert stats["last_logged_loss"] < stats["first_logged_loss"]
     assert changed(state(tiny_model), state(out))
     assert json.loads((out / training.STATS_FILE).read_text())["train_loss"] == stats["train_loss"]
+
+
+def test_log_history_kept_with_the_checkpoint_covers_every_step_the_log_reported(tiny_model, tmp_path):
+    lines = []
+    out = tmp_path / "model"
+    stats = sft.train(tiny_model, sft_records(), out, chat=False, lora=None,
+                      hparams={**FAST, "max_steps": 6, "logging_steps": 2}, log=lines.append)
+    history = assert_log_history(out, logging_steps=2)
+    reported = [int(match[1]) for match in (re.search(r": step (\d+)/6\b.*: loss ", line) for line in lines) if match]
+    assert reported == [entry["step"] for entry in history if "loss" in entry] == [2, 4, 6]
+    assert [entry["loss"] for entry in history if "loss" in entry][-1] == stats["last_logged_loss"]
+    # where the job is, in its log: the step, the share done, the rate and the time left
+    assert any("step 4/6 (67%)" in line and "s/step" in line and " left" in line for line in lines), lines
 
 
 def test_sft_lora_is_merged(tiny_model, tmp_path):

@@ -135,7 +135,7 @@ class TransformersEngine:
     def generate(self, prompts: list[list[int]], spec: SamplingSpec, progress: bool = True,
                  on_batch=None) -> list[Generation]:
         """One Generation per prompt, in input order; ``on_batch(indices, generations)`` after each batch."""
-        from tqdm.auto import tqdm
+        from rait.progress import progress as logged
 
         rows_per_prompt = 1 + spec.n
         longest = max((len(ids) for ids in prompts), default=0)
@@ -146,7 +146,8 @@ class TransformersEngine:
         batches = length_batches(prompts, rows_per_prompt, spec.max_new_tokens, self.token_budget, self.max_prompts)
         results: list[Generation | None] = [None] * len(prompts)
         started, produced = time.monotonic(), 0
-        for indices in tqdm(batches, desc="sampling", unit="batch", disable=not progress):
+        for indices in logged(batches, desc=f"sampling {len(prompts)} prompts", unit="batch", logger=log,
+                              enabled=progress):
             generations, tokens = self._generate_batch([prompts[i] for i in indices], spec)
             produced += tokens
             for index, generation in zip(indices, generations):

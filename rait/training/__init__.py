@@ -14,11 +14,12 @@ training rule dispatches on a stage's ``trainer`` (``rait.methods``).
 """
 
 from rait.training import cut, dpo, grpo, reward, rloo, sft
-from rait.training.common import COMMON_OPTIONS, STATS_FILE, lora_config, save_final
+from rait.training.common import COMMON_OPTIONS, LOG_HISTORY_FILE, STATS_FILE, TENSORBOARD_DIR, lora_config, save_final
 
 TRAINERS = {"sft": sft, "dpo": dpo, "reward": reward, "rloo": rloo, "grpo": grpo, "cut": cut}
 
 from rait.training.cli import build_parser, check_gpus, launch_command, main, parse_options  # noqa: E402
 
-__all__ = ["COMMON_OPTIONS", "STATS_FILE", "TRAINERS", "build_parser", "check_gpus", "launch_command",
+__all__ = ["COMMON_OPTIONS", "LOG_HISTORY_FILE", "STATS_FILE", "TENSORBOARD_DIR", "TRAINERS", "build_parser", "check_gpus",
+           "launch_command",
            "lora_config", "main", "parse_options", "save_final"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import json
 import os
 import shutil
@@ -22,6 +23,10 @@ from typing import Callable, Sequence
 from rait.errors import RaitError
 
 STATS_FILE = "training_stats.json"
+# the trainer's whole log history, one logged step (loss, learning rate, rewards, KL, ...) per line
+LOG_HISTORY_FILE = "log_history.jsonl"
+# TensorBoard's event files when hparams ask for them (report_to: tensorboard), kept with the checkpoint
+TENSORBOARD_DIR = "tensorboard"
 # Options every trainer takes (``--options``), from the model entry and the ``training`` section; a trainer
 # module adds the keys it reads from its own settings section (``training.<kind>``) in ``SETTINGS``.
 COMMON_OPTIONS = ("chat", "system", "lora", "seed")
@@ -151,8 +156,9 @@ def make_config(config_cls, hparams: dict | None, fixed: dict, what: str):
     # Progress goes through ``log`` (see ``_log_callback``), not tqdm bars or the trainer's printing to stdout.
     # use_cpu without CUDA: several CPU processes (the multi-node CPU fallback) then form one gloo group instead of
     # each believing it is the only, main, process.
+    # logging_steps 1: the log history kept with the checkpoint (the report's training curve) has every step
     defaults = {"report_to": "none", "disable_tqdm": True, "dataloader_pin_memory": torch.cuda.is_available(),
-                "use_cpu": not torch.cuda.is_available()}
+                "use_cpu": not torch.cuda.is_available(), "logging_steps": 1}
     try:
         return config_cls(**{**defaults, **hparams, **fixed})
     except (TypeError, ValueError) as err:
@@ -222,12 +228,29 @@ def _log_callback(log: Callable[[str], None], what: str):
     from transformers import TrainerCallback
 
     class LogCallback(TrainerCallback):
+        started = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.started = time.monotonic()
+
         def on_log(self, args, state, control, logs=None, **kwargs):
             if state.is_world_process_zero and logs:
                 shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in logs.items())
-                log(f"{what}: step {state.global_step}/{state.max_steps}: {shown}")
+                log(f"{what}: {step_progress(state.global_step, state.max_steps, self.started)}: {shown}")
 
     return LogCallback()
+
+
+def step_progress(step: int, total: int, started: float | None, now: float | None = None) -> str:
+    """"step 5/12 (42%), 0:00:10 elapsed, 2.0 s/step, about 0:00:14 left": where a training job is, in its log."""
+    text = f"step {step}/{total}" + (f" ({100 * step / total:.0f}%)" if total else "")
+    if started is None or step <= 0:
+        return text
+    elapsed = (time.monotonic() if now is None else now) - started
+    per_step = elapsed / step
+    left = max(total - step, 0) * per_step
+    return (f"{text}, {datetime.timedelta(seconds=round(elapsed))} elapsed, {per_step:.2f} s/step, "
+            f"about {datetime.timedelta(seconds=round(left))} left")
 
 
 def _finite_loss_callback(what: str):
@@ -306,16 +329,18 @@ def _run(trainer, model_path, out_dir: Path, work: Path, *, lora: bool, extra: d
     }
     if is_main:  # on CPU, from what save_model wrote: the same code whether or not the weights were sharded
         save_final(model_path, stage, out_dir, trainer.processing_class, lora=lora, stats=stats,
-                   model_class=model_class)
+                   model_class=model_class, log_history=trainer.state.log_history, tensorboard=work / "runs")
         say(f"{extra['method']}: loss {stats['train_loss']:.4f} in {stats['runtime_s']:.0f}s; saved {out_dir}")
     accelerator.wait_for_everyone()
     return stats
 
 
 def save_final(model_path, stage: Path, out_dir: Path, tokenizer, *, lora: bool, stats: dict,
-               model_class: str = "AutoModelForCausalLM") -> None:
+               model_class: str = "AutoModelForCausalLM", log_history: Sequence[dict] = (),
+               tensorboard: Path | None = None) -> None:
     """A plain checkpoint in the starting model's dtype: LoRA merged into a fresh copy of the base. ``model_class``:
-    the transformers auto class it is (a reward model: ``AutoModelForSequenceClassification``, one label)."""
+    the transformers auto class it is (a reward model: ``AutoModelForSequenceClassification``, one label). The
+    trainer's ``log_history`` and TensorBoard folder (when there is one) are kept beside the weights."""
     import transformers
     from transformers import AutoConfig
 
@@ -342,6 +367,10 @@ def save_final(model_path, stage: Path, out_dir: Path, tokenizer, *, lora: bool,
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+        (tmp / LOG_HISTORY_FILE).write_text("".join(json.dumps(entry) + "\n" for entry in log_history),
+                                            encoding="utf-8")
+        if tensorboard is not None and tensorboard.is_dir():
+            shutil.copytree(tensorboard, tmp / TENSORBOARD_DIR)
 
 
 def train_stage(build_trainer: Callable, model_path, records, out_dir, *, lora: dict | None, extra: dict,

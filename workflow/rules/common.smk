@@ -3,6 +3,8 @@
 # are generic and ask the functions here.
 import functools
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 from snakemake.exceptions import WorkflowError
 
@@ -626,9 +628,69 @@ def eval_targets(model, methods=QUICK_DEMO_METHODS):
     return [f"{RESULTS}/eval/{model}_{method}.json" for method in methods]
 
 
+def expected_evaluations(summary):
+    """The demo's evaluation files a summary (`summary`: quick demo, `summary_full`: full) is made from."""
+    methods = DEMO_METHODS if summary == "summary_full" else QUICK_DEMO_METHODS
+    return eval_targets(config["demo"]["model"], methods)
+
+
 def summary_inputs(wildcards):
-    methods = DEMO_METHODS if wildcards.summary == "summary_full" else QUICK_DEMO_METHODS
-    return sorted(set(evaluated_so_far() + eval_targets(config["demo"]["model"], methods)))
+    """The demo's evaluations and every other one on disk; with report.skip_missing, only those that exist."""
+    files = sorted(set(evaluated_so_far() + expected_evaluations(wildcards.summary)))
+    return [f for f in files if Path(f).exists()] if config["report"]["skip_missing"] else files
+
+
+def missing_evaluations(wildcards):
+    return [f for f in expected_evaluations(wildcards.summary) if f not in summary_inputs(wildcards)]
+
+
+def evaluation_of(path):
+    """(model, method) of `results/eval/{model}_{method}.json`: the method is the longest registry name that ends it."""
+    name = Path(path).name.removesuffix(".json")
+    for method in sorted(METHODS, key=len, reverse=True):
+        if name.endswith(f"_{method}") and name[: -len(method) - 1] in config["models"]:
+            return name[: -len(method) - 1], method
+    return None
+
+
+def report_inputs(wildcards):
+    """What the report's figures are drawn from, for each evaluation of the summary: its curves, the checkpoints
+    its answers rest on (their log history), and its model's knowledge labels, certainty and flow on the train
+    split. Files behind an evaluation that is not the demo's (found on disk) are used only where they exist, so
+    a report never retrains anything; with report.skip_missing, nothing is made first."""
+    expected = set(expected_evaluations(wildcards.summary))
+    evals = summary_inputs(wildcards)
+    files = {"curves": [], "checkpoints": [], "knowledge": [], "flows": []}
+    for path in evals:
+        found = evaluation_of(path)
+        if found is None:
+            continue
+        model, method = found
+        wanted = {"curves": [f"{RESULTS}/eval/curves/{model}_{method}.json"],
+                  "checkpoints": [stage_checkpoint(model, stage)
+                                  for stage in registry.trained_stages(METHODS[method], STAGES)]}
+        datasets = [d for d in train_datasets(model) if d in config["datasets"]]
+        wanted["knowledge"] = [f"{RESULTS}/knowledge/{model}/{d}_{split}.jsonl" for d in datasets for split in SPLITS]
+        wanted["flows"] = []
+        for stage in registry.trained_stages(METHODS[method], STAGES):
+            kinds = set(STAGES[stage].data.inputs.values())
+            kind = "flow" if "flow" in kinds else "certainty" if "certainty" in kinds else None
+            if kind:
+                wanted["flows"] += [INPUT_FILES[kind].format(model=model, dataset=d)
+                                    for d in train_datasets(model, stage)]
+        only_existing = config["report"]["skip_missing"] or path not in expected
+        for key, paths in wanted.items():
+            files[key] += [p for p in paths if not only_existing or Path(p).exists()]
+    files = {key: sorted(set(paths)) for key, paths in files.items()}
+    # CRaFT's scatter: the flow file where there is one (it holds the certainty too), else the certainty file
+    with_flow = {p.replace("/flow/", "/certainty/") for p in files["flows"] if "/flow/" in p}
+    files["flows"] = [p for p in files["flows"] if p not in with_flow]
+    return {"evals": evals, **files}
+
+
+def report_thresholds(wildcards):
+    """The knowledge threshold of each configured model (the knowledge histograms mark it)."""
+    return {model: knowledge_threshold(SimpleNamespace(model=model)) for model in config["models"]}
 
 
 def evaluated_so_far():

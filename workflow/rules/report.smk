@@ -1,15 +1,26 @@
-# Stage 8: one table across everything evaluated so far.
+# Stage 8: the comparison across everything evaluated, as tables and as the figures of `snakemake --report`.
+# `summary` is the quick demo's (summary) or the full demo's (summary_full); both also cover every other
+# evaluation on disk. Captions: workflow/report/*.rst.
 
 
 rule summarize_results:
-    """results/summary.csv: the quick demo's evaluations and every other one on disk; results/summary_full.csv:
-    the full demo's (`demo_all`) and every other one on disk."""
+    """results/summary.csv (every metric with its interval and its difference from the base model) and
+    results/summary.md (methods as rows, test sets x headline metrics as columns, the best of each marked)."""
     input:
         summary_inputs,
     output:
-        f"{RESULTS}/{{summary}}.csv",
+        table=report(
+            f"{RESULTS}/{{summary}}.csv",
+            category="Comparison",
+            subcategory="tables",
+            labels={"table": "{summary}"},
+            caption="../report/summary.rst",
+        ),
+        markdown=f"{RESULTS}/{{summary}}.md",
     wildcard_constraints:
         summary="summary|summary_full",
+    params:
+        missing=missing_evaluations,
     log:
         f"{RESULTS}/logs/summarize_results/{{summary}}.log",
     conda:
@@ -17,3 +28,68 @@ rule summarize_results:
     localrule: True
     script:
         "../scripts/summarize_results.py"
+
+
+rule plot_results:
+    """The report's figures, one folder per category (rait.plots, rait.report.figure_files)."""
+    input:
+        unpack(report_inputs),
+    output:
+        comparison=report(
+            directory(f"{RESULTS}/report/{{summary}}/comparison"),
+            patterns=["{figure}/{model}/{test_set}.svg"],
+            category="Comparison",
+            subcategory="{figure}",
+            labels={"model": "{model}", "test set": "{test_set}"},
+            caption="../report/comparison.rst",
+        ),
+        knowledge=report(
+            directory(f"{RESULTS}/report/{{summary}}/knowledge"),
+            patterns=["{figure}/{model}/{dataset}.svg"],
+            category="Knowledge",
+            subcategory="{figure}",
+            labels={"model": "{model}", "dataset": "{dataset}"},
+            caption="../report/knowledge.rst",
+        ),
+        training=report(
+            directory(f"{RESULTS}/report/{{summary}}/training"),
+            patterns=["{model}/{stage}.svg"],
+            category="Training",
+            labels={"model": "{model}", "stage": "{stage}"},
+            caption="../report/training.rst",
+        ),
+        evaluation=report(
+            directory(f"{RESULTS}/report/{{summary}}/evaluation"),
+            patterns=["{model}/{method}.svg"],
+            category="Evaluation",
+            labels={"model": "{model}", "method": "{method}"},
+            caption="../report/evaluation.rst",
+        ),
+        data=report(
+            directory(f"{RESULTS}/report/{{summary}}/data"),
+            patterns=["{model}/data.csv"],
+            category="Data",
+            labels={"model": "{model}"},
+            caption="../report/data.rst",
+        ),
+    wildcard_constraints:
+        summary="summary|summary_full",
+    params:
+        thresholds=report_thresholds,
+        base=registry.BASE,
+    log:
+        f"{RESULTS}/logs/plot_results/{{summary}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/plot_results/{{summary}}.tsv"
+    conda:
+        "../envs/data.yaml"
+    localrule: True
+    script:
+        "../scripts/plot_results.py"
+
+
+# The report's target after a partly failed run (report.skip_missing: true): the summary and figures alone.
+rule report_results:
+    input:
+        f"{RESULTS}/summary.csv",
+        f"{RESULTS}/report/summary/comparison",

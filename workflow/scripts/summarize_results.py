@@ -1,9 +1,12 @@
-from rait.report import summary_rows, write_summary
+from rait.report import summary_markdown, summary_rows, write_markdown, write_summary
 from rait.workflow import run
 
 
 def main(sm):
-    write_summary(sm.output[0], summary_rows(list(sm.input)))
+    rows = summary_rows(list(sm.input))
+    title = "Full demo summary" if sm.wildcards.summary == "summary_full" else "Summary"
+    write_markdown(sm.output.markdown, summary_markdown(rows, missing=sm.params.missing, title=title))
+    write_summary(sm.output.table, rows)
 
 
 run(snakemake, main)
