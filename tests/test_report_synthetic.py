@@ -41,7 +41,8 @@ def test_report_holds_every_category_and_figure(reported):
     html = (reported / "report.html").read_text()
     for category in CATEGORIES:
         assert f'"{category}"' in html, category
-    figures = [p.relative_to(reported / FIGURES) for p in (reported / FIGURES).rglob("*.*")]
+    figures = [p.relative_to(reported / FIGURES) for p in (reported / FIGURES).rglob("*")
+               if p.is_file() and not p.name.startswith(".")]  # not Snakemake's .snakemake_timestamp
     for kind in ("comparison/quadrants", "comparison/tradeoff", "knowledge/distribution", "knowledge/craft",
                  "training/synth_tiny", f"evaluation/synth_tiny/{CONFIDENT}", "data/synth_tiny"):
         assert any(str(path).startswith(kind) for path in figures), (kind, figures)
@@ -100,3 +101,4 @@ def test_a_partly_failed_run_reports_what_exists_and_lists_what_is_missing(repor
             assert any(name.endswith("quadrants/synth_tiny/synth.svg") for name in archive.namelist())
     finally:
         shutil.move(tmp_path / "absolute.json", missing)
+        snakemake(workdir, "report_results", configfile=workdir / "config.yaml")  # the whole summary again

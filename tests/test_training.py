@@ -142,6 +142,19 @@ def test_log_history_kept_with_the_checkpoint_covers_every_step_the_log_reported
     assert any("step 4/6 (67%)" in line and "s/step" in line and " left" in line for line in lines), lines
 
 
+def test_tensorboard_event_files_are_kept_with_the_checkpoint(tiny_model, sft_full, tmp_path):
+    """report_to: tensorboard writes under the scratch folder's runs/, which goes: save_final keeps a copy."""
+    trained, _ = sft_full
+    runs = tmp_path / "runs" / "Nov29_host"
+    runs.mkdir(parents=True)
+    (runs / "events.out.tfevents.1").write_bytes(b"event")
+    out = tmp_path / "kept"
+    training.save_final(tiny_model, trained, out, AutoTokenizer.from_pretrained(trained), lora=False, stats={},
+                        log_history=[{"step": 1, "loss": 1.0}], tensorboard=tmp_path / "runs")
+    assert (out / training.TENSORBOARD_DIR / "Nov29_host" / "events.out.tfevents.1").read_bytes() == b"event"
+    assert (out / training.LOG_HISTORY_FILE).read_text() == '{"step": 1, "loss": 1.0}\n'
+
+
 def test_sft_lora_is_merged(tiny_model, tmp_path):
     out = tmp_path / "model"
     stats = sft.train(tiny_model, sft_records(), out, chat=False, lora={"r": 4, "alpha": 8, "dropout": 0.0},
