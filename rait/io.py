@@ -62,9 +62,32 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
         handle.write("\n")
 
 
+def not_utf8(path: str | os.PathLike, err: UnicodeDecodeError) -> RaitError:
+    """The error for a file that is not UTF-8 text, naming its line and the offending byte (the decoder's own
+    message names neither the file nor the line: it saw one chunk of it)."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as whole:
+        line = data.count(b"\n", 0, whole.start) + 1
+        return RaitError(f"{where(path, line)}: not UTF-8 text (byte {data[whole.start:whole.start + 1]!r}, "
+                         f"{whole.reason}); save the file as UTF-8")
+    return RaitError(f"{path}: not UTF-8 text ({err.reason}); save the file as UTF-8")
+
+
+@contextlib.contextmanager
+def utf8_errors(path: str | os.PathLike) -> Iterator[None]:
+    """Turn a UnicodeDecodeError while reading ``path`` into a RaitError naming the file and line."""
+    try:
+        yield
+    except UnicodeDecodeError as err:
+        raise not_utf8(path, err) from None
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
     """Yield (line number, record); a malformed line is an error naming it."""
-    with open(path, encoding="utf-8") as handle:
+    with utf8_errors(path), open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -94,7 +117,7 @@ def read_jsonl_files(paths) -> list[dict]:
 
 def read_json(path: str | os.PathLike) -> Any:
     try:
-        with open(path, encoding="utf-8") as handle:
+        with utf8_errors(path), open(path, encoding="utf-8") as handle:
             return json.load(handle)
     except FileNotFoundError:
         raise RaitError(f"{path}: no such file") from None

@@ -45,9 +45,16 @@ def progress(items: Iterable[T], *, desc: str, unit: str, logger: str | logging.
     """``items``, logging "desc: 3/19 batch (16%), 00:05 elapsed, 1.7 batch/s, about 00:09 left" as it goes."""
     if not enabled:
         return items
+    # miniters=1 with mininterval: a line at most every `interval()` seconds however fast the loop is
+    return tqdm_factory(logger)(items, desc=desc, unit=unit, total=total)
+
+
+def tqdm_factory(logger: str | logging.Logger):
+    """A tqdm constructor whose bars are log lines, for libraries that take one (vLLM's ``use_tqdm``); the
+    library's own arguments (total, desc, ...) pass through."""
+    import functools
+
     from tqdm import tqdm
 
     sink = _LogLines(logger if isinstance(logger, logging.Logger) else logging.getLogger(logger))
-    # miniters=1 with mininterval: a line at most every `interval()` seconds however fast the loop is
-    return tqdm(items, desc=desc, unit=unit, total=total, file=sink, mininterval=interval(), miniters=1,
-                bar_format=BAR_FORMAT, ascii=True, dynamic_ncols=False)
+    return functools.partial(tqdm, file=sink, mininterval=interval(), miniters=1, bar_format=BAR_FORMAT, ascii=True)

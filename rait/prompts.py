@@ -9,6 +9,7 @@ its BOS, and a second one shifts the model off its training distribution.
 
 from __future__ import annotations
 
+import string
 from typing import Mapping, Sequence
 
 from rait.errors import RaitError
@@ -28,6 +29,32 @@ def format_options(choices: Sequence[str]) -> str:
     """
     choices = list(choices)
     return " or ".join([", ".join(choices[:-1]), choices[-1]]) if len(choices) > 1 else "".join(choices)
+
+
+# what each kind of question fills a prompt template with (render_question)
+TEMPLATE_FIELDS = {"open": ("question",), "mc": ("question", "choices", "options")}
+
+
+def check_template(template: str, kind: str, key: str) -> None:
+    """Raise RaitError naming config ``key`` when ``template`` would not render a ``kind`` question: unbalanced
+    braces, a field the kind does not provide, a positional field, a format spec or conversion, or no question."""
+    known = TEMPLATE_FIELDS[kind]
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as err:
+        raise RaitError(f"{key}: not a valid template ({err}); a literal brace is written {{{{ or }}}}") from None
+    fields = set()
+    for _, field, spec, conversion in parsed:
+        if field is None:
+            continue
+        if field not in known:
+            raise RaitError(f"{key}: unknown field {{{field}}}; {kind} questions provide "
+                            + ", ".join(f"{{{name}}}" for name in known))
+        if spec or conversion:
+            raise RaitError(f"{key}: field {{{field}}} takes no format spec or conversion (its value is text)")
+        fields.add(field)
+    if "question" not in fields:
+        raise RaitError(f"{key}: the template has no {{question}}")
 
 
 def render_question(record: dict, templates: Mapping[str, str]) -> str:

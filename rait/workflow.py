@@ -2,7 +2,8 @@
 
 A rule's script calls ``run(snakemake, main)``: logging goes to the rule's
 log file (and stderr), and bad input (``RaitError``) ends the job with its
-message and a non-zero exit instead of a traceback.
+message and a non-zero exit instead of a traceback; any other exception is
+logged with its traceback (never an empty log) and ends the job the same way.
 """
 
 from __future__ import annotations
@@ -28,4 +29,8 @@ def run(snakemake, main: Callable) -> None:
         main(snakemake)
     except RaitError as err:
         log.error("%s", err)
+        sys.exit(1)
+    except Exception:  # a bug or an unforeseen input: the traceback (file and line) goes to the rule's log too
+        log.exception("rule %s failed with an unexpected error (inputs: %s)", snakemake.rule,
+                      ", ".join(map(str, snakemake.input)) or "none")
         sys.exit(1)

@@ -54,8 +54,9 @@ SYNTH_TARGETS = [f"results/knowledge/synth_tiny/synth_{split}.jsonl" for split i
 @pytest.fixture(scope="session")
 def synth_run(tmp_path_factory):
     """One end-to-end run of the DAG on the synthetic world, shared by the tests that read it. Under xdist (the
-    README's test command: two workers, --dist loadgroup) each worker has its own; the modules that use it form
-    two groups (xdist_group "world_a" and "world_b"), so two worlds are built, each on one worker, in parallel."""
+    README's test command: two workers, --dist loadgroup) the modules that use it are one group (xdist_group
+    "world"), so one worker builds the world once and runs them all, while the other runs the rest: two worlds
+    would pretrain the same model twice on the two cores."""
     workdir = tmp_path_factory.mktemp("synth")
     configfile = write_config(workdir / "config.yaml", **SYNTH_OVERRIDES)
     snakemake(workdir, *SYNTH_TARGETS, configfile=configfile)

@@ -11,8 +11,8 @@ from rait.calibration import roc_auc
 from rait.grading import is_refusal
 from rait.io import read_json, read_jsonl
 
-# xdist: one worker runs this group, on its own synthetic world (tests/conftest.py, synth_run)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world_a")]
+# xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
 
 METHODS = ("rtuning", "conqord", "abstain_rl", "calibrated_rl")
 

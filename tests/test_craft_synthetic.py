@@ -10,8 +10,8 @@ import pytest
 from conftest import snakemake
 from rait.io import read_json, read_jsonl
 
-# xdist: one worker runs this group, on its own synthetic world (tests/conftest.py, synth_run)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world_a")]
+# xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
 
 CRAFT_METHODS = ("craft", "craft_noflow", "craft_nocer", "cor_rait", "van_tuning")
 

@@ -137,6 +137,18 @@ def test_csv_no_question_reports_first_line_of_row(tmp_path):
         local.load(open_spec(path), "test")
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_a_data_file_in_latin1_is_named_with_its_line(tmp_path, suffix):
+    path = tmp_path / f"toy{suffix}"
+    if suffix == ".csv":
+        path.write_bytes("q,a\nwhere?,here\ncaf\u00e9?,yes\n".encode("latin-1"))
+    else:
+        path.write_bytes('[{"q": "where?", "a": "here"},\n {"q": "caf\u00e9?", "a": "yes"}]'.encode("latin-1"))
+    line = 3 if suffix == ".csv" else 2
+    with pytest.raises(RaitError, match=rf"toy\{suffix}:{line}: not UTF-8 text"):
+        local.load(open_spec(path), "test")
+
+
 def test_no_question(tmp_path):
     path = write_jsonl(tmp_path / "noq.jsonl", [{"q": "fine?", "a": "y"}, {"a": "y"}])
     with pytest.raises(RaitError, match=r"noq\.jsonl:2: record has no question"):

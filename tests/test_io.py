@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rait.errors import RaitError
-from rait.io import atomic_dir, read_jsonl, write_jsonl
+from rait.io import atomic_dir, read_json, read_jsonl, write_jsonl
 
 
 def test_interrupted_write_leaves_no_output(tmp_path):
@@ -61,3 +61,14 @@ def test_outputs_are_not_private(tmp_path):
         (tmp / "config.json").write_text("{}")
     assert (tmp_path / "out.jsonl").stat().st_mode & 0o044 == 0o044
     assert (tmp_path / "model").stat().st_mode & 0o055 == 0o055
+
+
+@pytest.mark.parametrize("reader", ["jsonl", "json"])
+def test_a_file_that_is_not_utf8_is_named_with_its_line(tmp_path, reader):
+    path = tmp_path / f"data.{reader}"
+    if reader == "jsonl":
+        path.write_bytes(b'{"id": "a"}\n{"id": "b"}\n{"id": "caf\xe9"}\n')
+    else:
+        path.write_bytes(b'[\n{"id": "a"},\n{"id": "caf\xe9"}\n]\n')
+    with pytest.raises(RaitError, match=rf"data.{reader}:3: not UTF-8 text \(byte b'\\xe9'"):
+        read_jsonl(path) if reader == "jsonl" else read_json(path)

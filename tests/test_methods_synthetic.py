@@ -11,8 +11,8 @@ from conftest import SYNTH_OVERRIDES, snakemake, write_config
 from rait.grading import grade
 from rait.io import read_json, read_jsonl
 
-# xdist: one worker runs this group, on its own synthetic world (tests/conftest.py, synth_run)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world_b")]
+# xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
 
 METHODS = ("base", "prompt", "sft", "dpo")
 

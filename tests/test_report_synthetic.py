@@ -16,8 +16,8 @@ from rait import methods as registry
 from rait.io import read_json, read_jsonl
 from svg_figures import bar_heights
 
-# xdist: one worker runs this group, on its own synthetic world (tests/conftest.py, synth_run)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world_a")]
+# xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
 
 FIGURES = "results/report/summary"
 CATEGORIES = ("Comparison", "Knowledge", "Training", "Evaluation", "Data")

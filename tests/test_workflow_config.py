@@ -57,6 +57,18 @@ def test_unknown_dataset_key_is_named(tmp_path):
     assert "unknown dataset key 'nosuch'" in output
 
 
+def test_a_misspelt_key_in_a_dataset_entry_is_named(tmp_path):
+    """`limt` for `limit` would otherwise use the whole split where five questions were meant."""
+    output = refused_plan(tmp_path, datasets={"world": {"limt": {"test": 5}}})
+    assert "'limt' was unexpected" in output and "['datasets']['world']" in output
+
+
+def test_a_prompt_template_that_would_crash_sampling_is_named_when_the_dag_is_built(tmp_path):
+    assert "config: prompts.open: not a valid template" in refused_plan(tmp_path, prompts={"open": "Q {question} {"})
+    output = refused_plan(tmp_path, models={"smollm2_135m": {"prompts": {"mc": "{question}\n{choices:>9}"}}})
+    assert "config: models.smollm2_135m.prompts.mc: field {choices} takes no format spec" in output
+
+
 def test_slurm_plan_for_llama2_7b_dpo_lists_every_stage_with_gpus():
     result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama2_7b_dpo.json")
     jobs = result.stdout.split("Job stats:")[1].split("total")[0]

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterator
 
 from rait.errors import RaitError, where
-from rait.io import iter_jsonl
+from rait.io import iter_jsonl, utf8_errors
 from rait.records import LETTERS, check_record, check_unique_ids
 
 _MISSING = object()
@@ -116,7 +116,8 @@ def _jsonl_rows(path, spec, key):
 
 def _json_rows(path, spec, key):
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with utf8_errors(path):
+            data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise RaitError(f"{where(path, err.lineno)}: malformed JSON ({err.msg})") from None
     if isinstance(data, dict):
@@ -134,7 +135,7 @@ def _json_rows(path, spec, key):
 def _csv_rows(path, spec, key):
     # csv.reader, not DictReader: DictReader hides skipped blank lines, and a
     # quoted field may span lines, so a row's first line is tracked by hand.
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    with utf8_errors(path), open(path, encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if not header:

@@ -156,7 +156,10 @@ class VllmEngine:
         return self._TokensPrompt(prompt_token_ids=ids)
 
     def _run(self, prompts, params, progress: bool):
-        return self.llm.generate(prompts, params, use_tqdm=progress)
+        # vLLM takes a tqdm constructor for its bar: the progress goes to the rule's log, not the terminal
+        from rait.progress import tqdm_factory
+
+        return self.llm.generate(prompts, params, use_tqdm=tqdm_factory(log) if progress else False)
 
     def per_request_seed_supported(self, probe_prompt: list[int]) -> bool:
         """Whether this platform takes ``SamplingParams(seed=...)``; probed once, then cached."""

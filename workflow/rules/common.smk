@@ -17,6 +17,7 @@ from rait.datasets import expected_size
 from rait.errors import RaitError
 from rait.judging import check_prompt as _check_judge_prompt
 from rait.profiles import check_profile as _check_profile
+from rait.prompts import check_template as _check_template
 from rait.sampling import shard_count
 from rait.training import TRAINERS
 
@@ -175,6 +176,21 @@ def sample_shards(wildcards):
 
 def prompt_templates(wildcards):
     return {**config["prompts"], **model_entry(wildcards.model).get("prompts", {})}
+
+
+def check_prompt_templates():
+    """Every prompt template renders its kind of question, checked when the DAG is built (not when sampling)."""
+    sections = [("prompts", config["prompts"])]
+    sections += [(f"models.{key}.prompts", entry.get("prompts") or {}) for key, entry in config["models"].items()]
+    for where, templates in sections:
+        for kind, template in templates.items():
+            try:
+                _check_template(template, kind, f"{where}.{kind}")
+            except RaitError as err:
+                raise WorkflowError(f"config: {err}")
+
+
+check_prompt_templates()
 
 
 # How each instruction of rait.methods.INSTRUCTIONS turns the model's prompts into the ones used; `answer` is the
