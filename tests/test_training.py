@@ -314,6 +314,7 @@ def test_accelerate_command():
 
 
 ARGV = ["sft", "--model", "m", "--data", "d.jsonl", "--out", "o", "--options", '{"chat": true}']
+INNER = [*ARGV, "--save-steps", "0"]  # what a launcher's processes are given
 
 
 @pytest.fixture
@@ -337,7 +338,7 @@ def test_relaunch_under_accelerate(monkeypatch, launched):
     assert launched == [[sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "4", "--num_machines",
                          "1", "--mixed_precision", "bf16", "--dynamo_backend", "no", "--use_deepspeed",
                          "--deepspeed_config_file", "ds dir/zero3.json", "--zero3_init_flag", "true",
-                         "-m", "rait.training", *ARGV]]
+                         "-m", "rait.training", *INNER]]
     assert training.main([*ARGV, "--gpus", "1"]) == 1  # one GPU: trains in-process (here: no model "m")
     assert len(launched) == 1
     for gpus in ("0", "1"):  # no launcher: this process trains
@@ -352,7 +353,7 @@ def test_multi_node_job_starts_one_task_per_node_with_srun(monkeypatch, launched
     monkeypatch.setenv("SLURM_JOB_ID", "4242")
     assert training.main([*ARGV, "--gpus", "8", "--nodes", "2", "--deepspeed", "z3.json"]) == 0
     assert launched == [["srun", "--nodes", "2", "--ntasks", "2", "--ntasks-per-node", "1", "--whole",
-                         "--kill-on-bad-exit=1", sys.executable, "-m", "rait.training", *ARGV, "--gpus", "8",
+                         "--kill-on-bad-exit=1", sys.executable, "-m", "rait.training", *INNER, "--gpus", "8",
                          "--nodes", "2", "--deepspeed", "z3.json", "--node-task"]]
 
 
@@ -377,7 +378,7 @@ def test_node_task_joins_the_first_node(monkeypatch, launched, second_node):
                          "--machine_rank", "1", "--main_process_ip", "10.1.0.7", "--main_process_port",
                          str(29500 + 123456 % 10000), "--use_deepspeed", "--deepspeed_config_file", "z3.json",
                          "--zero3_init_flag", "true", "--deepspeed_multinode_launcher", "standalone",
-                         "-m", "rait.training", *ARGV]]
+                         "-m", "rait.training", *INNER]]
     # the step has another node count than the model asks for
     assert training.main([*ARGV, "--gpus", "8", "--nodes", "3", "--node-task"]) == 1
 
@@ -391,7 +392,7 @@ def test_node_task_without_cuda_trains_on_cpus_only_when_allowed(monkeypatch, la
     assert training.main([*ARGV, "--gpus", "1", "--nodes", "2", "--node-task"]) == 0
     assert launched == [[sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "1",
                          "--node_rank", "1", "--master_addr", "10.1.0.7", "--master_port", str(29500 + 3456),
-                         "-m", "rait.training", *ARGV]]
+                         "-m", "rait.training", *INNER]]
 
 
 def test_two_cpu_processes_train_one_model(tiny_model, tmp_path):
@@ -650,3 +651,80 @@ def test_a_non_finite_loss_or_reward_stops_training_with_an_error(reward_model):
         scorer.model.score.weight.fill_(float("nan"))
     with pytest.raises(RaitError, match="non-finite score"):
         scorer.scores([("Q: What is the capital of Zorania?\nA:", "Alpha.")])
+
+
+# ---- resumable jobs ---------------------------------------------------------------------------------------------
+
+
+def training_command(model, data: Path, out: Path, hparams: dict, save_steps: int) -> list[str]:
+    import sys
+
+    options = {"chat": False, "lora": None, "hparams": {**FAST, "learning_rate": 1e-3, **hparams}}
+    return [sys.executable, "-m", "rait.training", "sft", "--model", str(model), "--data", str(data), "--out", str(out),
+            "--options", json.dumps(options), "--save-steps", str(save_steps)]
+
+
+def run_until(command: list[str], pattern: str):
+    """Start ``command``; return it, running, once a line of its log matches ``pattern``."""
+    import subprocess
+
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if re.search(pattern, line):
+            return process
+    process.wait()
+    raise AssertionError(f"the job ended before {pattern!r}:\n{''.join(seen[-20:])}")
+
+
+# weights of a resumed run against an uninterrupted one (same CPU, same seed): the optimizer, scheduler and RNG
+# states come back from the checkpoint, so they agree to float32 rounding
+RESUME_TOLERANCE = 1e-6
+
+
+def test_a_killed_training_job_resumes_from_its_last_checkpoint_and_ends_as_an_uninterrupted_one(tiny_model, tmp_path):
+    import signal
+    import subprocess
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in sft_records()))
+    hparams = {"max_steps": 200}
+    subprocess.run(training_command(tiny_model, data, tmp_path / "whole", hparams, 20), check=True,
+                   capture_output=True)
+    out = tmp_path / "resumed"
+    job = run_until(training_command(tiny_model, data, out, hparams, 20), r": step (4[5-9]|5\d)/200")
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    assert not out.exists()
+    (scratch,) = tmp_path.glob(".resumed.train-*")  # named by the job's parameters, kept for the rerun
+    saved = max(int(p.name.split("-")[1]) for p in scratch.glob("checkpoint-*"))
+    assert saved >= 40
+    rerun = subprocess.run(training_command(tiny_model, data, out, hparams, 20), capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    resumed_at = int(re.search(r"resuming from step (\d+)", rerun.stderr)[1])
+    assert resumed_at >= 40 and resumed_at % 20 == 0
+    whole, resumed = state(tmp_path / "whole"), state(out)
+    assert max(float((whole[k] - resumed[k]).abs().max()) for k in whole) <= RESUME_TOLERANCE
+    history = [json.loads(line) for line in (out / training.LOG_HISTORY_FILE).read_text().splitlines()]
+    assert [e["step"] for e in history if "loss" in e] == list(range(1, 201))  # the whole history, resumed too
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no scratch, no claim left
+
+
+def test_an_orphaned_job_with_older_parameters_never_replaces_the_newer_result(tiny_model, tmp_path):
+    """The race of a killed main process: its training job (old config) runs on while a rerun with an edited config
+    trains the same output; the orphan ends last and must not move its stale result into place."""
+    import subprocess
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in sft_records()))
+    out = tmp_path / "model"
+    orphan = run_until(training_command(tiny_model, data, out, {"max_steps": 400}, 0), r": step 5/400")
+    newer = subprocess.run(training_command(tiny_model, data, out, {"max_steps": 5, "learning_rate": 2e-3}, 0),
+                           capture_output=True, text=True)
+    assert newer.returncode == 0, newer.stderr[-3000:]
+    _, orphan_log = orphan.communicate()
+    assert orphan.returncode == 1
+    assert "a newer training job" in orphan_log and "is not moved into place" in orphan_log
+    assert json.loads((out / training.STATS_FILE).read_text())["steps"] == 5  # the newer job's result
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -20,6 +20,5 @@ TRAINERS = {"sft": sft, "dpo": dpo, "reward": reward, "rloo": rloo, "grpo": grpo
 
 from rait.training.cli import build_parser, check_gpus, launch_command, main, parse_options  # noqa: E402
 
-__all__ = ["COMMON_OPTIONS", "LOG_HISTORY_FILE", "STATS_FILE", "TENSORBOARD_DIR", "TRAINERS", "build_parser", "check_gpus",
-           "launch_command",
-           "lora_config", "main", "parse_options", "save_final"]
+__all__ = ["COMMON_OPTIONS", "LOG_HISTORY_FILE", "STATS_FILE", "TENSORBOARD_DIR", "TRAINERS", "build_parser",
+           "check_gpus", "launch_command", "lora_config", "main", "parse_options", "save_final"]

@@ -85,7 +85,8 @@ def launch_command(args: argparse.Namespace) -> list[str] | None:
     this process. Checks what the job asks for against what it got before anything is loaded."""
     if "LOCAL_RANK" in os.environ:  # started by a launcher
         return None
-    inner = [args.kind, "--model", args.model, "--data", args.data, "--out", args.out, "--options", args.options]
+    inner = [args.kind, "--model", args.model, "--data", args.data, "--out", args.out, "--options", args.options,
+             "--save-steps", str(args.save_steps)]
     nodes = args.nodes
     if nodes < 1:
         raise RaitError(f"--nodes must be >= 1, got {nodes} (config key models.<model>.nodes)")
@@ -120,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "ZeRO-3; otherwise one process")
     parser.add_argument("--nodes", type=int, default=1,
                         help="nodes of the SLURM job; with 2 or more, one launcher per node under srun")
+    parser.add_argument("--save-steps", type=int, default=0,
+                        help="a resumable checkpoint every N steps in the job's scratch folder (0: none); a rerun "
+                             "of the same job resumes from the latest")
     parser.add_argument("--node-task", action="store_true", help=argparse.SUPPRESS)  # set by the srun level
     parser.add_argument("--deepspeed", default=DEFAULT_DEEPSPEED_CONFIG, help="DeepSpeed config for 2+ processes")
     return parser
@@ -151,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         options = parse_options(args.options, args.kind)
         records = read_jsonl(args.data)
-        stats = _trainers()[args.kind].train(args.model, records, args.out, log=log.info, **options)
+        stats = _trainers()[args.kind].train(args.model, records, args.out, log=log.info,
+                                             save_steps=args.save_steps, **options)
     except RaitError as err:
         log.error("%s", err)
         return 1

@@ -40,7 +40,8 @@ RESERVED_HPARAMS = {
     "output_dir": "set by rait.training (a temporary folder beside out_dir)",
     "seed": "pass `seed`",
     "data_seed": "pass `seed`",
-    "save_strategy": "only the final model is saved",
+    "save_strategy": "set by --save-steps (training.save_steps): a resumable checkpoint every that many steps",
+    "save_steps": "set by --save-steps (training.save_steps)",
     "push_to_hub": "the model is only saved to out_dir",
     "completion_only_loss": "loss is always on the answer only",
     "beta": "pass `beta`",
@@ -203,9 +204,54 @@ def options_checked_by_trl(what: str):
 # --------------------------------------------------------------------------
 
 
-def work_dir(out_dir: Path) -> Path:
-    """Scratch space for the trainer, beside ``out_dir``; the same path on every rank."""
-    return out_dir.parent / f".{out_dir.name}.train"
+def job_key(model_path, records, options: dict) -> str:
+    """What a training job is: its start, its data and every option. Its scratch folder is named by it, so a
+    rerun with the same parameters resumes there and one with other parameters never does."""
+    import hashlib
+
+    text = json.dumps({"model": str(model_path), "records": list(records), "options": options}, sort_keys=True,
+                      default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def work_dir(out_dir: Path, key: str) -> Path:
+    """Scratch space for the trainer, beside ``out_dir`` and named by the job's key; the same path on every rank."""
+    return out_dir.parent / f".{out_dir.name}.train-{key}"
+
+
+def claim_file(out_dir: Path) -> Path:
+    """Names the key of the last job started for ``out_dir``: only that job may move its result there."""
+    return out_dir.parent / f".{out_dir.name}.claim"
+
+
+def claim(out_dir: Path, key: str) -> None:
+    """Main process, at the start: this job is now the one ``out_dir`` waits for; scratch folders of other
+    parameters (an orphaned job's, an edited config's) go."""
+    if os.environ.get("RANK", "0") != "0":
+        return
+    from rait.io import atomic_open
+
+    with atomic_open(claim_file(out_dir)) as handle:
+        handle.write(key + "\n")
+    for stale in out_dir.parent.glob(f".{out_dir.name}.train*"):
+        if stale.name != work_dir(out_dir, key).name:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def check_claim(out_dir: Path, key: str) -> None:
+    """Before the result moves into place (every rank): a newer job for ``out_dir`` wins, this one's result is
+    stale (its job was orphaned and the plan changed) and never replaces what the newer one writes."""
+    path = claim_file(out_dir)
+    holder = path.read_text(encoding="utf-8").strip() if path.exists() else None
+    if holder != key:
+        raise RaitError(f"{out_dir}: a newer training job (parameters {holder}) claimed this output after this one "
+                        f"(parameters {key}) started; this job's result is stale and is not moved into place")
+
+
+def release(out_dir: Path, key: str) -> None:
+    path = claim_file(out_dir)
+    if os.environ.get("RANK", "0") == "0" and path.exists() and path.read_text(encoding="utf-8").strip() == key:
+        path.unlink()
 
 
 def remove_work_dir(work: Path) -> None:
@@ -214,13 +260,33 @@ def remove_work_dir(work: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def fresh_work_dir(args, work: Path) -> None:
-    """Empty ``work`` (main process), then let every rank go on."""
+def prepare_work_dir(args, work: Path) -> None:
+    """Create ``work`` if it is missing (main process), keeping what a killed run of the same job left there to
+    resume from; then let every rank go on."""
     state = args.distributed_state
     if state.is_main_process:
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
+        work.mkdir(parents=True, exist_ok=True)
     state.wait_for_everyone()
+
+
+def latest_checkpoint(work: Path) -> Path | None:
+    """The newest complete ``checkpoint-N`` in ``work`` (the trainer writes trainer_state.json last, so a folder
+    without it was cut off mid-save by a kill)."""
+    done = [p for p in work.glob("checkpoint-*") if (p / "trainer_state.json").exists() and p.name[11:].isdigit()]
+    return max(done, key=lambda p: int(p.name[11:]), default=None)
+
+
+def save_every(trainer, save_steps: int | None) -> None:
+    """A resumable checkpoint (weights, optimizer, scheduler, RNG states) every ``save_steps`` steps, the last two
+    kept; 0 or None: none (the final model is always saved)."""
+    if not save_steps:
+        return
+    from transformers.trainer_utils import SaveStrategy
+
+    # set on the built trainer, not in each trainer's config: DefaultFlowCallback reads them at every step
+    trainer.args.save_strategy = SaveStrategy.STEPS
+    trainer.args.save_steps = int(save_steps)
+    trainer.args.save_total_limit = 2
 
 
 def _log_callback(log: Callable[[str], None], what: str):
@@ -296,7 +362,7 @@ def _count_params(model) -> tuple[int, int]:
     return trainable, total
 
 
-def _run(trainer, model_path, out_dir: Path, work: Path, *, lora: bool, extra: dict, log,
+def _run(trainer, model_path, out_dir: Path, work: Path, key: str, *, lora: bool, extra: dict, log,
          model_class: str = "AutoModelForCausalLM", after_train: Callable | None = None) -> dict:
     """Train, save (all ranks), then merge/cast/save into ``out_dir`` on the main process. ``after_train(trainer)``
     may add statistics (a reward model's held-out accuracy)."""
@@ -307,8 +373,12 @@ def _run(trainer, model_path, out_dir: Path, work: Path, *, lora: bool, extra: d
     say(f"{extra['method']}: {n_examples} examples, {trainable:,} of {total:,} parameters trainable "
         f"({'LoRA' if lora else 'full fine-tuning'})")
     started = time.perf_counter()
-    result = trainer.train()
+    resume = latest_checkpoint(work)
+    if resume is not None:
+        say(f"{extra['method']}: resuming from step {resume.name[11:]} ({resume})")
+    result = trainer.train(resume_from_checkpoint=str(resume) if resume is not None else None)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    check_claim(out_dir, key)
     stage = work / "final"
     trainer.save_model(str(stage))  # every rank: ZeRO-3 gathers the shards (only the adapter under PEFT)
     accelerator = trainer.accelerator
@@ -328,6 +398,7 @@ def _run(trainer, model_path, out_dir: Path, work: Path, *, lora: bool, extra: d
         **(after_train(trainer) if after_train else {}),
     }
     if is_main:  # on CPU, from what save_model wrote: the same code whether or not the weights were sharded
+        check_claim(out_dir, key)  # again: the merge takes minutes on a large model
         save_final(model_path, stage, out_dir, trainer.processing_class, lora=lora, stats=stats,
                    model_class=model_class, log_history=trainer.state.log_history, tensorboard=work / "runs")
         say(f"{extra['method']}: loss {stats['train_loss']:.4f} in {stats['runtime_s']:.0f}s; saved {out_dir}")
@@ -375,14 +446,25 @@ def save_final(model_path, stage: Path, out_dir: Path, tokenizer, *, lora: bool,
 
 def train_stage(build_trainer: Callable, model_path, records, out_dir, *, lora: dict | None, extra: dict,
                 log: Callable[[str], None] | None, model_class: str = "AutoModelForCausalLM",
-                after_train: Callable | None = None, **options) -> dict:
+                after_train: Callable | None = None, save_steps: int | None = None, **options) -> dict:
     """Build a trainer with ``build_trainer(model_path, records, work_dir, lora=..., log=..., **options)`` in a
-    scratch folder beside ``out_dir``, train it and save the final checkpoint; the scratch folder goes either way."""
+    scratch folder beside ``out_dir`` named by the job's parameters, train it (resuming from the folder's latest
+    checkpoint when a killed run of the same job left one; one every ``save_steps``) and save the final checkpoint.
+    The scratch folder goes when the job succeeds, and when it fails with nothing to resume from."""
     out_dir = Path(out_dir)
-    work = work_dir(out_dir)
+    key = job_key(model_path, records, {"lora": lora, "extra": extra, "model_class": model_class, **options})
+    work = work_dir(out_dir, key)
+    claim(out_dir, key)
     try:
         trainer = build_trainer(model_path, records, work, lora=lora, log=log, **options)
-        return _run(trainer, str(model_path), out_dir, work, lora=lora is not None, extra=extra, log=log,
-                    model_class=model_class, after_train=after_train)
+        save_every(trainer, save_steps)
+        stats = _run(trainer, str(model_path), out_dir, work, key, lora=lora is not None, extra=extra, log=log,
+                     model_class=model_class, after_train=after_train)
+    except BaseException:
+        if latest_checkpoint(work) is None:  # nothing to resume from: leave nothing behind
+            remove_work_dir(work)
+        raise
     finally:
-        remove_work_dir(work)
+        release(out_dir, key)
+    remove_work_dir(work)
+    return stats

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rait.errors import RaitError
-from rait.training.common import (chat_prompt, fresh_work_dir, lora_config, make_config, load_tokenizer,
+from rait.training.common import (chat_prompt, prepare_work_dir, lora_config, make_config, load_tokenizer,
                                   plain_completion, set_logging, train_stage, check_records)
 
 FIELDS = ("prompt", "target")
@@ -191,7 +191,7 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
         hparams["activation_checkpointing"] = False  # short QA responses: memory is not the limit
     args = make_config(TrainingArguments, hparams, {"output_dir": str(work_dir), "seed": seed, "data_seed": seed,
                                                     "save_strategy": "no", "remove_unused_columns": False}, what)
-    fresh_work_dir(args, Path(work_dir))
+    prepare_work_dir(args, Path(work_dir))
     model = AutoModelForCausalLM.from_pretrained(str(model_path))
     peft_config = lora_config(lora)
     if peft_config is not None:
@@ -211,7 +211,7 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, threshold: float = 1.1, weight: float = 1.0,
-          judgment_prompt: str = DEFAULT_JUDGMENT_PROMPT, seed: int = 0,
+          judgment_prompt: str = DEFAULT_JUDGMENT_PROMPT, seed: int = 0, save_steps: int | None = None,
           log: Callable[[str], None] | None = print) -> dict:
     """CUT on ``records`` ({"id", "prompt", "target", "judgment"?}) from ``model_path``; ``hparams`` are
     ``transformers.TrainingArguments`` fields. Output as for ``rait.training.sft.train``."""
@@ -219,5 +219,6 @@ def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: s
     extra = {"method": "cut", "chat": chat, "seed": seed, "threshold": threshold, "weight": weight,
              "judged": sum(bool(r.get("judgment")) for r in records)}
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
+                       save_steps=save_steps,
                        hparams=hparams, threshold=threshold, weight=weight, judgment_prompt=judgment_prompt,
                        seed=seed, extra=extra)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rait.errors import RaitError
-from rait.training.common import (assistant, chat_prompt, fresh_work_dir, make_config, options_checked_by_trl,
+from rait.training.common import (assistant, chat_prompt, prepare_work_dir, make_config, options_checked_by_trl,
                                   plain_completion, prepare, set_logging, train_stage)
 
 FIELDS = ("prompt", "chosen", "rejected")
@@ -51,7 +51,7 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
         {"loss_type": ["sigmoid"], "loss_weights": None}
     args = make_config(DPOConfig, hparams, {"output_dir": str(work_dir), "seed": seed, "data_seed": seed,
                                             "save_strategy": "no", "beta": beta, **losses}, what)
-    fresh_work_dir(args, Path(work_dir))
+    prepare_work_dir(args, Path(work_dir))
     dataset = Dataset.from_list(rows(records, chat=chat, system=system))
     # ref_model=None: TRL loads a frozen copy of the starting model, or with LoRA disables the adapters.
     with options_checked_by_trl(what):
@@ -62,7 +62,8 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, beta: float = 0.1,
-          sft_weight: float = 0.01, seed: int = 0, log: Callable[[str], None] | None = print) -> dict:
+          sft_weight: float = 0.01, seed: int = 0, save_steps: int | None = None,
+          log: Callable[[str], None] | None = print) -> dict:
     """DPO on preference pairs ({"id", "prompt", "chosen", "rejected"}) starting from ``model_path``.
 
     The loss is TRL's sigmoid DPO loss with ``beta`` plus ``sft_weight`` times the mean NLL of the chosen
@@ -73,4 +74,5 @@ def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: s
     beta, sft_weight = _weights(beta, sft_weight, "train_dpo")
     extra = {"method": "dpo", "chat": chat, "seed": seed, "beta": beta, "sft_weight": sft_weight}
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
+                       save_steps=save_steps,
                        hparams=hparams, beta=beta, sft_weight=sft_weight, seed=seed, extra=extra)

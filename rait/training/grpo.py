@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 from rait.errors import RaitError
 from rait.rewards import DEFAULT_MARKER, REWARDS, StatementCounts
-from rait.training.common import (chat_prompt, fresh_work_dir, make_config, options_checked_by_trl, prepare,
+from rait.training.common import (chat_prompt, prepare_work_dir, make_config, options_checked_by_trl, prepare,
                                   set_logging, train_stage)
 
 FIELDS = ("prompt",)
@@ -72,7 +72,7 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
     peft_config, tokenizer = prepare(model_path, records, FIELDS, what, chat=chat, system=system, lora=lora, log=log)
     args = make_config(GRPOConfig, hparams, {"output_dir": str(work_dir), "seed": seed, "data_seed": seed,
                                              "save_strategy": "no", "reward_weights": weights}, what)
-    fresh_work_dir(args, Path(work_dir))
+    prepare_work_dir(args, Path(work_dir))
     with options_checked_by_trl(what):
         trainer = GRPOTrainer(model=str(model_path), reward_funcs=functions, args=args,
                               train_dataset=Dataset.from_list(rows(records, chat=chat, system=system)),
@@ -83,7 +83,8 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, reward: str | None = None,
           reward_settings: dict | None = None, confidence_marker: str = DEFAULT_MARKER,
-          reward_model: str | None = None, seed: int = 0, log: Callable[[str], None] | None = print) -> dict:
+          reward_model: str | None = None, seed: int = 0,
+          save_steps: int | None = None, log: Callable[[str], None] | None = print) -> dict:
     """GRPO from ``model_path`` on the prompts of ``records`` ({"id", "prompt", "grading"}), rewarded by
     ``rait.rewards.REWARDS[reward]``; ``hparams`` are ``trl.GRPOConfig`` fields (num_generations, beta,
     max_completion_length, temperature, ...). Output as for ``rait.training.sft.train``."""
@@ -97,6 +98,7 @@ def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: s
                 "last_logged_reward": rewards[-1] if rewards else None}
 
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
+                       save_steps=save_steps,
                        hparams=hparams, reward=reward, reward_settings=reward_settings,
                        confidence_marker=confidence_marker, reward_model=reward_model, counts=counts, seed=seed,
                        extra=extra,

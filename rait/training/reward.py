@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rait.errors import RaitError
-from rait.training.common import (fresh_work_dir, lora_config, make_config, options_checked_by_trl, prepare,
+from rait.training.common import (prepare_work_dir, lora_config, make_config, options_checked_by_trl, prepare,
                                   set_logging, train_stage)
 from rait.training.dpo import rows
 
@@ -62,7 +62,7 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
     train_records, held = split_heldout(records, heldout, seed)
     args = make_config(RewardConfig, hparams, {"output_dir": str(work_dir), "seed": seed, "data_seed": seed,
                                                "save_strategy": "no"}, what)
-    fresh_work_dir(args, Path(work_dir))
+    prepare_work_dir(args, Path(work_dir))
     datasets = {name: Dataset.from_list(rows(part, chat=chat, system=system))
                 for name, part in (("train", train_records), ("eval", held)) if part}
     with options_checked_by_trl(what):
@@ -84,11 +84,12 @@ def heldout_stats(trainer) -> dict:
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, heldout: float = 0.1, seed: int = 0,
-          log: Callable[[str], None] | None = print) -> dict:
+          save_steps: int | None = None, log: Callable[[str], None] | None = print) -> dict:
     """A reward model on preference pairs ({"id", "prompt", "chosen", "rejected"}) from ``model_path``;
     ``hparams`` are ``trl.RewardConfig`` fields. Output as for ``rait.training.sft.train``, the model a
     one-label sequence classifier, the statistics with the held-out accuracy."""
     extra = {"method": "reward", "chat": chat, "seed": seed, "heldout": heldout}
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
+                       save_steps=save_steps,
                        hparams=hparams, heldout=heldout, seed=seed, extra=extra, model_class=MODEL_CLASS,
                        after_train=heldout_stats)

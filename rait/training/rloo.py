@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rait.errors import RaitError
-from rait.training.common import (chat_prompt, fresh_work_dir, make_config, options_checked_by_trl, prepare,
+from rait.training.common import (chat_prompt, prepare_work_dir, make_config, options_checked_by_trl, prepare,
                                   set_logging, train_stage)
 
 FIELDS = ("prompt",)
@@ -57,7 +57,7 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
     peft_config, tokenizer = prepare(model_path, records, FIELDS, what, chat=chat, system=system, lora=lora, log=log)
     args = make_config(RLOOConfig, hparams, {"output_dir": str(work_dir), "seed": seed, "data_seed": seed,
                                              "save_strategy": "no"}, what)
-    fresh_work_dir(args, Path(work_dir))
+    prepare_work_dir(args, Path(work_dir))
     with options_checked_by_trl(what):
         trainer = RLOOTrainer(model=str(model_path), reward_funcs=reward_function(reward_model, chat=chat, system=system),
                               args=args, train_dataset=Dataset.from_list(rows(records, chat=chat, system=system)),
@@ -67,10 +67,11 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, reward_model: str | None = None, seed: int = 0,
-          log: Callable[[str], None] | None = print) -> dict:
+          save_steps: int | None = None, log: Callable[[str], None] | None = print) -> dict:
     """RLOO from ``model_path`` on the prompts of ``records`` ({"id", "prompt"}), rewarded by ``reward_model``
     (a ``rait.training.reward`` checkpoint); ``hparams`` are ``trl.RLOOConfig`` fields (num_generations, beta,
     max_completion_length, temperature, ...). Output as for ``rait.training.sft.train``."""
     extra = {"method": "rloo", "chat": chat, "seed": seed, "reward_model": str(reward_model)}
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
+                       save_steps=save_steps,
                        hparams=hparams, reward_model=reward_model, seed=seed, extra=extra)

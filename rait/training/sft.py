@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
-from rait.training.common import (assistant, chat_prompt, fresh_work_dir, make_config, options_checked_by_trl,
+from rait.training.common import (assistant, chat_prompt, prepare_work_dir, make_config, options_checked_by_trl,
                                   plain_completion, prepare, set_logging, train_stage)
 
 FIELDS = ("prompt", "target")
@@ -37,7 +37,7 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
     peft_config, tokenizer = prepare(model_path, records, FIELDS, what, chat=chat, system=system, lora=lora, log=log)
     args = make_config(SFTConfig, hparams, {"output_dir": str(work_dir), "seed": seed, "data_seed": seed,
                                             "save_strategy": "no", "completion_only_loss": True}, what)
-    fresh_work_dir(args, Path(work_dir))
+    prepare_work_dir(args, Path(work_dir))
     dataset = Dataset.from_list(rows(records, chat=chat, system=system))
     with options_checked_by_trl(what):
         trainer = SFTTrainer(model=str(model_path), args=args, train_dataset=dataset, processing_class=tokenizer,
@@ -46,7 +46,7 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
-          lora: dict | None = None, hparams: dict | None = None, seed: int = 0,
+          lora: dict | None = None, hparams: dict | None = None, seed: int = 0, save_steps: int | None = None,
           log: Callable[[str], None] | None = print) -> dict:
     """Supervised fine-tuning on ``records`` ({"id", "prompt", "target"}), loss on the target only.
 
@@ -57,4 +57,5 @@ def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: s
     Writes the merged model, tokenizer and ``training_stats.json`` to ``out_dir`` and returns those statistics.
     """
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
+                       save_steps=save_steps,
                        hparams=hparams, seed=seed, extra={"method": "sft", "chat": chat, "seed": seed})

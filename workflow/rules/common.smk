@@ -341,6 +341,8 @@ def training_resources():
         mpi=when(True, lambda wildcards: "srun"),
         mem_mb=one_node["mem_mb"],
         runtime=one_node["runtime"],
+        # how often a resumable checkpoint is saved: how the job runs, not what it trains (no rerun trigger)
+        save_steps=lambda wildcards: stage_training(wildcards.model, wildcards.stage).get("save_steps", 0),
     )
 
 

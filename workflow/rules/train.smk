@@ -29,5 +29,6 @@ rule train_stage:
     threads: 2
     shell:
         "python -m rait.training {params.trainer} --gpus {resources.node_gpus} --nodes {resources.nodes}"
+        " --save-steps {resources.save_steps}"
         " --deepspeed {params.deepspeed:q} --model {params.start:q} --data {input.data:q} --out {output:q}"
         " --options {params.options:q} > {log:q} 2>&1"
