@@ -186,7 +186,9 @@ def check_prediction(record: dict, origin: str) -> dict:
     if pid is None or isinstance(pid, bool) or not isinstance(pid, (str, int)) or pid == "":
         raise RaitError(f"{origin}: record has no id (text or integer)")
     if not isinstance(record.get("prediction"), str):
-        raise RaitError(f"{origin}: missing field 'prediction' (the model's response, as text)")
+        problem = ("missing field 'prediction'" if "prediction" not in record
+                   else f"field 'prediction' is {record['prediction']!r}, not text")
+        raise RaitError(f"{origin}: {problem} (the model's response, as text)")
     if record.get("base_prediction") is not None and not isinstance(record["base_prediction"], str):
         raise RaitError(f"{origin}: field 'base_prediction' must be text")
     if record.get("ik") is not None and not isinstance(record["ik"], bool):

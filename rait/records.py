@@ -12,6 +12,8 @@ choice exactly when it has ``choices``.
 
 from __future__ import annotations
 
+import json
+
 from rait.errors import RaitError
 
 LETTERS = "ABCDEFGHIJ"
@@ -53,6 +55,10 @@ def check_record(record: dict, origin: str) -> dict:
         answers = record.get("answers")
         if not isinstance(answers, list) or not any(isinstance(a, str) and a.strip() for a in answers):
             raise RaitError(f"{origin}: record has no answer")
+        for index, answer in enumerate(answers):
+            if not isinstance(answer, str):
+                raise RaitError(f"{origin}: answers[{index}] is {answer!r}, not text; write gold answers as strings "
+                                f"({json.dumps(str(answer))})")
     return record
 
 

@@ -114,6 +114,15 @@ def test_missing_prediction_names_the_line(tmp_path, capsys):
     expect_failure(capsys, ["score", str(path)], tmp_path / "m.json", f"{path}:2:", "missing field 'prediction'")
 
 
+def test_a_number_among_the_answers_or_as_the_prediction_names_the_line(tmp_path, capsys):
+    number_answer = {"id": "n", "question": "How many legs?", "answers": [4, "four"], "prediction": "4"}
+    path = write_lines(tmp_path / "p.jsonl", [LINES[0], number_answer])
+    expect_failure(capsys, ["score", str(path)], tmp_path / "m.json", f"{path}:2:", "answers[0] is 4, not text")
+    number_prediction = {"id": "n", "question": "How many legs?", "answers": ["4"], "prediction": 4}
+    path = write_lines(tmp_path / "q.jsonl", [LINES[0], number_prediction])
+    expect_failure(capsys, ["score", str(path)], tmp_path / "m.json", f"{path}:2:", "field 'prediction' is 4, not text")
+
+
 @pytest.mark.parametrize("gold", [None, "", "AB", "E", 1])
 def test_bad_gold_names_the_line(tmp_path, capsys, gold):
     bad = {k: v for k, v in LINES[2].items() if k != "gold"} | ({} if gold is None else {"gold": gold})

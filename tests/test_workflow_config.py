@@ -69,6 +69,15 @@ def test_a_prompt_template_that_would_crash_sampling_is_named_when_the_dag_is_bu
     assert "config: models.smollm2_135m.prompts.mc: field {choices} takes no format spec" in output
 
 
+def test_a_stray_json_file_among_the_evaluations_is_not_summarized(tmp_path):
+    config = write_config(tmp_path / "c.yaml")
+    (tmp_path / "results/eval").mkdir(parents=True)
+    (tmp_path / "results/eval/notes.json").write_text('{"todo": "rerun dpo"}')
+    result = snakemake(tmp_path, "-n", "results/summary.csv", configfile=config)
+    summarize = result.stdout.split("rule summarize_results:")[1].split("\n\n")[0]
+    assert "results/eval/smollm2_135m_sft.json" in summarize and "notes.json" not in summarize
+
+
 def test_slurm_plan_for_llama2_7b_dpo_lists_every_stage_with_gpus():
     result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama2_7b_dpo.json")
     jobs = result.stdout.split("Job stats:")[1].split("total")[0]

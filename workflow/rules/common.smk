@@ -712,9 +712,11 @@ def report_thresholds(wildcards):
 
 
 def evaluated_so_far():
-    """Every eval file on disk, so the summary covers all that was evaluated, not only the demo."""
+    """Every eval file on disk that the DAG makes (`{model}_{method}.json` of a configured model and a registry
+    method), so the summary covers all that was evaluated, not only the demo; a stray JSON file there is not one."""
     names = glob_wildcards(f"{RESULTS}/eval/{{name}}.json").name
-    return sorted(f"{RESULTS}/eval/{name}.json" for name in names if "/" not in name)
+    files = (f"{RESULTS}/eval/{name}.json" for name in names if "/" not in name)
+    return sorted(f for f in files if evaluation_of(f) is not None)
 
 
 # ---- CRaFT: certainty, rehearsal, knowledge flow ------------------------------
