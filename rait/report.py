@@ -197,6 +197,9 @@ def figure_files(*, evals: Sequence[str], curves: Sequence[str], checkpoints: Se
     stages = []
     for path in checkpoints:
         history_file = Path(path) / LOG_HISTORY_FILE
+        if not Path(path).is_dir():  # deleted to save disk once its evaluation was done
+            log.warning("%s: no such checkpoint (deleted?): no training curve", path)
+            continue
         if not history_file.exists():  # one checkpoint without a curve does not cost the whole report
             log.warning("%s: no %s (trained by an older rait): no training curve; retrain it to draw one", path,
                         LOG_HISTORY_FILE)

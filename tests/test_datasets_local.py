@@ -199,3 +199,19 @@ def test_subject_pattern_must_match(tmp_path):
     path = write_jsonl(tmp_path / "nosubject.jsonl", [{"q": "x?", "a": "y"}])
     with pytest.raises(RaitError, match=r"nosubject\.jsonl: file name does not match datasets\.toy\.fields\.subject_pattern"):
         local.load(open_spec(path, subject_pattern=r"^(?P<subject>.+)_test\.jsonl$"), "test")
+
+
+def test_gold_answers_that_normalise_to_nothing_are_counted_and_warned_about(tmp_path, caplog):
+    from rait.datasets import load_split
+
+    path = write_jsonl(tmp_path / "toy.jsonl", [
+        {"q": "Fine?", "a": ["yes"]},
+        {"q": "Grade?", "a": ["A+", "A plus"]},  # "A+" loses its "+", then the article "a"
+        {"q": "Dash?", "a": ["---"]},
+    ])
+    with caplog.at_level("WARNING", logger="rait.datasets"):
+        records = load_split({**open_spec(path), "source": "local"}, "test")
+    assert len(records) == 3
+    assert "datasets.toy split test: 2 gold answer(s) normalise to nothing" in caplog.text
+    assert "'A+'" in caplog.text and "'---'" in caplog.text
+    assert "1 question(s) have no other answer" in caplog.text

@@ -80,6 +80,18 @@ def test_every_trained_checkpoint_has_its_curve_and_the_summary_markdown_its_met
     assert "## Missing" not in markdown
 
 
+def test_a_checkpoint_deleted_after_its_evaluation_is_not_trained_again_for_the_report(reported, tmp_path):
+    """Checkpoints are large: once evaluated, a user may delete them; the report then lacks their curves."""
+    workdir = reported
+    checkpoint = workdir / "results/checkpoints/synth_tiny_sft"
+    shutil.move(checkpoint, tmp_path / "sft")
+    try:
+        plan = snakemake(workdir, "-n", configfile=workdir / "config.yaml").stdout
+        assert "train_stage" not in plan, plan[-3000:]
+    finally:
+        shutil.move(tmp_path / "sft", checkpoint)
+
+
 def test_a_partly_failed_run_reports_what_exists_and_lists_what_is_missing(reported, tmp_path):
     """One evaluation of the demo missing (its job failed): report.skip_missing draws the rest and lists it."""
     workdir = reported

@@ -9,6 +9,7 @@ fictional world, whose records carry a ``split`` column like the embedded set).
 
 from __future__ import annotations
 
+import logging
 import random
 from importlib import resources
 from pathlib import Path
@@ -108,6 +109,37 @@ def expected_size(spec: dict, split: str, *, limit: int | None = None, synthetic
     return size
 
 
+log = logging.getLogger(__name__)
+
+
+def ungradable_answers(records: list[dict]) -> tuple[list[tuple], list]:
+    """Gold answers of open questions that normalise to nothing ("---", ")", "A+": punctuation and articles go), so
+    no response can ever match them: (id, answer) of each, and the ids of questions with no other answer."""
+    from rait.grading import normalize_answer
+
+    empty, hopeless = [], []
+    for record in records:
+        if "choices" in record or record.get("unanswerable"):
+            continue
+        bad = [answer for answer in record["answers"] if not normalize_answer(answer)]
+        empty += [(record["id"], answer) for answer in bad]
+        if bad and len(bad) == len(record["answers"]):
+            hopeless.append(record["id"])
+    return empty, hopeless
+
+
+def warn_ungradable(records: list[dict], where: str) -> int:
+    """Log the gold answers that can never be matched (and the questions no answer can be right for); their count."""
+    empty, hopeless = ungradable_answers(records)
+    if empty:
+        shown = ", ".join(f"{pid}: {answer!r}" for pid, answer in empty[:5])
+        log.warning("%s: %d gold answer(s) normalise to nothing and can never be matched (%s%s)%s", where, len(empty),
+                    shown, ", ..." if len(empty) > 5 else "",
+                    f"; {len(hopeless)} question(s) have no other answer, so every answer to them grades wrong: "
+                    f"{', '.join(map(str, hopeless[:5]))}" if hopeless else "")
+    return len(empty)
+
+
 def load_split(spec: dict, split: str, *, limit: int | None = None, seed: int = 0) -> list[dict]:
     """Load one split; ``limit`` keeps a seeded random subset (for quick runs), in source order."""
     source = spec.get("source")
@@ -119,4 +151,5 @@ def load_split(spec: dict, split: str, *, limit: int | None = None, seed: int = 
     if limit is not None and limit < len(records):
         keep = set(random.Random(seed).sample(range(len(records)), limit))
         records = [record for index, record in enumerate(records) if index in keep]
+    warn_ungradable(records, f"datasets.{spec.get('key', '?')} split {split}")
     return records

@@ -672,10 +672,11 @@ def evaluation_of(path):
 
 
 def report_inputs(wildcards):
-    """What the report's figures are drawn from, for each evaluation of the summary: its curves, the checkpoints
-    its answers rest on (their log history), and its model's knowledge labels, certainty and flow on the train
-    split. Files behind an evaluation that is not the demo's (found on disk) are used only where they exist, so
-    a report never retrains anything; with report.skip_missing, nothing is made first."""
+    """What the report's figures are drawn from, for each evaluation of the summary: its curves, and its model's
+    knowledge labels, certainty and flow on the train split (`checkpoints`: the checkpoints its answers rest on,
+    whose log histories are read where they exist: `report_checkpoints`). Files behind an evaluation that is not
+    the demo's (found on disk) are used only where they exist, so a report never retrains anything; with
+    report.skip_missing, nothing is made first."""
     expected = set(expected_evaluations(wildcards.summary))
     evals = summary_inputs(wildcards)
     files = {"curves": [], "checkpoints": [], "knowledge": [], "flows": []}
@@ -684,9 +685,9 @@ def report_inputs(wildcards):
         if found is None:
             continue
         model, method = found
-        wanted = {"curves": [f"{RESULTS}/eval/curves/{model}_{method}.json"],
-                  "checkpoints": [stage_checkpoint(model, stage)
-                                  for stage in registry.trained_stages(METHODS[method], STAGES)]}
+        files["checkpoints"] += [stage_checkpoint(model, stage)
+                                 for stage in registry.trained_stages(METHODS[method], STAGES)]
+        wanted = {"curves": [f"{RESULTS}/eval/curves/{model}_{method}.json"]}
         datasets = [d for d in train_datasets(model) if d in config["datasets"]]
         wanted["knowledge"] = [f"{RESULTS}/knowledge/{model}/{d}_{split}.jsonl" for d in datasets for split in SPLITS]
         wanted["flows"] = []
@@ -704,6 +705,13 @@ def report_inputs(wildcards):
     with_flow = {p.replace("/flow/", "/certainty/") for p in files["flows"] if "/flow/" in p}
     files["flows"] = [p for p in files["flows"] if p not in with_flow]
     return {"evals": evals, **files}
+
+
+def report_checkpoints(wildcards):
+    """The checkpoints behind the report's evaluations, a parameter and not an input: each is upstream of its
+    evaluation, so it exists when the figures are drawn after a fresh run, and one deleted to save disk (its
+    evaluation done) loses its training curve instead of being trained again."""
+    return report_inputs(wildcards)["checkpoints"]
 
 
 def report_thresholds(wildcards):

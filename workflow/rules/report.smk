@@ -33,7 +33,7 @@ rule summarize_results:
 rule plot_results:
     """The report's figures, one folder per category (rait.plots, rait.report.figure_files)."""
     input:
-        unpack(report_inputs),
+        unpack(lambda wildcards: {k: v for k, v in report_inputs(wildcards).items() if k != "checkpoints"}),
     output:
         comparison=report(
             directory(f"{RESULTS}/report/{{summary}}/comparison"),
@@ -75,6 +75,7 @@ rule plot_results:
     wildcard_constraints:
         summary="summary|summary_full",
     params:
+        checkpoints=report_checkpoints,
         thresholds=report_thresholds,
         base=registry.BASE,
     log:

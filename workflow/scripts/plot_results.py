@@ -8,7 +8,7 @@ CATEGORIES = ("comparison", "knowledge", "training", "evaluation", "data")
 
 def main(sm):
     written = figure_files(
-        evals=list(sm.input.evals), curves=list(sm.input.curves), checkpoints=list(sm.input.checkpoints),
+        evals=list(sm.input.evals), curves=list(sm.input.curves), checkpoints=list(sm.params.checkpoints),
         knowledge=list(sm.input.knowledge), flows=list(sm.input.flows), thresholds=sm.params.thresholds,
         out={category: sm.output[category] for category in CATEGORIES}, base=sm.params.base,
     )
