@@ -1,0 +1,85 @@
+"""A short check on a CUDA machine, through rait's own entry points: SFT (full fine-tuning, bf16), DPO (LoRA, bf16)
+and GRPO (abstention reward) with `python -m rait.training`, then sampling with the transformers engine in bf16.
+
+    python bench/gpu_smoke.py INPUTS OUT
+
+INPUTS holds `model/` (a causal LM checkpoint), `sft.jsonl`, `dpo.jsonl` and `test.jsonl` (the synthetic world's
+files: `results/models/synth_tiny`, `results/train_data/synth_tiny_{sft,dpo}.jsonl`, `results/data/synth/test.jsonl`).
+OUT gets each stage's training_stats.json and log_history.jsonl, the samples, and summary.json; no weights.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def train(kind: str, model: Path, data: Path, out: Path, options: dict) -> dict:
+    started = time.monotonic()
+    command = [sys.executable, "-m", "rait.training", kind, "--model", str(model), "--data", str(data),
+               "--out", str(out), "--options", json.dumps(options), "--gpus", "1", "--save-steps", "10"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    (out.parent / f"{kind}.log").write_text(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise SystemExit(f"{kind} failed:\n{result.stderr[-4000:]}")
+    stats = json.loads((out / "training_stats.json").read_text())
+    return {**stats, "wall_s": round(time.monotonic() - started, 1)}
+
+
+def sample(model: Path, questions: list[dict]) -> dict:
+    import torch
+
+    from rait.sampling import SamplingSpec, sample_records
+
+    started = time.monotonic()
+    rows = sample_records(questions, str(model), engine="transformers", engine_options={"dtype": "bfloat16"},
+                          templates={"open": "Q: {question}\nA:"}, chat=False,
+                          spec=SamplingSpec(n=10, temperature=1.0, top_p=0.9, max_new_tokens=16, seed=0, stop=("\n",)))
+    return {"rows": rows, "wall_s": round(time.monotonic() - started, 1), "device": torch.cuda.get_device_name(0),
+            "refusals": sum(row["greedy"].strip().startswith("I don't know") for row in rows)}
+
+
+def main() -> None:
+    import torch
+
+    inputs, out = Path(sys.argv[1]), Path(sys.argv[2])
+    out.mkdir(parents=True, exist_ok=True)
+    assert torch.cuda.is_available(), "no CUDA device"
+    summary = {"torch": torch.__version__, "cuda": torch.version.cuda, "bf16": torch.cuda.is_bf16_supported()}
+    summary["sft"] = train("sft", inputs / "model", inputs / "sft.jsonl", out / "sft",
+                           {"chat": False, "lora": None, "hparams": {"num_train_epochs": 4, "learning_rate": 5e-4,
+                                                                    "per_device_train_batch_size": 16,
+                                                                    "max_length": 64}})
+    summary["dpo"] = train("dpo", out / "sft", inputs / "dpo.jsonl", out / "dpo",
+                           {"chat": False, "lora": {"r": 8, "alpha": 16, "target_modules": ["c_attn"]},
+                            "hparams": {"num_train_epochs": 2, "learning_rate": 1e-4,
+                                        "per_device_train_batch_size": 16, "max_length": 64}})
+    questions = [json.loads(line) for line in (inputs / "test.jsonl").read_text().splitlines()][:200]
+    # GRPO from the SFT checkpoint with the abstention reward (+1 right, 0 refusal, -1 wrong), on the test prompts
+    graded = out / "grpo.jsonl"
+    graded.write_text("".join(json.dumps({"id": q["id"], "prompt": f"Q: {q['question']}\nA:",
+                                          "grading": {"question": q, "profile": "rait", "refusals": ["I don't know."],
+                                                      "exact_match": False}}) + "\n" for q in questions[:64]))
+    summary["grpo"] = train("grpo", out / "sft", graded, out / "grpo",
+                            {"chat": False, "lora": None, "reward": "abstention", "reward_settings": {},
+                             "hparams": {"max_steps": 8, "learning_rate": 1e-4, "per_device_train_batch_size": 8,
+                                         "num_generations": 4, "max_completion_length": 16}})
+    for path in (out / "grpo").glob("*.safetensors"):
+        path.unlink()
+    for stage in ("sft", "dpo"):
+        sampled = sample(out / stage, questions)
+        (out / f"samples_{stage}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sampled.pop("rows")))
+        summary[f"sample_{stage}"] = sampled
+        with open(out / stage / "config.json") as handle:
+            summary[f"{stage}_dtype"] = json.load(handle).get("dtype")
+        for path in (out / stage).glob("*.safetensors"):
+            path.unlink()  # the weights stay on the device
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
