@@ -1,5 +1,6 @@
 """A short check on a CUDA machine, through rait's own entry points: SFT (full fine-tuning, bf16), DPO (LoRA, bf16)
-and GRPO (abstention reward) with `python -m rait.training`, then sampling with the transformers engine in bf16.
+and GRPO (abstention reward) with `python -m rait.training`, a reward model and its scores and R-Tuning's follow-up
+log-probabilities (rait.scoring, rait.followup), then sampling with the transformers engine in bf16.
 
     python bench/gpu_smoke.py INPUTS OUT
 
@@ -42,6 +43,23 @@ def sample(model: Path, questions: list[dict]) -> dict:
             "refusals": sum(row["greedy"].strip().startswith("I don't know") for row in rows)}
 
 
+def score(out: Path, inputs: Path) -> dict:
+    from rait.followup import FollowUp
+    from rait.scoring import RewardModel
+
+    pairs = [json.loads(line) for line in (inputs / "dpo.jsonl").read_text().splitlines()][:64]
+    started = time.monotonic()
+    scorer = RewardModel(str(out / "reward"), chat=False)
+    chosen = scorer.scores([(p["prompt"], p["chosen"]) for p in pairs])
+    rejected = scorer.scores([(p["prompt"], p["rejected"]) for p in pairs])
+    follow = FollowUp(str(out / "sft"), chat=False)
+    logprobs = follow.logprobs([(p["prompt"], " " + p["chosen"]) for p in pairs])
+    return {"pairs": len(pairs), "chosen_above_rejected": sum(c > r for c, r in zip(chosen, rejected)),
+            "reward_device": str(scorer.model.device), "followup_device": str(follow.model.device),
+            "followup_dtype": str(follow.model.dtype), "mean_logprob_chosen": sum(l for l, _ in logprobs) / len(pairs),
+            "wall_s": round(time.monotonic() - started, 1)}
+
+
 def main() -> None:
     import torch
 
@@ -68,6 +86,14 @@ def main() -> None:
                              "hparams": {"max_steps": 8, "learning_rate": 1e-4, "per_device_train_batch_size": 8,
                                          "num_generations": 4, "max_completion_length": 16}})
     for path in (out / "grpo").glob("*.safetensors"):
+        path.unlink()
+    # the reward model (Idk-BoN, Idk-PPO, conqord_rm) and its scores, and R-Tuning's follow-up log-probabilities
+    summary["reward"] = train("reward", out / "sft", inputs / "dpo.jsonl", out / "reward",
+                              {"chat": False, "lora": None, "heldout": 0.1,
+                               "hparams": {"num_train_epochs": 4, "learning_rate": 5e-4,
+                                           "per_device_train_batch_size": 16, "max_length": 64}})
+    summary["scoring"] = score(out, inputs)
+    for path in (out / "reward").glob("*.safetensors"):
         path.unlink()
     for stage in ("sft", "dpo"):
         sampled = sample(out / stage, questions)
