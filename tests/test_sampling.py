@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -189,3 +191,56 @@ def test_a_killed_sampling_run_resumes_from_its_part_file(tiny_lm, tmp_path, mon
     other = PartFile(part.path, {"settings": 2})
     assert other.load() == {}
 
+
+
+SAMPLER = """
+import json, logging, sys
+from rait.io import write_jsonl
+logging.basicConfig(level=logging.INFO)
+from rait.sampling import PartFile, SamplingSpec, sample_records
+model, questions, out = sys.argv[1:4]
+records = [json.loads(line) for line in open(questions)]
+part = PartFile.beside(out, {"spec": "kill test"}, [questions])
+rows = sample_records(records, model, engine="transformers", engine_options={"batch_size": 1},
+                      templates={"open": "{question}"}, chat=False, part=part, progress=False,
+                      spec=SamplingSpec(n=4, temperature=1.0, top_p=0.9, max_new_tokens=6, seed=3))
+write_jsonl(out, rows)
+part.remove()
+"""
+
+
+def test_a_sampling_job_killed_with_sigkill_resumes_and_writes_the_same_bytes(tiny_lm, tmp_path):
+    """A real kill: the job is a process, SIGKILLed once its part file holds some finished batches."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path, tokenizer, prompts = tiny_lm
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps({"id": f"q{i}", "question": tokenizer.decode(prompts[i % len(prompts)]),
+                                             "answers": ["x"]}) + "\n" for i in range(400)))
+
+    def sampler(out):
+        return [sys.executable, "-c", SAMPLER, str(path), str(questions), str(out)]
+
+    subprocess.run(sampler(tmp_path / "whole.jsonl"), check=True, capture_output=True)
+    out = tmp_path / "killed.jsonl"
+    job = subprocess.Popen(sampler(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = lambda: list(tmp_path.glob(".killed.jsonl.part"))  # noqa: E731
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (parts() and len(parts()[0].read_text().splitlines()) > 20):
+        time.sleep(0.05)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    assert not out.exists() and parts(), "the job finished before it was killed"
+    done = len(parts()[0].read_text().splitlines()) - 1
+    assert 20 <= done < 400
+    rerun = subprocess.run(sampler(out), capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    resumed = int(re.search(r"resuming: (\d+) of 400 questions already sampled", rerun.stderr)[1])
+    assert resumed >= done - 1 > 0  # what the part file held (a line the kill cut short is sampled again)
+    assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+    assert not parts() and sorted(p.name for p in tmp_path.iterdir()) == ["killed.jsonl", "questions.jsonl",
+                                                                           "whole.jsonl"]
