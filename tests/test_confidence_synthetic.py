@@ -11,7 +11,7 @@ from rait.calibration import roc_auc
 from rait.grading import is_refusal
 from rait.io import read_json, read_jsonl
 
-# xdist: one worker runs the modules of this group on its copy of the synthetic world (tests/conftest.py, synth_run)
+# xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
 
 METHODS = ("rtuning", "conqord", "abstain_rl", "calibrated_rl")

@@ -10,7 +10,7 @@ import pytest
 from conftest import snakemake
 from rait.io import read_json, read_jsonl
 
-# xdist: one worker runs the modules of this group on its copy of the synthetic world (tests/conftest.py, synth_run)
+# xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
 
 CRAFT_METHODS = ("craft", "craft_noflow", "craft_nocer", "cor_rait", "van_tuning")

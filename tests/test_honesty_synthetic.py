@@ -9,7 +9,7 @@ from conftest import evaluate_synth
 from rait.grading import grade
 from rait.io import read_json, read_jsonl
 
-# xdist: one worker runs the modules of this group on its copy of the synthetic world (tests/conftest.py, synth_run)
+# xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
 
 HONESTY_METHODS = ("absolute", "conf_num", "conf_verb", "multisample")

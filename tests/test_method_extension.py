@@ -14,8 +14,8 @@ import pytest
 from conftest import REPO, snakemake
 from rait.io import read_json, read_jsonl
 
-# xdist: one worker runs the modules of this group on its copy of the synthetic world (tests/conftest.py, synth_run)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world_b")]
+# xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
 
 TOY_BUILDER = '''"""Toy: the gold answer where the base model's greedy answer was right, the refusal elsewhere."""
 

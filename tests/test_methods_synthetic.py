@@ -12,7 +12,7 @@ from rait.grading import grade
 from rait.methods import METHODS as METHODS_REGISTRY
 from rait.io import read_json, read_jsonl
 
-# xdist: one worker runs the modules of this group on its copy of the synthetic world (tests/conftest.py, synth_run)
+# xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
 
 METHODS = ("base", "prompt", "sft", "dpo")

@@ -16,7 +16,7 @@ from rait import methods as registry
 from rait.io import read_json, read_jsonl
 from svg_figures import bar_heights
 
-# xdist: one worker runs the modules of this group on its copy of the synthetic world (tests/conftest.py, synth_run)
+# xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
 
 FIGURES = "results/report/summary"

@@ -11,8 +11,8 @@ from sklearn.metrics import roc_auc_score
 from conftest import SYNTH_OVERRIDES, SYNTH_TARGETS, snakemake, write_config
 from rait.io import read_jsonl
 
-# xdist: one worker runs the modules of this group on its copy of the synthetic world (tests/conftest.py, synth_run)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world_b")]
+# xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
 
 
 def planned_jobs(dry_run_output: str) -> dict[str, int]:
