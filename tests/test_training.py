@@ -689,11 +689,11 @@ def test_a_killed_training_job_resumes_from_its_last_checkpoint_and_ends_as_an_u
 
     data = tmp_path / "d.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in sft_records()))
-    hparams = {"max_steps": 200}
+    hparams = {"max_steps": 100}
     subprocess.run(training_command(tiny_model, data, tmp_path / "whole", hparams, 20), check=True,
                    capture_output=True)
     out = tmp_path / "resumed"
-    job = run_until(training_command(tiny_model, data, out, hparams, 20), r": step (4[5-9]|5\d)/200")
+    job = run_until(training_command(tiny_model, data, out, hparams, 20), r": step (4[5-9]|5\d)/100")
     job.send_signal(signal.SIGKILL)
     job.wait()
     assert not out.exists()
@@ -707,7 +707,7 @@ def test_a_killed_training_job_resumes_from_its_last_checkpoint_and_ends_as_an_u
     whole, resumed = state(tmp_path / "whole"), state(out)
     assert max(float((whole[k] - resumed[k]).abs().max()) for k in whole) <= RESUME_TOLERANCE
     history = [json.loads(line) for line in (out / training.LOG_HISTORY_FILE).read_text().splitlines()]
-    assert [e["step"] for e in history if "loss" in e] == list(range(1, 201))  # the whole history, resumed too
+    assert [e["step"] for e in history if "loss" in e] == list(range(1, 101))  # the whole history, resumed too
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no scratch, no claim left
 
 
