@@ -58,6 +58,7 @@ def quadrant_figure(rows: Sequence[Mapping], *, model: str, test_set: str):
     fig, ax = plt.subplots(figsize=(max(4.0, 0.55 * len(rows) + 2.5), 4.0), layout="constrained")
     _axes_id(ax, "quadrants", 0.0, 1.0)
     positions = range(len(rows))
+    legend_at = _first_complete(rows)  # the first drawn bar names the four colours
     for x, row in zip(positions, rows):
         values = [row.get(quadrant) for quadrant in QUADRANTS]
         if not all(_is_number(value) for value in values):
@@ -66,7 +67,7 @@ def quadrant_figure(rows: Sequence[Mapping], *, model: str, test_set: str):
         bottom = 0.0
         for quadrant, value in zip(QUADRANTS, values):
             bar = ax.bar(x, value, bottom=bottom, color=QUADRANT_COLOURS[quadrant],
-                         label=QUADRANT_LABELS[quadrant] if x == _first_complete(rows) else None)
+                         label=QUADRANT_LABELS[quadrant] if x == legend_at else None)
             bar.patches[0].set_gid(f"bar|{row['method']}|{quadrant}")
             bottom += value
     ax.set_xticks(list(positions), [row["method"] for row in rows], rotation=45, ha="right")

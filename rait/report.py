@@ -161,12 +161,13 @@ def quadrant_rows(results: Sequence[Mapping], model: str, test_set: str) -> list
     return rows
 
 
-def figure_files(*, evals: Sequence[str], curves: Sequence[str], checkpoints: Sequence[str],
+def figure_files(*, evals: Sequence[str], curves: Sequence[str], checkpoints: Sequence[Mapping],
                  knowledge: Sequence[str], flows: Sequence[str], thresholds: Mapping[str, float],
                  out: Mapping[str, str], base: str = "base") -> dict[str, list[str]]:
     """Draw every figure the inputs allow into the category folders ``out`` (comparison, knowledge, training,
-    evaluation, data); returns the files written per category. Paths follow rait's layout:
-    ``checkpoints/{model}_{stage}``, ``knowledge/{model}/{dataset}_train.jsonl``, ``.../flow/{dataset}_train.jsonl``."""
+    evaluation, data); returns the files written per category. ``checkpoints``: {"model", "stage", "path"} each.
+    Knowledge paths follow rait's layout: ``knowledge/{model}/{dataset}_{split}.jsonl``,
+    ``.../flow/{dataset}_train.jsonl``."""
     from rait import plots
     from rait.training import LOG_HISTORY_FILE, STATS_FILE
 
@@ -195,7 +196,8 @@ def figure_files(*, evals: Sequence[str], curves: Sequence[str], checkpoints: Se
             save("evaluation", f"{curve['model']}/{curve['method']}.svg",
                  plots.confidence_figure(drawn, model=curve["model"], method=curve["method"]))
     stages = []
-    for path in checkpoints:
+    for checkpoint in checkpoints:
+        model, stage, path = checkpoint["model"], checkpoint["stage"], checkpoint["path"]
         history_file = Path(path) / LOG_HISTORY_FILE
         if not Path(path).is_dir():  # deleted to save disk once its evaluation was done
             log.warning("%s: no such checkpoint (deleted?): no training curve", path)
@@ -204,7 +206,6 @@ def figure_files(*, evals: Sequence[str], curves: Sequence[str], checkpoints: Se
             log.warning("%s: no %s (trained by an older rait): no training curve; retrain it to draw one", path,
                         LOG_HISTORY_FILE)
             continue
-        model, stage = _checkpoint_name(path, thresholds)
         history = read_jsonl(history_file, allow_empty=True)
         save("training", f"{model}/{stage}.svg", plots.training_figure(history, model=model, stage=stage))
         stats = read_json(Path(path) / STATS_FILE)
@@ -227,23 +228,14 @@ def figure_files(*, evals: Sequence[str], curves: Sequence[str], checkpoints: Se
              plots.craft_figure(read_jsonl(path, allow_empty=True), model=model, dataset=dataset))
     for model in dict.fromkeys([row["model"] for row in datasets] + [row["model"] for row in stages]):
         path = Path(out["data"]) / f"{model}/data.csv"
-        _write_data_table(path, [r for r in datasets if r["model"] == model], [r for r in stages if r["model"] == model])
+        _write_data_table(path, [r for r in datasets if r["model"] == model],
+                          [r for r in stages if r["model"] == model])
         written["data"].append(str(path))
     return dict(written)
 
 
-def _checkpoint_name(path: str, models: Mapping[str, float]) -> tuple[str, str]:
-    """(model, stage) of ``checkpoints/{model}_{stage}``: the longest known model name that prefixes it."""
-    name = Path(path).name
-    for model in sorted(models, key=len, reverse=True):
-        if name.startswith(f"{model}_"):
-            return model, name[len(model) + 1:]
-    raise RaitError(f"{path}: not a checkpoint of a configured model ({', '.join(sorted(models))})")
-
-
 def _write_data_table(path: Path, datasets: list[dict], stages: list[dict]) -> None:
     """The questions per dataset and split with the share the model knows, and each trained stage's examples."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     columns = ("what", "name", "split", "questions_or_examples", "known_share", "steps", "train_loss")
     with atomic_open(path) as handle:
         writer = csv.writer(handle, lineterminator="\n")

@@ -59,12 +59,12 @@ def test_an_eval_file_of_another_format_is_an_error_naming_it(tmp_path, content,
 
 def test_figures_from_evaluations_and_a_checkpoint_without_log_history_or_deleted_is_skipped(tmp_path):
     files = [write(tmp_path, evaluation("base", 0.4, 0.0)), write(tmp_path, evaluation("sft", 0.3, 0.5))]
-    old_checkpoint = tmp_path / "checkpoints" / "m_sft"
-    old_checkpoint.mkdir(parents=True)
+    (tmp_path / "checkpoints" / "m_sft").mkdir(parents=True)
+    old_checkpoint = {"model": "m", "stage": "sft", "path": str(tmp_path / "checkpoints" / "m_sft")}
     out = {category: str(tmp_path / "out" / category) for category in ("comparison", "knowledge", "training",
                                                                         "evaluation", "data")}
-    deleted = tmp_path / "checkpoints" / "m_dpo"  # deleted to save disk once evaluated
-    written = figure_files(evals=files, curves=[], checkpoints=[str(old_checkpoint), str(deleted)], knowledge=[],
+    deleted = {"model": "m", "stage": "dpo", "path": str(tmp_path / "checkpoints" / "m_dpo")}  # to save disk
+    written = figure_files(evals=files, curves=[], checkpoints=[old_checkpoint, deleted], knowledge=[],
                            flows=[], thresholds={"m": 0.5}, out=out)
     heights = bar_heights(tmp_path / "out/comparison/quadrants/m/t.svg")
     assert heights["bar|sft|ik_idk"] == pytest.approx(0.5, abs=1e-4)

@@ -209,8 +209,10 @@ def job_key(model_path, records, options: dict) -> str:
     rerun with the same parameters resumes there and one with other parameters never does."""
     import hashlib
 
+    # a live object among the options (GRPO's statement counter) is not a parameter: its type stands for it, never
+    # its state or address, so the key is the same on every rerun
     text = json.dumps({"model": str(model_path), "records": list(records), "options": options}, sort_keys=True,
-                      default=str)
+                      default=lambda value: type(value).__name__)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -233,25 +235,29 @@ def claim(out_dir: Path, key: str) -> None:
 
     with atomic_open(claim_file(out_dir)) as handle:
         handle.write(key + "\n")
+    ours = work_dir(out_dir, key).name
     for stale in out_dir.parent.glob(f".{out_dir.name}.train*"):
-        if stale.name != work_dir(out_dir, key).name:
+        if stale.name != ours:
             shutil.rmtree(stale, ignore_errors=True)
 
 
 def check_claim(out_dir: Path, key: str) -> None:
     """Before the result moves into place (every rank): a newer job for ``out_dir`` wins, this one's result is
     stale (its job was orphaned and the plan changed) and never replaces what the newer one writes."""
-    path = claim_file(out_dir)
-    holder = path.read_text(encoding="utf-8").strip() if path.exists() else None
+    holder = claim_holder(out_dir)
     if holder != key:
         raise RaitError(f"{out_dir}: a newer training job (parameters {holder}) claimed this output after this one "
                         f"(parameters {key}) started; this job's result is stale and is not moved into place")
 
 
-def release(out_dir: Path, key: str) -> None:
+def claim_holder(out_dir: Path) -> str | None:
     path = claim_file(out_dir)
-    if os.environ.get("RANK", "0") == "0" and path.exists() and path.read_text(encoding="utf-8").strip() == key:
-        path.unlink()
+    return path.read_text(encoding="utf-8").strip() if path.exists() else None
+
+
+def release(out_dir: Path, key: str) -> None:
+    if os.environ.get("RANK", "0") == "0" and claim_holder(out_dir) == key:
+        claim_file(out_dir).unlink()
 
 
 def remove_work_dir(work: Path) -> None:
@@ -269,11 +275,18 @@ def prepare_work_dir(args, work: Path) -> None:
     state.wait_for_everyone()
 
 
+def checkpoint_step(path: Path) -> int | None:
+    """N of the trainer's ``checkpoint-N`` folder (transformers' PREFIX_CHECKPOINT_DIR), else None."""
+    prefix, _, step = path.name.partition("-")
+    return int(step) if prefix == "checkpoint" and step.isdigit() else None
+
+
 def latest_checkpoint(work: Path) -> Path | None:
-    """The newest complete ``checkpoint-N`` in ``work`` (the trainer writes trainer_state.json last, so a folder
-    without it was cut off mid-save by a kill)."""
-    done = [p for p in work.glob("checkpoint-*") if (p / "trainer_state.json").exists() and p.name[11:].isdigit()]
-    return max(done, key=lambda p: int(p.name[11:]), default=None)
+    """The newest complete ``checkpoint-N`` in ``work``. Not transformers' ``get_last_checkpoint``: the trainer
+    writes trainer_state.json last, and a folder without it was cut off mid-save by a kill."""
+    done = [p for p in work.glob("checkpoint-*")
+            if checkpoint_step(p) is not None and (p / "trainer_state.json").exists()]
+    return max(done, key=checkpoint_step, default=None)
 
 
 def save_every(trainer, save_steps: int | None) -> None:
@@ -375,7 +388,7 @@ def _run(trainer, model_path, out_dir: Path, work: Path, key: str, *, lora: bool
     started = time.perf_counter()
     resume = latest_checkpoint(work)
     if resume is not None:
-        say(f"{extra['method']}: resuming from step {resume.name[11:]} ({resume})")
+        say(f"{extra['method']}: resuming from step {checkpoint_step(resume)} ({resume})")
     result = trainer.train(resume_from_checkpoint=str(resume) if resume is not None else None)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     check_claim(out_dir, key)

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rait.errors import RaitError
-from rait.training.common import (chat_prompt, prepare_work_dir, lora_config, make_config, load_tokenizer,
-                                  plain_completion, set_logging, train_stage, check_records)
+from rait.training.common import (chat_prompt, check_records, load_tokenizer, lora_config, make_config,
+                                  plain_completion, prepare_work_dir, set_logging, train_stage)
 
 FIELDS = ("prompt", "target")
 SETTINGS = ("hparams", "threshold", "weight", "judgment_prompt")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rait.errors import RaitError
-from rait.training.common import (prepare_work_dir, lora_config, make_config, options_checked_by_trl, prepare,
+from rait.training.common import (lora_config, make_config, options_checked_by_trl, prepare, prepare_work_dir,
                                   set_logging, train_stage)
 from rait.training.dpo import rows
 

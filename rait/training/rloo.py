@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rait.errors import RaitError
-from rait.training.common import (chat_prompt, prepare_work_dir, make_config, options_checked_by_trl, prepare,
+from rait.training.common import (chat_prompt, make_config, options_checked_by_trl, prepare, prepare_work_dir,
                                   set_logging, train_stage)
 
 FIELDS = ("prompt",)

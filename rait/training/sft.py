@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
-from rait.training.common import (assistant, chat_prompt, prepare_work_dir, make_config, options_checked_by_trl,
-                                  plain_completion, prepare, set_logging, train_stage)
+from rait.training.common import (assistant, chat_prompt, make_config, options_checked_by_trl, plain_completion,
+                                  prepare, prepare_work_dir, set_logging, train_stage)
 
 FIELDS = ("prompt", "target")
 SETTINGS = ("hparams",)

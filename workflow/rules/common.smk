@@ -673,8 +673,8 @@ def evaluation_of(path):
 
 def report_inputs(wildcards):
     """What the report's figures are drawn from, for each evaluation of the summary: its curves, and its model's
-    knowledge labels, certainty and flow on the train split (`checkpoints`: the checkpoints its answers rest on,
-    whose log histories are read where they exist: `report_checkpoints`). Files behind an evaluation that is not
+    knowledge labels, certainty and flow on the train split (`checkpoints`: the (model, stage) of each checkpoint its
+    answers rest on, whose log histories are read where they exist: `report_checkpoints`). Files behind an evaluation that is not
     the demo's (found on disk) are used only where they exist, so a report never retrains anything; with
     report.skip_missing, nothing is made first."""
     expected = set(expected_evaluations(wildcards.summary))
@@ -685,13 +685,13 @@ def report_inputs(wildcards):
         if found is None:
             continue
         model, method = found
-        files["checkpoints"] += [stage_checkpoint(model, stage)
-                                 for stage in registry.trained_stages(METHODS[method], STAGES)]
+        trained = registry.trained_stages(METHODS[method], STAGES)
+        files["checkpoints"] += [(model, stage) for stage in trained]
         wanted = {"curves": [f"{RESULTS}/eval/curves/{model}_{method}.json"]}
         datasets = [d for d in train_datasets(model) if d in config["datasets"]]
         wanted["knowledge"] = [f"{RESULTS}/knowledge/{model}/{d}_{split}.jsonl" for d in datasets for split in SPLITS]
         wanted["flows"] = []
-        for stage in registry.trained_stages(METHODS[method], STAGES):
+        for stage in trained:
             kinds = set(STAGES[stage].data.inputs.values())
             kind = "flow" if "flow" in kinds else "certainty" if "certainty" in kinds else None
             if kind:
@@ -708,10 +708,11 @@ def report_inputs(wildcards):
 
 
 def report_checkpoints(wildcards):
-    """The checkpoints behind the report's evaluations, a parameter and not an input: each is upstream of its
-    evaluation, so it exists when the figures are drawn after a fresh run, and one deleted to save disk (its
-    evaluation done) loses its training curve instead of being trained again."""
-    return report_inputs(wildcards)["checkpoints"]
+    """The checkpoints behind the report's evaluations ({model, stage, path}), a parameter and not an input: each is
+    upstream of its evaluation, so it exists when the figures are drawn after a fresh run, and one deleted to save
+    disk (its evaluation done) loses its training curve instead of being trained again."""
+    return [{"model": model, "stage": stage, "path": stage_checkpoint(model, stage)}
+            for model, stage in report_inputs(wildcards)["checkpoints"]]
 
 
 def report_thresholds(wildcards):
