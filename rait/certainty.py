@@ -125,6 +125,17 @@ def letter_token_ids(tokenizer, k: int) -> list[int]:
     return ids
 
 
+def load_sharded(model_class, model_path: str):
+    """A model for inference on the job's GPUs: split layer by layer over all of them (accelerate's
+    ``device_map="auto"``) when there are several, as a 70B model needs; on the one GPU or the CPU otherwise."""
+    import torch
+
+    gpus = torch.cuda.device_count()
+    if gpus > 1:
+        return model_class.from_pretrained(model_path, dtype="auto", device_map="auto").eval()
+    return model_class.from_pretrained(model_path, dtype="auto").to("cuda" if gpus else "cpu").eval()
+
+
 def letter_probabilities(model_path: str, records: list[dict], *, templates: dict, chat: bool,
                          system: str | None = None, batch_size: int = 16) -> list[list[float]]:
     """p(option letter) at the first answer position for every record (left-padded batches)."""
@@ -136,8 +147,8 @@ def letter_probabilities(model_path: str, records: list[dict], *, templates: dic
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype="auto").to(device).eval()
+    model = load_sharded(AutoModelForCausalLM, model_path)
+    device = model.device  # the first shard's: the embeddings take the input there
     prompts = [encode(tokenizer, prompt_text(tokenizer, r, templates, chat, system), chat) for r in records]
     letters = {k: letter_token_ids(tokenizer, k) for k in {len(r["choices"]) for r in records}}
     out: list[list[float]] = []

@@ -1,8 +1,12 @@
 """User-facing errors.
 
 A ``RaitError`` is bad input or configuration, not a bug: entry points print
-its message without a traceback and exit non-zero.
+its message without a traceback and exit non-zero: ``BAD_INPUT_EXIT`` (65,
+sysexits' EX_DATAERR) from a workflow job, which a retry would fail the same
+way; 1 for anything else.
 """
+
+BAD_INPUT_EXIT = 65
 
 
 class RaitError(Exception):

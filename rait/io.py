@@ -8,8 +8,10 @@ a later run would take as finished.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -23,11 +25,30 @@ def _umask() -> int:
     return mask
 
 
+def _stale_temporaries(path: Path) -> list[Path]:
+    """What an earlier writer of ``path`` killed mid-write (SIGKILL, a node lost) left beside it: mkstemp's and
+    mkdtemp's ``.{name}.XXXXXXXX.tmp``. Only one job writes a given output (Snakemake's lock; a stale orphan's
+    result must not win anyway), so a new write of ``path`` clears them."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.tmp")
+    return [p for p in path.parent.glob(f".{glob.escape(path.name)}.*.tmp") if pattern.fullmatch(p.name)]
+
+
+def clear_stale_temporaries(path: str | os.PathLike) -> None:
+    import shutil
+
+    for stale in _stale_temporaries(Path(path)):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path; on success move it onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    clear_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
@@ -136,6 +157,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    clear_stale_temporaries(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     tmp.chmod(0o777 & ~_umask())
     try:

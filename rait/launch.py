@@ -21,6 +21,7 @@ that node (the job-step environment the executor passes down keeps only ``SLURM_
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import subprocess
 import sys
@@ -79,18 +80,27 @@ def node_address(node: str) -> str:
     return node
 
 
+def mixed_precision(precision: str = "auto") -> str:
+    """accelerate's --mixed_precision for a model's precision; "auto": bf16 where the GPU has it, else fp16."""
+    if precision == "auto":
+        import torch
+
+        return "bf16" if not torch.cuda.is_available() or torch.cuda.is_bf16_supported() else "fp16"
+    return {"bf16": "bf16", "fp16": "fp16", "fp32": "no"}[precision]
+
+
 def accelerate_command(gpus: int, deepspeed_config: str = DEFAULT_DEEPSPEED_CONFIG,
-                       rendezvous: Rendezvous | None = None) -> list[str]:
+                       rendezvous: Rendezvous | None = None, precision: str = "bf16") -> list[str]:
     """``accelerate launch`` for ``gpus`` processes on this node (times the nodes of ``rendezvous``).
 
-    One process in all: bf16, no DeepSpeed (ZeRO-3 has nothing to shard across one GPU). More: DeepSpeed ZeRO-3
+    One process in all: no DeepSpeed (ZeRO-3 has nothing to shard across one GPU). More: DeepSpeed ZeRO-3
     from ``deepspeed_config``, models created sharded; across nodes each node runs its own local launcher
     (``standalone``: no pdsh or ssh between nodes, SLURM already started one launcher per node).
     """
     _check_count("gpus", gpus, 1)
     nodes = rendezvous.nodes if rendezvous else 1
     command = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(gpus * nodes),
-               "--num_machines", str(nodes), "--mixed_precision", "bf16", "--dynamo_backend", "no"]
+               "--num_machines", str(nodes), "--mixed_precision", mixed_precision(precision), "--dynamo_backend", "no"]
     if rendezvous:
         command += ["--machine_rank", str(rendezvous.rank), "--main_process_ip", rendezvous.address,
                     "--main_process_port", str(rendezvous.port)]
@@ -120,3 +130,28 @@ def module_command(prefix: Sequence[str], argv: Sequence[str]) -> list[str]:
     """``prefix -m rait.training argv``: ``prefix`` ends with what takes ``-m`` (a launcher module, an
     interpreter)."""
     return [*prefix, "-m", "rait.training", *argv]
+
+
+CPU_FALLBACK_ENV = "RAIT_CPU_FALLBACK"
+
+
+def check_gpus(gpus: int | None, what: str = "training") -> int | None:
+    """The GPUs to train or sample on. A job that asks for more GPUs than this machine has is refused before any
+    model is loaded; with ``RAIT_CPU_FALLBACK=1`` and no CUDA device at all it trains on the CPU (0),
+    saying so (a scheduler test with placeholder GPUs, a laptop run of a GPU config)."""
+    if not gpus:
+        return gpus
+    import torch
+
+    available = torch.cuda.device_count()
+    if gpus > available:
+        if available == 0 and os.environ.get(CPU_FALLBACK_ENV) == "1":
+            logging.getLogger("rait.launch").warning(
+                "the job asks for %d GPU(s) but torch sees none; %s on the CPU (%s=1)", gpus, what, CPU_FALLBACK_ENV
+            )
+            return 0
+        raise RaitError(
+            f"the model asks for {gpus} GPU(s) (config key models.<model>.gpus) but this machine has {available}; "
+            f"run on GPU nodes (snakemake --profile slurm) or set the model's gpus to 0 for {what} on the CPU"
+        )
+    return gpus

@@ -69,3 +69,18 @@ def evaluate_synth(synth_run, methods) -> Path:
     workdir, configfile = synth_run
     snakemake(workdir, *[f"results/eval/synth_tiny_{method}.json" for method in methods], configfile=configfile)
     return workdir
+
+
+def gpu_rules() -> set[str]:
+    """Rules whose resources come from the GPU helpers of common.smk, which also set the partition."""
+    import re
+
+    rules = set()
+    for path in (REPO / "workflow" / "rules").glob("*.smk"):
+        for block in re.split(r"\n(?=rule )", path.read_text()):
+            name = re.match(r"rule (\w+):", block)
+            if name and re.search(r"^\s+resources:", block, flags=re.M):
+                assert re.search(r"\*\*(gpu_job_resources|training_resources)\(", block), (
+                    f"rule {name.group(1)} has resources but not from the GPU helpers (no partition)")
+                rules.add(name.group(1))
+    return rules

@@ -131,3 +131,32 @@ def test_flow_needs_every_question_once():
         join_flow(initial, [{"id": "a", "correctness": 0.5}], origin="r.jsonl")
     with pytest.raises(RaitError, match="appears twice"):
         join_flow(initial, [{"id": "a", "correctness": 0.5}] * 2 + [{"id": "b", "correctness": 1.0}])
+
+
+def test_a_multi_gpu_models_letter_probabilities_load_split_over_its_gpus(monkeypatch):
+    """One device cannot hold a 70B model: with several GPUs the model is split layer by layer (device_map auto)."""
+    import torch
+
+    from rait.certainty import load_sharded
+
+    class Loaded:
+        def __init__(self, kwargs):
+            self.kwargs, self.device = kwargs, None
+
+        def to(self, device):
+            self.device = device
+            return self
+
+        def eval(self):
+            return self
+
+    class ModelClass:
+        @staticmethod
+        def from_pretrained(path, **kwargs):
+            return Loaded(kwargs)
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    assert load_sharded(ModelClass, "m").kwargs == {"dtype": "auto", "device_map": "auto"}
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    single = load_sharded(ModelClass, "m")
+    assert single.kwargs == {"dtype": "auto"} and single.device == "cpu"

@@ -74,8 +74,8 @@ def fake_hub(monkeypatch):
     calls = []
 
     def install(rows):
-        def load_dataset(path, name=None, split=None):
-            calls.append((path, name, split))
+        def load_dataset(path, name=None, split=None, revision=None):
+            calls.append((path, name, split) + ((revision,) if revision else ()))
             return list(rows)
         monkeypatch.setattr(datasets, "load_dataset", load_dataset)
         return calls
@@ -95,6 +95,8 @@ def test_load_path_and_name_override(fake_hub):
             "splits": {"test": "validation"}}
     hub.load(spec, "test")
     assert calls == [("google-research-datasets/nq_open", "nq_open", "validation")]
+    hub.load({**spec, "revision": "3dcbed8b"}, "test")  # the entry's pinned commit reaches load_dataset
+    assert calls[-1] == ("google-research-datasets/nq_open", "nq_open", "validation", "3dcbed8b")
 
 
 def test_load_bad_row_names_path_split_and_row(fake_hub):

@@ -72,3 +72,18 @@ def test_a_file_that_is_not_utf8_is_named_with_its_line(tmp_path, reader):
         path.write_bytes(b'[\n{"id": "a"},\n{"id": "caf\xe9"}\n]\n')
     with pytest.raises(RaitError, match=rf"data.{reader}:3: not UTF-8 text \(byte b'\\xe9'"):
         read_jsonl(path) if reader == "jsonl" else read_json(path)
+
+
+def test_a_new_write_clears_what_a_killed_writer_of_the_same_output_left(tmp_path):
+    """SIGKILL skips the cleanup of atomic_path/atomic_dir: the next write of the same output removes the hidden
+    temporary file or folder (a checkpoint-sized one for a model), and only those of that output."""
+    (tmp_path / ".out.jsonl.k1lled_1.tmp").write_text('{"id": 1}\n')
+    (tmp_path / ".model.abcd1234.tmp").mkdir()
+    (tmp_path / ".model.abcd1234.tmp" / "model.safetensors").write_bytes(b"\0" * 64)
+    kept = [".out.jsonl.gz.abcd1234.tmp", ".out.jsonl.part", ".out.jsonl.notrandom.tmp", ".model.train-0123abcd"]
+    for name in kept:
+        (tmp_path / name).write_text("")
+    write_jsonl(tmp_path / "out.jsonl", [{"id": 2}])
+    with atomic_dir(tmp_path / "model") as tmp:
+        (tmp / "config.json").write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, "model", "out.jsonl"])

@@ -24,18 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import yaml
 
-from conftest import REPO, deep_merge, write_config
+from conftest import REPO, deep_merge, gpu_rules, write_config
 from rait.io import read_json, read_jsonl
 from slurm_cluster import ClusterUnavailable, SlurmCluster
 
 pytestmark = [pytest.mark.slurm, pytest.mark.xdist_group("slurm")]  # one cluster, one worker
 
 PROFILE = REPO / "slurm"
-# The rules that declare `gpu` resources are the ones the profile maps to the GPU partition
-# (tests/test_workflow_config.py checks that mapping statically).
-GPU_RULES = set(yaml.safe_load((PROFILE / "config.yaml").read_text())["set-resources"])
+# The rules whose resources come from the GPU helpers, which send a job with GPUs to slurm.gpu_partition
+# (tests/test_workflow_config.py checks the plans).
+GPU_RULES = gpu_rules()
 SUBMITTED_RULES = {"pretrain_synthetic", "sample_answers", "train_stage", "sample_heldout", "predict_answers"}
 LOCAL_RULES = {"generate_synthetic_world", "prepare_dataset", "gather_samples", "label_knowledge", "build_train_data",
                "evaluate_method"}

@@ -17,7 +17,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LM
 
 from rait import launch, training  # noqa: E402
 from rait.training import cut, dpo, grpo, reward, rloo, sft  # noqa: E402
-from rait.errors import RaitError  # noqa: E402
+from rait.errors import BAD_INPUT_EXIT, RaitError  # noqa: E402
+from rait.training.common import PRECISION_ENV, make_config, precision_hparams  # noqa: E402
+from trl import SFTConfig  # noqa: E402
 from rait.synthetic import build_tokenizer  # noqa: E402
 
 CHAT_TEMPLATE = (
@@ -314,7 +316,7 @@ def test_accelerate_command():
 
 
 ARGV = ["sft", "--model", "m", "--data", "d.jsonl", "--out", "o", "--options", '{"chat": true}']
-INNER = [*ARGV, "--save-steps", "0"]  # what a launcher's processes are given
+INNER = [*ARGV, "--save-steps", "0", "--precision", "auto"]  # what a launcher's processes are given
 
 
 @pytest.fixture
@@ -327,6 +329,7 @@ def launched(monkeypatch):
     for key in ("LOCAL_RANK", "SLURM_JOB_ID", "SLURM_NODEID", "SLURM_NNODES", "SLURM_STEP_NODELIST",
                 "SLURM_JOB_NODELIST", "RAIT_CPU_FALLBACK"):
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv(PRECISION_ENV, "auto")  # main() sets it for its processes; restored after the test
     return calls
 
 
@@ -339,22 +342,53 @@ def test_relaunch_under_accelerate(monkeypatch, launched):
                          "1", "--mixed_precision", "bf16", "--dynamo_backend", "no", "--use_deepspeed",
                          "--deepspeed_config_file", "ds dir/zero3.json", "--zero3_init_flag", "true",
                          "-m", "rait.training", *INNER]]
-    assert training.main([*ARGV, "--gpus", "1"]) == 1  # one GPU: trains in-process (here: no model "m")
+    assert training.main([*ARGV, "--gpus", "1"]) == BAD_INPUT_EXIT  # one GPU: trains in-process (here: no model "m")
     assert len(launched) == 1
     for gpus in ("0", "1"):  # no launcher: this process trains
         assert training.launch_command(training.build_parser().parse_args([*ARGV, "--gpus", gpus])) is None
 
 
+def test_the_models_precision_reaches_accelerate_and_the_trainer(monkeypatch, launched):
+    """fp16 for GPUs without bf16 (V100s), fp32, bf16; "auto" picks fp16 on a GPU without bf16."""
+    import sys
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert training.main([*ARGV, "--gpus", "2", "--precision", "fp16"]) == 0
+    assert launched[-1][:9] == [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "2",
+                                "--num_machines", "1", "--mixed_precision", "fp16"]
+    assert launched[-1][-2:] == ["--precision", "fp16"]  # each process knows it too
+    assert launch.mixed_precision("fp32") == "no" and launch.mixed_precision("bf16") == "bf16"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert launch.mixed_precision("auto") == "fp16"
+    assert precision_hparams("fp16", {}, "sft") == {"bf16": False, "fp16": True}
+    assert precision_hparams("fp32", {"bf16": "auto"}, "sft") == {"bf16": False, "fp16": False}
+    assert precision_hparams("auto", {"bf16": True}, "sft") == {}
+    with pytest.raises(RaitError, match=r"sft: hparams bf16: True contradicts the model's precision fp16 \(config key models.<model>.precision\)"):
+        precision_hparams("fp16", {"bf16": True}, "sft")
+    with pytest.raises(RaitError, match="models.<model>.precision"):
+        precision_hparams("fp8", {}, "sft")
+
+
+def test_fp32_precision_trains_without_mixed_precision(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setenv(PRECISION_ENV, "fp32")
+    args = make_config(SFTConfig, {"learning_rate": 1e-3}, {"output_dir": str(tmp_path)}, "sft")
+    assert args.bf16 is False and args.fp16 is False
+    monkeypatch.setenv(PRECISION_ENV, "bf16")
+    with pytest.raises(RaitError, match="contradicts"):
+        make_config(SFTConfig, {"fp16": True}, {"output_dir": str(tmp_path)}, "sft")
+
+
 def test_multi_node_job_starts_one_task_per_node_with_srun(monkeypatch, launched, caplog):
     import sys
 
-    assert training.main([*ARGV, "--gpus", "8", "--nodes", "2"]) == 1  # not a SLURM job: refused by config key
+    assert training.main([*ARGV, "--gpus", "8", "--nodes", "2"]) == BAD_INPUT_EXIT  # not a SLURM job: refused by config key
     assert "models.<model>.nodes" in caplog.text and not launched
     monkeypatch.setenv("SLURM_JOB_ID", "4242")
     assert training.main([*ARGV, "--gpus", "8", "--nodes", "2", "--deepspeed", "z3.json"]) == 0
     assert launched == [["srun", "--nodes", "2", "--ntasks", "2", "--ntasks-per-node", "1", "--whole",
                          "--kill-on-bad-exit=1", sys.executable, "-m", "rait.training", *INNER, "--gpus", "8",
-                         "--nodes", "2", "--deepspeed", "z3.json", "--node-task"]]
+                         "--nodes", "2", "--deepspeed", "z3.json", "--precision", "auto", "--node-task"]]
 
 
 @pytest.fixture
@@ -380,14 +414,14 @@ def test_node_task_joins_the_first_node(monkeypatch, launched, second_node):
                          "--zero3_init_flag", "true", "--deepspeed_multinode_launcher", "standalone",
                          "-m", "rait.training", *INNER]]
     # the step has another node count than the model asks for
-    assert training.main([*ARGV, "--gpus", "8", "--nodes", "3", "--node-task"]) == 1
+    assert training.main([*ARGV, "--gpus", "8", "--nodes", "3", "--node-task"]) == BAD_INPUT_EXIT
 
 
 def test_node_task_without_cuda_trains_on_cpus_only_when_allowed(monkeypatch, launched, second_node):
     import sys
 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
-    assert training.main([*ARGV, "--gpus", "1", "--nodes", "2", "--node-task"]) == 1
+    assert training.main([*ARGV, "--gpus", "1", "--nodes", "2", "--node-task"]) == BAD_INPUT_EXIT
     monkeypatch.setenv("RAIT_CPU_FALLBACK", "1")
     assert training.main([*ARGV, "--gpus", "1", "--nodes", "2", "--node-task"]) == 0
     assert launched == [[sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "1",
@@ -435,7 +469,7 @@ def test_command_line(tiny_model, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["seed"] == 1
     assert_plain_checkpoint(out)
     assert training.main(["sft", "--model", str(tiny_model), "--data", str(data), "--out", str(out),
-                          "--options", json.dumps({**options, "betta": 1})]) == 1
+                          "--options", json.dumps({**options, "betta": 1})]) == BAD_INPUT_EXIT
 
 
 def test_more_gpus_than_the_machine_has_is_refused_by_key(tmp_path, capsys):
@@ -724,7 +758,7 @@ def test_an_orphaned_job_with_older_parameters_never_replaces_the_newer_result(t
                            capture_output=True, text=True)
     assert newer.returncode == 0, newer.stderr[-3000:]
     _, orphan_log = orphan.communicate()
-    assert orphan.returncode == 1
+    assert orphan.returncode == BAD_INPUT_EXIT
     assert "a newer training job" in orphan_log and "is not moved into place" in orphan_log
     assert json.loads((out / training.STATS_FILE).read_text())["steps"] == 5  # the newer job's result
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
-from conftest import REPO, snakemake, write_config
+from conftest import REPO, gpu_rules, snakemake, write_config
 
 
 def refused_plan(tmp_path, **overrides) -> str:
@@ -23,50 +25,16 @@ def test_hub_target_plans_offline(tmp_path):
     assert "sample_answers" in result.stdout and "gpu=1" in result.stdout
 
 
-def test_threshold_outside_unit_interval_is_reported_by_key(tmp_path):
-    config = write_config(tmp_path / "c.yaml", knowledge={"threshold": 1.5})
-    result = snakemake(tmp_path, "-n", configfile=config, check=False)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "threshold" in output and "1.5" in output
-    assert "Traceback" not in output
 
 
-def test_several_nodes_without_gpus_is_reported_by_key(tmp_path):
-    config = write_config(tmp_path / "c.yaml", models={"smollm2_135m": {"nodes": 2}})
-    result = snakemake(tmp_path, "-n", configfile=config, check=False)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "smollm2_135m" in output and "gpus" in output
-    assert "Traceback" not in output
 
 
-def test_unknown_model_key_is_named(tmp_path):
-    config = write_config(tmp_path / "c.yaml")
-    result = snakemake(tmp_path, "-n", "results/knowledge/gpt9/world_test.jsonl", configfile=config, check=False)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "unknown model key 'gpt9'" in output
 
 
-def test_unknown_dataset_key_is_named(tmp_path):
-    config = write_config(tmp_path / "c.yaml")
-    result = snakemake(tmp_path, "-n", "results/knowledge/smollm2_135m/nosuch_test.jsonl", configfile=config, check=False)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "unknown dataset key 'nosuch'" in output
 
 
-def test_a_misspelt_key_in_a_dataset_entry_is_named(tmp_path):
-    """`limt` for `limit` would otherwise use the whole split where five questions were meant."""
-    output = refused_plan(tmp_path, datasets={"world": {"limt": {"test": 5}}})
-    assert "'limt' was unexpected" in output and "['datasets']['world']" in output
 
 
-def test_a_prompt_template_that_would_crash_sampling_is_named_when_the_dag_is_built(tmp_path):
-    assert "config: prompts.open: not a valid template" in refused_plan(tmp_path, prompts={"open": "Q {question} {"})
-    output = refused_plan(tmp_path, models={"smollm2_135m": {"prompts": {"mc": "{question}\n{choices:>9}"}}})
-    assert "config: models.smollm2_135m.prompts.mc: field {choices} takes no format spec" in output
 
 
 def test_a_stray_json_file_among_the_evaluations_is_not_summarized(tmp_path):
@@ -97,20 +65,66 @@ def test_unknown_method_in_target_is_not_planned(tmp_path):
     assert "MissingRuleException" in result.stdout + result.stderr or "No rule to produce" in result.stdout + result.stderr
 
 
-def test_every_gpu_rule_is_mapped_to_the_gpu_partition():
-    import re
+def plan_blocks(stdout: str) -> list[dict]:
+    """Each job of a dry run: rule, input, resources (a dict) and shell command."""
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", stdout)[1:]:
+        fields = dict(re.findall(r"^\s+(\w+): (.*)$", block, flags=re.M))
+        resources = dict(item.split("=", 1) for item in fields.get("resources", "").split(", ") if "=" in item)
+        shell = re.search(r"^Shell command: (.*)$", block, flags=re.M)
+        jobs.append({"rule": block.split(":")[0].split()[-1], "input": fields.get("input", ""),
+                     "resources": resources, "shell": shell.group(1) if shell else None})
+    return jobs
 
-    import yaml
 
-    gpu_rules = set()
-    for path in (REPO / "workflow" / "rules").glob("*.smk"):
-        for block in re.split(r"\n(?=rule )", path.read_text()):
-            match = re.match(r"rule (\w+):", block)
-            # GPU resources come from the two helpers in common.smk (or a plain `gpu=`)
-            if match and re.search(r"^\s+(gpu=|\*\*(gpu_job|training)_resources\()", block, flags=re.M):
-                gpu_rules.add(match.group(1))
+def test_the_llama2_7b_dpo_plan_downloads_on_the_cpu_side_and_runs_every_gpu_job_offline():
+    """The hub model is fetched once by its own job (a localrule: the submit host, which has the network; on the
+    CPU partition if a profile ever ran it remotely); every GPU job loads folders under results/, never the hub
+    id, and runs with the hub offline (scripts: rait.workflow.run; training: the variables in its command)."""
+    result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama2_7b_dpo.json")
+    jobs = plan_blocks(result.stdout)
+    (download,) = [job for job in jobs if job["rule"] == "download_model"]
+    assert "gpu" not in download["resources"] and download["resources"]["slurm_partition"] == "cpu"
+    models_smk = (REPO / "workflow/rules/models.smk").read_text()
+    assert re.search(r"rule download_model:(?:(?!\nrule ).)*localrule: True", models_smk, flags=re.S)
+    gpu_jobs = [job for job in jobs if int(job["resources"].get("gpu", 0)) > 0]
+    assert {job["rule"] for job in gpu_jobs} == {"sample_answers", "sample_heldout", "train_stage", "predict_answers"}
+    for job in gpu_jobs:
+        assert job["resources"]["slurm_partition"] == "gpu", job
+        assert "meta-llama" not in job["input"] and "meta-llama" not in (job["shell"] or "")
+        assert re.search(r"results/(models/llama2_7b|checkpoints/llama2_7b_\w+)(,|$)", job["input"]), job
+        assert job["shell"] in (None, "None") or job["shell"].startswith("HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1"), job
+    # the only rules that reach the network are the two localrules that fetch
+    fetching = {rule for path in (REPO / "workflow/rules").glob("*.smk")
+                for rule, body in re.findall(r"rule (\w+):(.*?)(?=\nrule |\Z)", path.read_text(), flags=re.S)
+                if "network=True" in body}
+    assert fetching == {"download_model", "prepare_dataset"}
+
+
+def test_a_cpu_models_jobs_go_to_the_cpu_partition_and_a_gpu_models_to_the_gpu_one():
+    """Every GPU rule (sampling, certainty, rehearsal, prediction, judging, training) for a model with gpus: 0
+    on the profile's default partition, without a gpu request; for a GPU model on slurm.gpu_partition."""
+    assert {"sample_answers", "train_stage", "measure_certainty", "predict_with_followup"} <= gpu_rules()
+    result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama2_7b_dpo.json",
+                       "results/eval/smollm2_135m_dpo.json", "results/eval/smollm2_135m_craft.json")
+    jobs = plan_blocks(result.stdout)
+    seen = set()
+    for job in jobs:
+        gpus = int(job["resources"].get("gpu", 0))
+        expected = "gpu" if gpus else "cpu"
+        assert job["resources"].get("slurm_partition") == expected, job
+        seen.add((job["rule"], expected))
+    assert {("sample_answers", "cpu"), ("sample_answers", "gpu"), ("train_stage", "cpu"), ("train_stage", "gpu"),
+            ("measure_certainty", "cpu")} <= seen
+
+
+def test_the_gpu_partition_is_a_config_key_the_profile_sets():
     profile = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())
-    assert gpu_rules and gpu_rules <= set(profile["set-resources"]), gpu_rules - set(profile["set-resources"])
+    assert profile["config"] == ["slurm={gpu_partition: gpu}"] and "set-resources" not in profile
+    result = snakemake(REPO, "-n", "--profile", "slurm", "results/knowledge/llama2_7b/nq_test.jsonl",
+                       "--config", "slurm={gpu_partition: a100q}")
+    assert {job["resources"]["slurm_partition"] for job in plan_blocks(result.stdout)
+            if job["rule"] == "sample_answers"} == {"a100q"}
 
 
 def test_70b_plan_asks_for_four_gpus_per_sampling_and_training_job():
@@ -314,20 +328,3 @@ def test_rl_and_confidence_methods_plan_on_slurm_with_gpus():
              if "output: results/checkpoints/llama3_8b_conqord_rm" in block]
     assert "checkpoints/llama3_8b_reward" in rl.split("input:")[1].splitlines()[0]
     assert "gpu=2" in rl and "slurm_partition=gpu" in rl, rl
-
-
-def test_every_rule_with_gpu_resources_has_the_gpu_partition_in_the_slurm_profile():
-    """A new GPU rule that the profile forgets would be sent to the CPU partition with gpu=1 (it happened to
-    predict_with_followup before this test)."""
-    import re
-
-    profile = yaml.safe_load((REPO / "slurm" / "config.yaml").read_text())["set-resources"]
-    gpu_rules = set()
-    for path in (REPO / "workflow" / "rules").glob("*.smk"):
-        for block in re.split(r"\n(?=rule )", path.read_text()):
-            name = re.match(r"rule (\w+):", block)
-            if name and re.search(r"\*\*(gpu_job_resources|training_resources)\(", block):
-                gpu_rules.add(name.group(1))
-    assert "predict_with_followup" in gpu_rules and "train_stage" in gpu_rules
-    missing = sorted(rule for rule in gpu_rules if profile.get(rule, {}).get("slurm_partition") != "gpu")
-    assert not missing, f"GPU rules without the gpu partition in slurm/config.yaml: {missing}"

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from rait.errors import RaitError
-from rait.workflow import run
+from rait.workflow import OFFLINE, run, typed_overrides
 
 
 def fake_snakemake(tmp_path):
@@ -31,9 +31,41 @@ def test_a_failing_script_writes_why_to_its_log_and_exits_non_zero(tmp_path, err
     for handler in list(root.handlers):  # run() set up the rule's logging; take it down again
         handler.close()
         root.removeHandler(handler)
-    assert exit_.value.code == 1
+    assert exit_.value.code == (65 if isinstance(error, RaitError) else 1)  # 65: bad input, no retry helps
     text = (tmp_path / "rule.log").read_text()
     assert expected in text
     assert ("Traceback" in text) == (not isinstance(error, RaitError))
     if not isinstance(error, RaitError):
         assert "test_workflow_run.py" in text and "KeyError: 'answers'" in text  # the file and line of the fault
+
+
+def test_every_job_but_the_fetching_ones_runs_with_the_hub_offline(monkeypatch):
+    import os
+
+    import huggingface_hub.constants
+
+    for key in OFFLINE:
+        monkeypatch.setenv(key, "0")  # recorded, so the test's end restores what was there
+        monkeypatch.delenv(key)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    seen = {}
+
+    def main(sm):
+        seen.update({key: os.environ.get(key) for key in OFFLINE}, constant=huggingface_hub.constants.HF_HUB_OFFLINE)
+
+    run(SimpleNamespace(rule="download_model", log=[], input=[], params=SimpleNamespace(network=True)), main)
+    assert seen == {**dict.fromkeys(OFFLINE), "constant": False}
+    run(SimpleNamespace(rule="sample_answers", log=[], input=[], params=SimpleNamespace()), main)
+    # huggingface_hub was imported before the switch: it is told too
+    assert seen == {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "constant": True}
+
+
+@pytest.mark.parametrize("given, typed", [
+    ({"knowledge": {"threshold": "0.9"}}, {"knowledge": {"threshold": 0.9}}),
+    ({"report": {"skip_missing": "true"}, "sampling": {"n": "4", "stop": ["\n"]}},
+     {"report": {"skip_missing": True}, "sampling": {"n": 4}}),
+    ({"prompts": {"open": "Q: {question}"}, "demo": {"model": "smollm2_135m"}}, {}),
+    ({"datasets": {"nq": {"limit": {"test": "5"}}}}, {"datasets": {"nq": {"limit": {"test": 5}}}}),
+])
+def test_config_overrides_left_as_strings_are_typed_as_yaml_types_them(given, typed):
+    assert typed_overrides(given) == typed

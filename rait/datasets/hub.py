@@ -6,7 +6,8 @@ is the source's split name: records whose id is built from the row index
 carry it so that ids from different source splits never collide.
 
 Spec keys: ``loader`` (a key of ``CONVERTERS``), ``splits`` (project split ->
-hub split), optional ``path`` / ``name`` overriding ``DEFAULTS``.
+hub split), optional ``path`` / ``name`` overriding ``DEFAULTS``, optional ``revision``
+(a commit, branch or tag of the dataset repository).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def load(spec: dict, split: str) -> list[dict]:
     import datasets  # slow to import; only hub datasets need it
 
     try:
-        rows = datasets.load_dataset(path, name, split=source_split)
+        rows = datasets.load_dataset(path, name, split=source_split, revision=spec.get("revision"))
     except Exception as err:  # network, unknown config or split: all are the user's to fix
         raise RaitError(f"{key}: cannot load {path} ({name}) split {source_split!r}: {err}") from err
     convert = CONVERTERS[loader]

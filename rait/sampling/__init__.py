@@ -185,6 +185,9 @@ def generate_for(records: list[dict], params, part: PartFile | None = None) -> l
     settings["stop"] = tuple(settings.get("stop", ()))
     spec = SamplingSpec(**settings)
     options = dict(params.engine_options)
+    from rait.launch import check_gpus
+
+    check_gpus(params.gpus, "sampling")  # a GPU model's job on a machine without its GPUs must not sample on the CPU
     if params.engine == "vllm":
         options.setdefault("tensor_parallel_size", max(1, params.gpus))
         options.setdefault("seed", spec.seed)

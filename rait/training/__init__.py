@@ -18,7 +18,8 @@ from rait.training.common import COMMON_OPTIONS, LOG_HISTORY_FILE, STATS_FILE, T
 
 TRAINERS = {"sft": sft, "dpo": dpo, "reward": reward, "rloo": rloo, "grpo": grpo, "cut": cut}
 
-from rait.training.cli import build_parser, check_gpus, launch_command, main, parse_options  # noqa: E402
+from rait.launch import check_gpus  # noqa: E402
+from rait.training.cli import build_parser, launch_command, main, parse_options  # noqa: E402
 
 __all__ = ["COMMON_OPTIONS", "LOG_HISTORY_FILE", "STATS_FILE", "TENSORBOARD_DIR", "TRAINERS", "build_parser",
            "check_gpus", "launch_command", "lora_config", "main", "parse_options", "save_final"]

@@ -19,13 +19,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from rait.errors import RaitError
-from rait.launch import (DEFAULT_DEEPSPEED_CONFIG, Rendezvous, accelerate_command, module_command, srun_command,
-                         torchrun_command)
-from rait.training.common import COMMON_OPTIONS
-
-CPU_FALLBACK_ENV = "RAIT_CPU_FALLBACK"
-
+from rait.errors import BAD_INPUT_EXIT, RaitError
+from rait.launch import (DEFAULT_DEEPSPEED_CONFIG, Rendezvous, accelerate_command, check_gpus, module_command,
+                         srun_command, torchrun_command)
+from rait.training.common import COMMON_OPTIONS, PRECISION_ENV, PRECISIONS
 
 def _trainers() -> dict:
     from rait.training import TRAINERS
@@ -58,35 +55,13 @@ def parse_options(text: str, kind: str) -> dict:
     return options
 
 
-def check_gpus(gpus: int | None) -> int | None:
-    """The GPUs to train on. A job that asks for more GPUs than this machine has is refused before any
-    model is loaded; with ``RAIT_CPU_FALLBACK=1`` and no CUDA device at all it trains on the CPU (0),
-    saying so (a scheduler test with placeholder GPUs, a laptop run of a GPU config)."""
-    if not gpus:
-        return gpus
-    import torch
-
-    available = torch.cuda.device_count()
-    if gpus > available:
-        if available == 0 and os.environ.get(CPU_FALLBACK_ENV) == "1":
-            logging.getLogger("rait.training").warning(
-                "the job asks for %d GPU(s) but torch sees none; training on the CPU (%s=1)", gpus, CPU_FALLBACK_ENV
-            )
-            return 0
-        raise RaitError(
-            f"the model asks for {gpus} GPU(s) (config key models.<model>.gpus) but this machine has {available}; "
-            "run on GPU nodes (snakemake --profile slurm) or set the model's gpus to 0 to train on the CPU"
-        )
-    return gpus
-
-
 def launch_command(args: argparse.Namespace) -> list[str] | None:
     """The command that starts this job's processes one level down (see ``rait.launch``), or None to train in
     this process. Checks what the job asks for against what it got before anything is loaded."""
     if "LOCAL_RANK" in os.environ:  # started by a launcher
         return None
     inner = [args.kind, "--model", args.model, "--data", args.data, "--out", args.out, "--options", args.options,
-             "--save-steps", str(args.save_steps)]
+             "--save-steps", str(args.save_steps), "--precision", args.precision]
     nodes = args.nodes
     if nodes < 1:
         raise RaitError(f"--nodes must be >= 1, got {nodes} (config key models.<model>.nodes)")
@@ -95,17 +70,18 @@ def launch_command(args: argparse.Namespace) -> list[str] | None:
             raise RaitError(f"the model asks for {nodes} nodes (config key models.<model>.nodes) but this is not a "
                             "SLURM job; run with --profile slurm, or set the model's nodes to 1")
         node_argv = [*inner, "--gpus", str(args.gpus or 0), "--nodes", str(nodes), "--deepspeed", args.deepspeed,
-                     "--node-task"]
+                     "--precision", args.precision, "--node-task"]
         return module_command([*srun_command(nodes), sys.executable], node_argv)
     gpus = check_gpus(args.gpus)
     if nodes > 1:
         rendezvous = Rendezvous.from_slurm()
         if rendezvous.nodes != nodes:
             raise RaitError(f"the model asks for {nodes} nodes but the SLURM step has {rendezvous.nodes}")
-        prefix = accelerate_command(gpus, args.deepspeed, rendezvous) if gpus else torchrun_command(rendezvous)
+        prefix = (accelerate_command(gpus, args.deepspeed, rendezvous, args.precision) if gpus
+                  else torchrun_command(rendezvous))
         return module_command(prefix, inner)
     if gpus and gpus > 1:
-        return module_command(accelerate_command(gpus, args.deepspeed), inner)
+        return module_command(accelerate_command(gpus, args.deepspeed, precision=args.precision), inner)
     return None
 
 
@@ -124,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--save-steps", type=int, default=0,
                         help="a resumable checkpoint every N steps in the job's scratch folder (0: none); a rerun "
                              "of the same job resumes from the latest")
+    parser.add_argument("--precision", choices=sorted(PRECISIONS), default="auto",
+                        help="training precision (the model entry's): bf16, fp16, fp32, or auto (bf16 where the "
+                             "GPU has it, else fp16; fp32 on a CPU)")
     parser.add_argument("--node-task", action="store_true", help=argparse.SUPPRESS)  # set by the srun level
     parser.add_argument("--deepspeed", default=DEFAULT_DEEPSPEED_CONFIG, help="DeepSpeed config for 2+ processes")
     return parser
@@ -135,11 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         stream=sys.stderr)
     log = logging.getLogger(f"rait.training.{args.kind}")
+    os.environ[PRECISION_ENV] = args.precision  # read by make_config, here or in the processes a launcher starts
     try:
         command = launch_command(args)
     except RaitError as err:
         log.error("%s", err)
-        return 1
+        return BAD_INPUT_EXIT
     if command:
         import subprocess
 
@@ -151,15 +131,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         datasets.disable_progress_bars()
         transformers.utils.logging.disable_progress_bar()
-        from rait.io import read_jsonl
+        from rait.io import iter_jsonl, read_jsonl
+        from rait.training.common import check_records
 
         options = parse_options(args.options, args.kind)
         records = read_jsonl(args.data)
+        # named by file and line here; the trainer checks again by record (it is called without a file too)
+        lines = [number for number, _ in iter_jsonl(args.data)]
+        check_records(records, _trainers()[args.kind].FIELDS, str(args.data), lines)
         stats = _trainers()[args.kind].train(args.model, records, args.out, log=log.info,
                                              save_steps=args.save_steps, **options)
     except RaitError as err:
         log.error("%s", err)
-        return 1
+        return BAD_INPUT_EXIT
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(stats))
     return 0

@@ -55,16 +55,20 @@ RESERVED_HPARAMS = {
 # --------------------------------------------------------------------------
 
 
-def check_records(records: Sequence[dict], fields: Sequence[str], what: str) -> None:
+def check_records(records: Sequence[dict], fields: Sequence[str], what: str,
+                  lines: Sequence[int] | None = None) -> None:
+    """Every record holds each of ``fields`` as non-empty text. ``what`` names the source: a file, with ``lines``
+    the line of each record (python -m rait.training), or the trainer."""
     if not records:
         raise RaitError(f"{what}: no training records")
     for index, record in enumerate(records):
+        where = f"{what}:{lines[index]}" if lines else f"{what}: record {index}"
         if not isinstance(record, dict):
-            raise RaitError(f"{what}: record {index} is not an object")
-        name = f"id {record['id']!r}" if "id" in record else f"record {index} (no id)"
+            raise RaitError(f"{where}: not an object")
+        name = f"id {record['id']!r}" if "id" in record else "record (no id)"
         missing = [field for field in fields if not isinstance(record.get(field), str) or not record[field].strip()]
         if missing:
-            raise RaitError(f"{what}: {name} has no {', '.join(missing)} (a non-empty string is required)")
+            raise RaitError(f"{where}: {name} has no {', '.join(missing)} (a non-empty string is required)")
 
 
 def plain_completion(prompt: str, answer: str) -> str:
@@ -111,6 +115,26 @@ def lora_config(lora: dict | None, task_type: str = "CAUSAL_LM"):
         raise RaitError(f"lora: {err}") from None
 
 
+# The model entry's `precision` (python -m rait.training --precision), passed to every process a launcher starts.
+PRECISION_ENV = "RAIT_PRECISION"
+PRECISIONS = {"bf16": {"bf16": True, "fp16": False}, "fp16": {"bf16": False, "fp16": True},
+              "fp32": {"bf16": False, "fp16": False}, "auto": {}}
+
+
+def precision_hparams(precision: str, hparams: dict, what: str) -> dict:
+    """The trainer's bf16/fp16 for the model's precision (bf16 on A100/H100, fp16 on V100s that have no bf16,
+    fp32); "auto" leaves them to the hparams and the hardware. An hparams value that contradicts it is an error."""
+    if precision not in PRECISIONS:
+        raise RaitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r} (config key "
+                        "models.<model>.precision)")
+    wanted = PRECISIONS[precision]
+    for key, value in wanted.items():
+        if key in hparams and hparams[key] not in (None, "auto", value):
+            raise RaitError(f"{what}: hparams {key}: {hparams[key]!r} contradicts the model's precision {precision} "
+                            "(config key models.<model>.precision); remove one")
+    return wanted
+
+
 def _resolve_bf16(value) -> bool:
     """``bf16``: true/false, or "auto" (None): what the launcher chose, else True where CUDA has bf16."""
     import torch
@@ -141,6 +165,9 @@ def make_config(config_cls, hparams: dict | None, fixed: dict, what: str):
             raise RaitError(f"{what}: hparams key {key!r} cannot be set ({RESERVED_HPARAMS[key]})")
         if key not in known:
             raise RaitError(f"{what}: unknown hparams key {key!r} (not a field of trl.{config_cls.__name__})")
+    hparams.update(precision_hparams(os.environ.get(PRECISION_ENV, "auto"), hparams, what))
+    if os.environ.get("ACCELERATE_MIXED_PRECISION") == "fp16":  # the launcher's "auto" on a GPU without bf16
+        hparams.setdefault("fp16", True)
     if hparams.get("fp16") and hparams.get("bf16", "auto") in (None, "auto"):
         hparams["bf16"] = False
     hparams["bf16"] = _resolve_bf16(hparams.get("bf16", "auto"))

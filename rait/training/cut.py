@@ -34,6 +34,7 @@ from rait.training.common import (chat_prompt, check_records, load_tokenizer, lo
 
 FIELDS = ("prompt", "target")
 SETTINGS = ("hparams", "threshold", "weight", "judgment_prompt")
+CONFIG_CLASS = "transformers.TrainingArguments"  # what its hparams are fields of
 DEFAULT_JUDGMENT_PROMPT = "{prompt}\n\nA judgment of the response: {judgment}\nWrite a response that matches the judgment."
 EPS = 1e-5
 

@@ -16,6 +16,7 @@ from rait.training.common import (assistant, chat_prompt, make_config, options_c
 
 FIELDS = ("prompt", "chosen", "rejected")
 SETTINGS = ("hparams", "beta", "sft_weight")
+CONFIG_CLASS = "trl.DPOConfig"  # what its hparams are fields of
 
 
 def rows(records: Sequence[dict], *, chat: bool, system: str | None = None) -> list[dict]:

@@ -27,6 +27,7 @@ FIELDS = ("prompt",)
 # reward (the rule's name) and confidence_marker are passed by the workflow from the registry and the training
 # section; reward_settings is training.grpo.<reward>
 SETTINGS = ("hparams", "reward", "reward_settings", "confidence_marker", "reward_model")
+CONFIG_CLASS = "trl.GRPOConfig"  # what its hparams are fields of
 # the stage names its reward (rait.methods.Stage.reward)
 REWARDED = True
 

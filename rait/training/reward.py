@@ -24,6 +24,7 @@ from rait.training.dpo import rows
 
 FIELDS = ("prompt", "chosen", "rejected")
 SETTINGS = ("hparams", "heldout")
+CONFIG_CLASS = "trl.RewardConfig"  # what its hparams are fields of
 MODEL_CLASS = "AutoModelForSequenceClassification"
 log_ = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from rait.training.common import (chat_prompt, make_config, options_checked_by_t
 FIELDS = ("prompt",)
 # reward_model is not a config key: the workflow passes the checkpoint of the stage's scorer (rait.methods)
 SETTINGS = ("hparams", "reward_model")
+CONFIG_CLASS = "trl.RLOOConfig"  # what its hparams are fields of
 
 
 def rows(records: Sequence[dict], *, chat: bool, system: str | None = None) -> list[dict]:

@@ -17,6 +17,7 @@ from rait.training.common import (assistant, chat_prompt, make_config, options_c
 
 FIELDS = ("prompt", "target")
 SETTINGS = ("hparams",)
+CONFIG_CLASS = "trl.SFTConfig"  # what its hparams are fields of
 
 
 def rows(records: Sequence[dict], *, chat: bool, system: str | None = None) -> list[dict]:

@@ -3,6 +3,7 @@
 # are generic and ask the functions here.
 import functools
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,11 +21,13 @@ from rait.profiles import check_profile as _check_profile
 from rait.prompts import check_template as _check_template
 from rait.sampling import shard_count
 from rait.training import TRAINERS
+from rait.training.hparams import check_hparams
 
 RESULTS = "results"
 SPLITS = ["train", "test"]
-# Model sources the DAG builds into results/models/{model} (rules convert_gguf, pretrain_synthetic).
-BUILT_SOURCES = ("gguf", "synthetic")
+# Model sources the DAG makes into results/models/{model} (rules download_model, convert_gguf,
+# pretrain_synthetic); a `local` model is a checkpoint folder the entry's `path` names.
+BUILT_SOURCES = ("hub", "gguf", "synthetic")
 
 try:
     registry.check()
@@ -74,17 +77,24 @@ def model_section(model, section):
     return deep_merge(config[section], model_entry(model).get(section, {}))
 
 
+def model_source(key):
+    return model_entry(key).get("source", "hub")
+
+
+def models_from(source):
+    """A wildcard constraint: the model keys of one source."""
+    return "|".join(key for key in config["models"] if model_source(key) == source) or "(?!)"
+
+
 def model_checkpoint(key):
-    """What from_pretrained is given: results/models/{key} for built models, else the configured path."""
-    entry = model_entry(key)
-    if entry.get("source") in BUILT_SOURCES:
-        return f"{RESULTS}/models/{key}"
-    return entry["path"]
+    """What from_pretrained is given: results/models/{key} for made models, else the local folder."""
+    return f"{RESULTS}/models/{key}" if model_source(key) in BUILT_SOURCES else model_entry(key)["path"]
 
 
 def built_model_files(key):
-    """The built checkpoint of model `key` a rule depends on; nothing for hub models (loaded on the node)."""
-    return [model_checkpoint(key)] if model_entry(key).get("source") in BUILT_SOURCES else []
+    """The made checkpoint of model `key` a rule depends on: hub models too (downloaded by their own rule, so
+    that no GPU job needs the network), nothing for a local folder."""
+    return [model_checkpoint(key)] if model_source(key) in BUILT_SOURCES else []
 
 
 def model_files(wildcards):
@@ -292,13 +302,64 @@ def model_resource(name, wildcard="model"):
     return lambda wildcards: model_entry(getattr(wildcards, wildcard))[name]
 
 
+def default_partition():
+    """The profile's default `slurm_partition` (default-resources), for a GPU rule's job that needs no GPU: a
+    rule's own resource would otherwise stand in for it, and a rule's resource cannot name another."""
+    settings = workflow.resource_settings.default_resources
+    for arg in getattr(settings, "args", None) or []:
+        name, _, value = arg.partition("=")
+        if name.strip() == "slurm_partition":
+            return value.strip().strip("'\"")
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def local_gpu_count():
+    import torch
+
+    return torch.cuda.device_count()
+
+
+def runs_jobs_here():
+    """True when this Snakemake process will run the jobs itself (no cluster executor, not a dry run, not a
+    job's own Snakemake on a node)."""
+    return workflow.local_exec and not workflow.dryrun and workflow.is_main_process
+
+
+def check_local_gpus(jobs):
+    """Called by the Snakefile's onstart: resources are evaluated only as each job is scheduled, so a GPU count this
+    machine cannot give would otherwise be found after the jobs before it ran."""
+    for job in jobs:
+        job.resources  # evaluates gpus_this_executor_gives
+
+
+def gpus_this_executor_gives(count, wildcard="model"):
+    """The GPU count of a job, refused when the DAG is built if the jobs run on this machine and it has fewer
+    GPUs (a model asking for 64 GPUs would otherwise sample on the CPU, or fail hours later after the jobs before
+    it). RAIT_CPU_FALLBACK=1 lets a GPU config run on the CPU on purpose."""
+
+    def gpus(wildcards):
+        wanted = count(wildcards)
+        if wanted and runs_jobs_here() and os.environ.get("RAIT_CPU_FALLBACK") != "1" and wanted > local_gpu_count():
+            model = getattr(wildcards, wildcard)
+            raise WorkflowError(
+                f"model {model!r} asks for {wanted} GPU(s) per job (config key models.{model}.gpus) but the jobs run "
+                f"on this machine, which has {local_gpu_count()}; run on a cluster (--profile slurm) or set "
+                f"models.{model}.gpus to what this machine has (0: the CPU)")
+        return wanted
+
+    return gpus
+
+
 def gpu_job_resources(gpus=None, wildcard="model"):
     """A GPU rule's resources, from the entry of the model its `wildcard` names: `gpus` GPUs on one node (or the
     function `gpus` of the wildcards), the optional `gpu_model`, `mem_mb` and `runtime`. `gpu` is the profile's
-    one GPU mechanism."""
+    one GPU mechanism. The partition: `slurm.gpu_partition` (which slurm/config.yaml sets) for a job with GPUs,
+    the profile's default one for a job without (a CPU model's sampling on a cluster)."""
     count = gpus or model_resource("gpus", wildcard)
     return dict(
-        gpu=count,
+        gpu=gpus_this_executor_gives(count, wildcard),
+        slurm_partition=lambda wildcards: config["slurm"]["gpu_partition"] if count(wildcards) else default_partition(),
         gpu_model=lambda wildcards: model_entry(getattr(wildcards, wildcard)).get("gpu_model") if count(wildcards) else None,
         mem_mb=model_resource("mem_mb", wildcard),
         runtime=model_resource("runtime", wildcard),
@@ -339,6 +400,7 @@ def training_resources():
         tasks=when(True, nodes),
         tasks_per_gpu=when(True, lambda wildcards: 0),
         mpi=when(True, lambda wildcards: "srun"),
+        slurm_partition=one_node["slurm_partition"],
         mem_mb=one_node["mem_mb"],
         runtime=one_node["runtime"],
         # how often a resumable checkpoint is saved: how the job runs, not what it trains (no rerun trigger)
@@ -477,6 +539,11 @@ def trainer_options(wildcards):
     options = {"chat": entry["chat"], "system": entry.get("system"), "lora": section.get("lora", training["lora"]),
                "seed": training["seed"]}
     options.update({key: section[key] for key in TRAINERS[stage.trainer].SETTINGS if key in section})
+    try:  # a misspelt hyper-parameter fails the plan, not the job hours later
+        check_hparams(section.get("hparams"), TRAINERS[stage.trainer].CONFIG_CLASS,
+                      f"{stage.settings_key}.hparams (model {wildcards.model}, stage {stage.name})")
+    except RaitError as err:
+        raise WorkflowError(str(err))
     if stage.scorer:
         options["reward_model"] = stage_checkpoint(wildcards.model, stage.scorer)
     if stage.reward:  # the registry names the reward; its weights are training.<trainer>.<reward>

@@ -15,6 +15,8 @@ rule build_train_data:
         f"{RESULTS}/logs/build_train_data/{{model}}_{{stage}}.log",
     conda:
         "../envs/data.yaml"
+    # deterministic: a failure is bad input or a bug, and fails the same way again
+    retries: 0
     localrule: True
     script:
         "../scripts/build_train_data.py"

@@ -79,6 +79,8 @@ rule compute_flow:
         f"{RESULTS}/logs/compute_flow/{{model}}/{{dataset}}_{{split}}.log",
     conda:
         "../envs/data.yaml"
+    # deterministic: a failure is bad input or a bug, and fails the same way again
+    retries: 0
     localrule: True
     script:
         "../scripts/compute_flow.py"

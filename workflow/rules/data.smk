@@ -12,6 +12,8 @@ rule generate_synthetic_world:
         "../envs/data.yaml"
     log:
         f"{RESULTS}/logs/generate_synthetic_world.log",
+    # deterministic: a failure is bad input or a bug, and fails the same way again
+    retries: 0
     localrule: True
     script:
         "../scripts/generate_synthetic_world.py"
@@ -26,6 +28,7 @@ rule prepare_dataset:
         spec=dataset_spec,
         limit=dataset_limit,
         seed=config["sampling"]["seed"],
+        network=True,  # hub datasets are fetched here, on the host running Snakemake (localrule)
     conda:
         "../envs/data.yaml"
     log:

@@ -99,6 +99,8 @@ rule collect_sampled_answers:
         f"{RESULTS}/logs/collect_sampled_answers/{{model}}_{{method}}/{{dataset}}.log",
     conda:
         "../envs/data.yaml"
+    # deterministic: a failure is bad input or a bug, and fails the same way again
+    retries: 0
     localrule: True
     script:
         "../scripts/collect_sampled_answers.py"
@@ -150,6 +152,8 @@ rule evaluate_method:
         f"{RESULTS}/logs/evaluate_method/{{model}}_{{method}}.log",
     conda:
         "../envs/data.yaml"
+    # deterministic: a failure is bad input or a bug, and fails the same way again
+    retries: 0
     localrule: True
     script:
         "../scripts/evaluate_method.py"

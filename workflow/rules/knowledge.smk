@@ -14,6 +14,8 @@ rule label_knowledge:
         "../envs/data.yaml"
     log:
         f"{RESULTS}/logs/label_knowledge/{{model}}/{{dataset}}_{{split}}.log",
+    # deterministic: a failure is bad input or a bug, and fails the same way again
+    retries: 0
     localrule: True
     script:
         "../scripts/label_knowledge.py"

@@ -1,5 +1,26 @@
-# Stage 2: checkpoints the DAG makes itself. Hub models need no rule: the
-# sampling and training jobs load them by id on the node.
+# Stage 2: every model as a checkpoint folder in results/models/{model}, which later jobs load offline.
+
+
+rule download_model:
+    """A hub model at the entry's pinned `revision`, fetched once on the host that runs Snakemake (a cluster's
+    GPU nodes often have no network; the login node does). Rerun after an interruption, it resumes."""
+    output:
+        directory(f"{RESULTS}/models/{{model}}"),
+    params:
+        repo=lambda wildcards: model_entry(wildcards.model)["path"],
+        revision=lambda wildcards: model_entry(wildcards.model)["revision"],
+        network=True,
+    conda:
+        "../envs/models.yaml"
+    log:
+        f"{RESULTS}/logs/download_model/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/download_model/{{model}}.tsv"
+    wildcard_constraints:
+        model=models_from("hub"),
+    localrule: True
+    script:
+        "../scripts/download_model.py"
 
 
 rule convert_gguf:
@@ -15,7 +36,7 @@ rule convert_gguf:
     benchmark:
         f"{RESULTS}/benchmarks/convert_gguf/{{model}}.tsv"
     wildcard_constraints:
-        model="|".join(k for k, v in config["models"].items() if v.get("source") == "gguf") or "(?!)",
+        model=models_from("gguf"),
     script:
         "../scripts/convert_gguf.py"
 
@@ -35,7 +56,7 @@ rule pretrain_synthetic:
     benchmark:
         f"{RESULTS}/benchmarks/pretrain_synthetic/{{model}}.tsv"
     wildcard_constraints:
-        model="|".join(k for k, v in config["models"].items() if v.get("source") == "synthetic") or "(?!)",
+        model=models_from("synthetic"),
     threads: 2
     script:
         "../scripts/pretrain_synthetic.py"

@@ -25,6 +25,8 @@ rule summarize_results:
         f"{RESULTS}/logs/summarize_results/{{summary}}.log",
     conda:
         "../envs/data.yaml"
+    # deterministic: a failure is bad input or a bug, and fails the same way again
+    retries: 0
     localrule: True
     script:
         "../scripts/summarize_results.py"
@@ -84,6 +86,8 @@ rule plot_results:
         f"{RESULTS}/benchmarks/plot_results/{{summary}}.tsv"
     conda:
         "../envs/data.yaml"
+    # deterministic: a failure is bad input or a bug, and fails the same way again
+    retries: 0
     localrule: True
     script:
         "../scripts/plot_results.py"

@@ -36,6 +36,8 @@ rule gather_samples:
         f"{RESULTS}/logs/gather_samples/{{model}}/{{dataset}}_{{split}}.log",
     conda:
         "../envs/data.yaml"
+    # deterministic: a failure is bad input or a bug, and fails the same way again
+    retries: 0
     localrule: True
     script:
         "../scripts/gather_samples.py"
