@@ -155,3 +155,29 @@ def check_gpus(gpus: int | None, what: str = "training") -> int | None:
             f"run on GPU nodes (snakemake --profile slurm) or set the model's gpus to 0 for {what} on the CPU"
         )
     return gpus
+
+
+def max_gpus_per_node(gres_lines: Sequence[str], gpu_model: str | None = None) -> int:
+    """The most GPUs one node offers, from ``sinfo -o %G`` lines ("gpu:4", "gpu:a100:8(S:0-1)", "gpu:a100:4,shard:8",
+    "(null)"); only GPUs of ``gpu_model`` when given."""
+    import re
+
+    best = 0
+    for line in gres_lines:
+        for item in line.split(","):
+            match = re.match(r"\s*gpu(?::([^:(\s]+))?:(\d+)", item)
+            if match and (gpu_model is None or match.group(1) == gpu_model):
+                best = max(best, int(match.group(2)))
+    return best
+
+
+def slurm_gpus_per_node(partition: str, gpu_model: str | None = None) -> int | None:
+    """What SLURM's ``sinfo`` says the nodes of ``partition`` have; None when sinfo cannot answer."""
+    try:
+        result = subprocess.run(["sinfo", "-h", "-p", partition, "-o", "%G"], capture_output=True, text=True,
+                                timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0 or not result.stdout.strip():
+        return None
+    return max_gpus_per_node(result.stdout.splitlines(), gpu_model)

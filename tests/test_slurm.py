@@ -402,3 +402,15 @@ def test_two_node_training_starts_one_launcher_per_node_and_trains_one_model(mul
     assert set(launchers) == set(trainers) == {"rait1", "rait2"}, multi_node.processes
     # one process group across the two nodes, not two trainings racing for the same checkpoint
     assert multi_node.stats["world_size"] == 2, multi_node.stats
+
+
+def test_a_model_asking_for_more_gpus_than_any_node_has_is_refused_before_the_first_job(slurm_cluster, tmp_path):
+    """sinfo says each node of the gpu partition has one GPU: two per job could never be scheduled."""
+    configfile = write_config(tmp_path / "config.yaml", **deep_merge(TINY, {"models": {"synth_tiny": {"gpus": 2}}}))
+    result = subprocess.run(profile_command(tmp_path, configfile, "results/knowledge/synth_tiny/synth_test.jsonl"),
+                            cwd=tmp_path, env=job_env(tmp_path), capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "Traceback (most recent call last)" not in output
+    assert ("model 'synth_tiny' asks for 2 GPU(s) per job (config key models.synth_tiny.gpus) but no node of SLURM "
+            "partition 'gpu' (config key slurm.gpu_partition) has more than 1") in output, output[-3000:]
+    assert not (tmp_path / "results" / "synthetic").exists()  # not even the local first job ran

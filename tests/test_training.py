@@ -370,6 +370,13 @@ def test_the_models_precision_reaches_accelerate_and_the_trainer(monkeypatch, la
         precision_hparams("fp8", {}, "sft")
 
 
+def test_the_most_gpus_a_node_has_is_read_from_sinfo_lines():
+    lines = ["gpu:4", "gpu:a100:8(S:0-1)", "gpu:v100:2,shard:8", "(null)", "gpu:h100:4(S:0)"]
+    assert launch.max_gpus_per_node(lines) == 8
+    assert launch.max_gpus_per_node(lines, "v100") == 2 and launch.max_gpus_per_node(lines, "h100") == 4
+    assert launch.max_gpus_per_node(["(null)"]) == 0 and launch.max_gpus_per_node(lines, "a40") == 0
+
+
 def test_fp32_precision_trains_without_mixed_precision(tiny_model, tmp_path, monkeypatch):
     monkeypatch.setenv(PRECISION_ENV, "fp32")
     args = make_config(SFTConfig, {"learning_rate": 1e-3}, {"output_dir": str(tmp_path)}, "sft")
@@ -479,7 +486,7 @@ def test_more_gpus_than_the_machine_has_is_refused_by_key(tmp_path, capsys):
 
     wanted = torch.cuda.device_count() + 1
     code = main(["sft", "--gpus", str(wanted), "--model", "x", "--data", "x", "--out", str(tmp_path / "out")])
-    assert code == 1
+    assert code == BAD_INPUT_EXIT
     assert not (tmp_path / "out").exists()
 
 

@@ -328,3 +328,13 @@ def test_rl_and_confidence_methods_plan_on_slurm_with_gpus():
              if "output: results/checkpoints/llama3_8b_conqord_rm" in block]
     assert "checkpoints/llama3_8b_reward" in rl.split("input:")[1].splitlines()[0]
     assert "gpu=2" in rl and "slurm_partition=gpu" in rl, rl
+
+
+def test_a_local_checkpoint_folder_is_loaded_where_it_is_without_a_download(tmp_path):
+    config = write_config(tmp_path / "c.yaml", models={"mine": {"source": "local", "path": "/scratch/ckpt/mine-7b",
+                                                                "gpus": 1}})
+    result = snakemake(tmp_path, "-n", "results/knowledge/mine/world_test.jsonl", configfile=config)
+    jobs = plan_blocks(result.stdout)
+    assert "download_model" not in {job["rule"] for job in jobs}
+    (sample,) = [job for job in jobs if job["rule"] == "sample_answers"]
+    assert sample["input"] == "results/data/world/test.jsonl"  # the folder is the model's own, not the DAG's

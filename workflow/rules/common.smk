@@ -17,6 +17,7 @@ from rait.datasets import dataset_kind as _dataset_kind
 from rait.datasets import expected_size
 from rait.errors import RaitError
 from rait.judging import check_prompt as _check_judge_prompt
+from rait.launch import slurm_gpus_per_node
 from rait.profiles import check_profile as _check_profile
 from rait.prompts import check_template as _check_template
 from rait.sampling import shard_count
@@ -326,26 +327,49 @@ def runs_jobs_here():
     return workflow.local_exec and not workflow.dryrun and workflow.is_main_process
 
 
-def check_local_gpus(jobs):
-    """Called by the Snakefile's onstart: resources are evaluated only as each job is scheduled, so a GPU count this
-    machine cannot give would otherwise be found after the jobs before it ran."""
+def submits_to_slurm():
+    plugin = workflow.executor_plugin
+    return plugin is not None and plugin.name == "slurm" and not workflow.dryrun and workflow.is_main_process
+
+
+@functools.lru_cache(maxsize=None)
+def slurm_node_gpus(partition, gpu_model):
+    return slurm_gpus_per_node(partition, gpu_model)
+
+
+def check_gpu_counts(jobs):
+    """Called by the Snakefile's onstart, before the first job starts: resources are evaluated only as each job is
+    scheduled, so a GPU count the executor cannot give would otherwise be found after the jobs before it ran."""
     for job in jobs:
         job.resources  # evaluates gpus_this_executor_gives
 
 
 def gpus_this_executor_gives(count, wildcard="model"):
-    """The GPU count of a job, refused when the DAG is built if the jobs run on this machine and it has fewer
-    GPUs (a model asking for 64 GPUs would otherwise sample on the CPU, or fail hours later after the jobs before
-    it). RAIT_CPU_FALLBACK=1 lets a GPU config run on the CPU on purpose."""
+    """The GPU count of a job, refused before the first job runs (Snakefile: onstart) when the executor cannot give
+    it: on this machine, more than its GPUs (a model asking for 64 GPUs would otherwise sample on the CPU, or fail
+    hours later after the jobs before it); on SLURM, more than any node of slurm.gpu_partition has (sinfo; the job
+    would be refused at submission or pend forever). RAIT_CPU_FALLBACK=1 lets a GPU config run on the CPU on
+    purpose."""
 
     def gpus(wildcards):
         wanted = count(wildcards)
-        if wanted and runs_jobs_here() and os.environ.get("RAIT_CPU_FALLBACK") != "1" and wanted > local_gpu_count():
-            model = getattr(wildcards, wildcard)
+        if not wanted:
+            return wanted
+        model = getattr(wildcards, wildcard)
+        if runs_jobs_here() and os.environ.get("RAIT_CPU_FALLBACK") != "1" and wanted > local_gpu_count():
             raise WorkflowError(
                 f"model {model!r} asks for {wanted} GPU(s) per job (config key models.{model}.gpus) but the jobs run "
                 f"on this machine, which has {local_gpu_count()}; run on a cluster (--profile slurm) or set "
                 f"models.{model}.gpus to what this machine has (0: the CPU)")
+        if submits_to_slurm():
+            partition, gpu_model = config["slurm"]["gpu_partition"], model_entry(model).get("gpu_model")
+            most = slurm_node_gpus(partition, gpu_model)
+            if most is not None and wanted > most:
+                raise WorkflowError(
+                    f"model {model!r} asks for {wanted} GPU(s) per job (config key models.{model}.gpus) but no node "
+                    f"of SLURM partition {partition!r} (config key slurm.gpu_partition) has more than {most}"
+                    + (f" {gpu_model}" if gpu_model else "") + f"; lower models.{model}.gpus (training can spread "
+                    f"over nodes: models.{model}.nodes)")
         return wanted
 
     return gpus
