@@ -121,13 +121,18 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
             yield number, record
 
 
-def read_jsonl(path: str | os.PathLike, *, allow_empty: bool = False) -> list[dict]:
+def read_numbered_jsonl(path: str | os.PathLike, *, allow_empty: bool = False) -> list[tuple[int, dict]]:
+    """(line number, record) of every record; a missing or (unless ``allow_empty``) empty file is an error."""
     if not Path(path).exists():
         raise RaitError(f"{path}: no such file")
-    records = [record for _, record in iter_jsonl(path)]
-    if not records and not allow_empty:
+    numbered = list(iter_jsonl(path))
+    if not numbered and not allow_empty:
         raise RaitError(f"{path}: empty file, expected at least one record")
-    return records
+    return numbered
+
+
+def read_jsonl(path: str | os.PathLike, *, allow_empty: bool = False) -> list[dict]:
+    return [record for _, record in read_numbered_jsonl(path, allow_empty=allow_empty)]
 
 
 def read_jsonl_files(paths) -> list[dict]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import subprocess
 import sys
 from typing import Mapping, Sequence
@@ -32,6 +33,8 @@ from rait.errors import RaitError
 DEFAULT_DEEPSPEED_CONFIG = "config/deepspeed/zero3.json"
 # Rendezvous ports: one per job id in this range, so two multi-node jobs sharing a node do not collide.
 PORT_BASE, PORT_RANGE = 29500, 10000
+# Set to 1, a GPU job on a machine without CUDA runs on the CPU instead of stopping (check_gpus; the plan-time check).
+CPU_FALLBACK_ENV = "RAIT_CPU_FALLBACK"
 
 
 def _check_count(name: str, value, minimum: int) -> int:
@@ -132,9 +135,6 @@ def module_command(prefix: Sequence[str], argv: Sequence[str]) -> list[str]:
     return [*prefix, "-m", "rait.training", *argv]
 
 
-CPU_FALLBACK_ENV = "RAIT_CPU_FALLBACK"
-
-
 def check_gpus(gpus: int | None, what: str = "training") -> int | None:
     """The GPUs to train or sample on. A job that asks for more GPUs than this machine has is refused before any
     model is loaded; with ``RAIT_CPU_FALLBACK=1`` and no CUDA device at all it trains on the CPU (0),
@@ -160,8 +160,6 @@ def check_gpus(gpus: int | None, what: str = "training") -> int | None:
 def max_gpus_per_node(gres_lines: Sequence[str], gpu_model: str | None = None) -> int:
     """The most GPUs one node offers, from ``sinfo -o %G`` lines ("gpu:4", "gpu:a100:8(S:0-1)", "gpu:a100:4,shard:8",
     "(null)"); only GPUs of ``gpu_model`` when given."""
-    import re
-
     best = 0
     for line in gres_lines:
         for item in line.split(","):

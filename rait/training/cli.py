@@ -24,6 +24,7 @@ from rait.launch import (DEFAULT_DEEPSPEED_CONFIG, Rendezvous, accelerate_comman
                          srun_command, torchrun_command)
 from rait.training.common import COMMON_OPTIONS, PRECISION_ENV, PRECISIONS
 
+
 def _trainers() -> dict:
     from rait.training import TRAINERS
 
@@ -131,13 +132,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         datasets.disable_progress_bars()
         transformers.utils.logging.disable_progress_bar()
-        from rait.io import iter_jsonl, read_jsonl
+        from rait.io import read_numbered_jsonl
         from rait.training.common import check_records
 
         options = parse_options(args.options, args.kind)
-        records = read_jsonl(args.data)
+        numbered = read_numbered_jsonl(args.data)
+        records, lines = [record for _, record in numbered], [line for line, _ in numbered]
         # named by file and line here; the trainer checks again by record (it is called without a file too)
-        lines = [number for number, _ in iter_jsonl(args.data)]
         check_records(records, _trainers()[args.kind].FIELDS, str(args.data), lines)
         stats = _trainers()[args.kind].train(args.model, records, args.out, log=log.info,
                                              save_steps=args.save_steps, **options)

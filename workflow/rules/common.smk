@@ -17,18 +17,21 @@ from rait.datasets import dataset_kind as _dataset_kind
 from rait.datasets import expected_size
 from rait.errors import RaitError
 from rait.judging import check_prompt as _check_judge_prompt
-from rait.launch import slurm_gpus_per_node
+from rait.launch import CPU_FALLBACK_ENV, slurm_gpus_per_node
 from rait.profiles import check_profile as _check_profile
 from rait.prompts import check_template as _check_template
 from rait.sampling import shard_count
 from rait.training import TRAINERS
 from rait.training.hparams import check_hparams
+from rait.workflow import OFFLINE
 
 RESULTS = "results"
 SPLITS = ["train", "test"]
 # Model sources the DAG makes into results/models/{model} (rules download_model, convert_gguf,
 # pretrain_synthetic); a `local` model is a checkpoint folder the entry's `path` names.
 BUILT_SOURCES = ("hub", "gguf", "synthetic")
+# A shell rule's command runs with the hub offline, as rait.workflow.run makes every script job do.
+OFFLINE_PREFIX = " ".join(f"{name}={value}" for name, value in OFFLINE.items())
 
 try:
     registry.check()
@@ -356,7 +359,7 @@ def gpus_this_executor_gives(count, wildcard="model"):
         if not wanted:
             return wanted
         model = getattr(wildcards, wildcard)
-        if runs_jobs_here() and os.environ.get("RAIT_CPU_FALLBACK") != "1" and wanted > local_gpu_count():
+        if runs_jobs_here() and os.environ.get(CPU_FALLBACK_ENV) != "1" and wanted > local_gpu_count():
             raise WorkflowError(
                 f"model {model!r} asks for {wanted} GPU(s) per job (config key models.{model}.gpus) but the jobs run "
                 f"on this machine, which has {local_gpu_count()}; run on a cluster (--profile slurm) or set "

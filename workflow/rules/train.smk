@@ -29,8 +29,7 @@ rule train_stage:
         "../envs/training.yaml"
     threads: 2
     shell:
-        "HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1"
-        " python -m rait.training {params.trainer} --gpus {resources.node_gpus} --nodes {resources.nodes}"
+        OFFLINE_PREFIX + " python -m rait.training {params.trainer} --gpus {resources.node_gpus} --nodes {resources.nodes}"
         " --save-steps {resources.save_steps} --precision {params.precision}"
         " --deepspeed {params.deepspeed:q} --model {params.start:q} --data {input.data:q} --out {output:q}"
         " --options {params.options:q} > {log:q} 2>&1"
