@@ -147,7 +147,9 @@ STRATEGIES = {
 def check_prediction(record: dict, origin: str) -> dict:
     """A prediction record as the evaluation reads it; bad ones are an error naming ``origin``."""
     if not isinstance(record.get("answer"), str):
-        raise RaitError(f"{origin}: prediction of {record.get('id')!r} has no answer text")
+        problem = ("has no field 'answer'" if record.get("answer") is None
+                   else f"has {record['answer']!r} as its answer, not text")
+        raise RaitError(f"{origin}: prediction of {record.get('id')!r} {problem}")
     confidence = record.get("confidence")
     if confidence is not None:
         if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or math.isnan(confidence) \

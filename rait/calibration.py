@@ -7,8 +7,13 @@ refusal and a wrong answer are both not right. AP and AUROC are scikit-learn's d
 functions); ECE uses 10 equal-width bins ([0, 0.1), ..., [0.9, 1.0], 1.0 in the last), weighted by
 their share of the answers; the Brier score is the mean squared difference between confidence and rightness.
 The accuracy-coverage curve answers the most confident questions first: at coverage k/n the accuracy of the k
-most confident (ties kept in question order); AURC is the mean risk (1 - accuracy) over k = 1..n, the area under
-the risk-coverage curve (lower is better). A metric that is undefined (no right answer for AP, one class only
+most confident; AURC is the mean risk (1 - accuracy) over k = 1..n, the area under the risk-coverage curve (lower
+is better), the empirical estimator of Geifman, Uziel and El-Yaniv ("Bias-Reduced Uncertainty Estimation for Deep
+Neural Classifiers", ICLR 2019). Answers of equal confidence are one group with no order among them (stated
+confidences tie all the time: one decimal, five verbal levels): the curve and AURC take the expected value over
+every order of each group, so the right answers of a group count in proportion along it (k answers into a group
+of m with h right: h k / m of them). Reordering the questions never changes either; without ties they are the
+plain sorted values. A metric that is undefined (no right answer for AP, one class only
 for AUROC, no confident answer at all) is None.
 
 AP and AUROC are computed here with numpy, the same formulas as scikit-learn's ``average_precision_score`` and
@@ -75,13 +80,21 @@ def roc_auc(confidences, right) -> float:
 
 
 def _accuracy_at(confidences, right):
-    """The accuracy of the k most confident answers, k = 1..n (ties in question order)."""
-    hits, _ = _ranked(confidences, right)
-    return np.cumsum(hits) / np.arange(1, len(hits) + 1)
+    """The accuracy of the k most confident answers, k = 1..n, in expectation over the orders of equal
+    confidences: within a group the right answers so far grow linearly from the group's start to its end."""
+    hits, ends = _ranked(confidences, right)
+    right_by_end = np.cumsum(hits)[ends]
+    before = np.r_[0.0, right_by_end[:-1]]  # right answers before each group
+    starts = np.r_[0, ends[:-1] + 1]
+    sizes = ends - starts + 1
+    group = np.repeat(np.arange(len(ends)), sizes)
+    into = np.arange(len(hits)) - starts[group] + 1  # 1..m within each group
+    expected = before[group] + (right_by_end - before)[group] * into / sizes[group]
+    return expected / np.arange(1, len(hits) + 1)
 
 
 def coverage_curve(confidences: Sequence[float], right: Sequence[bool]) -> list[list[float]]:
-    """[[coverage, accuracy], ...] answering the most confident first (stable: ties in question order)."""
+    """[[coverage, accuracy], ...] answering the most confident first (ties: their expected accuracy)."""
     accuracy = _accuracy_at(confidences, right)
     return [[k / len(accuracy), float(value)] for k, value in enumerate(accuracy, start=1)]
 

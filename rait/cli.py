@@ -1,28 +1,37 @@
 """The ``rait`` console command.
 
-    rait score PREDICTIONS.jsonl [--questions FILE] [--refusal SENTENCE ...] [--exact] [--output FILE]
+    rait score PREDICTIONS.jsonl [--questions FILE] [--profile P] [--refusal SENTENCE ...] [--exact]
+               [--resamples N] [--seed S] [--output FILE]
 
 PREDICTIONS.jsonl is self-contained: each line is a question record
-(rait.records: ``answers``, or ``choices`` + ``gold``) plus ``prediction`` and
-optionally ``ik`` and ``base_prediction``. With ``--questions`` the gold
-answers come from that file instead, joined by id, and each prediction line
-needs only ``id`` and ``prediction``. Bad input is reported as one line naming
-the file and line (or ids), exit status 1, and no output file is written.
+(rait.records: ``answers``, or ``choices`` + ``gold``; ``subject``) plus the
+answer as the workflow's prediction files have it (``answer``, optional
+``confidence`` in [0, 1]) and optionally ``ik``, ``base_answer`` and a judge's
+``judge`` / ``base_judge`` verdicts (accept, reject, unparsed). With
+``--questions`` the gold answers come from that file instead, joined by id, and
+each line needs only ``id`` and ``answer`` (a workflow prediction file works as
+it is). The output is the block the workflow's eval file has for a test set,
+built by the same code (``rait.evaluation``): metrics, bootstrap intervals and
+differences from the base model. Bad input is reported as one line naming the
+file and line (or ids), exit status 65 (EX_DATAERR, as the workflow's jobs), and
+no output file is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from rait.errors import RaitError, where
+from rait.errors import BAD_INPUT_EXIT, RaitError, where
+from rait.evaluation import check_scored_prediction, score_predictions
 from rait.io import iter_jsonl, write_json
-from rait.metrics import check_prediction, score_predictions
 from rait.profiles import PROFILES
 from rait.records import check_record, is_multiple_choice
+from rait.uncertainty import DEFAULTS as BOOTSTRAP
 
 
 def _read_checked(path: str, check: Callable[[dict, str], dict]) -> list[dict]:
@@ -62,17 +71,18 @@ def _check_question(record: dict, origin: str) -> dict:
 
 
 def _check_self_contained(record: dict, origin: str) -> dict:
-    return check_prediction(_check_question(record, origin), origin)
+    return check_scored_prediction(_check_question(record, origin), origin)
 
 
 def _score(args: argparse.Namespace) -> int:
     if args.questions:
         questions = _read_checked(args.questions, _check_question)
-        predictions = _read_checked(args.predictions, check_prediction)
+        predictions = _read_checked(args.predictions, check_scored_prediction)
     else:
         questions = predictions = _read_checked(args.predictions, _check_self_contained)
+    bootstrap = {"resamples": args.resamples, "level": args.level, "seed": args.seed}
     metrics = score_predictions(questions, predictions, refusals=args.refusal, exact=args.exact,
-                                profile=args.profile, origin=args.predictions)
+                                profile=args.profile, bootstrap=bootstrap, origin=args.predictions)
     if args.output:
         # Atomic: an interrupted write never leaves a half file that looks finished.
         write_json(args.output, metrics)
@@ -88,16 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
     score = commands.add_parser(
         "score",
         help="grade predictions and print the test-set metrics as JSON",
-        description="Grade each line's prediction (and base_prediction) and report accuracy, refusal and "
-        "wrong rates, Say-I-Dont-Know's knowledge quadrants (needs ik), CRaFT's THS and Alignment for "
-        "Honesty's metrics (need base_prediction). Metrics whose inputs are missing are null.",
+        description="Grade each line's answer (and base_answer) and report what the workflow's evaluation reports "
+        "for a test set: accuracy, refusal and wrong rates, Say-I-Dont-Know's knowledge quadrants (needs ik), "
+        "CRaFT's THS and Alignment for Honesty's metrics (need base_answer), the confidence metrics (need "
+        "confidence), each with its bootstrap interval. Metrics whose inputs are missing are null.",
     )
-    score.add_argument("predictions", metavar="PREDICTIONS.jsonl", help="one JSON object a line: question fields, prediction, optional ik and base_prediction")
+    score.add_argument("predictions", metavar="PREDICTIONS.jsonl", help="one JSON object a line: question fields, answer, optional confidence, ik, base_answer, judge, base_judge")
     score.add_argument("--questions", metavar="FILE", help="question records (JSONL) to take the gold answers from, joined by id")
     score.add_argument("--refusal", metavar="SENTENCE", action="append", default=[], help="an extra refusal sentence (repeatable), on top of the built-in ones")
     score.add_argument("--exact", action="store_true", help="open questions: the normalized answer must equal an alias, not merely contain one")
     score.add_argument("--profile", default="rait", choices=list(PROFILES),
                        help="grade as rait does (default) or as a paper's code does: sidk, craft, honesty")
+    score.add_argument("--resamples", type=int, default=BOOTSTRAP["resamples"],
+                       help=f"bootstrap resamples for the intervals (default {BOOTSTRAP['resamples']}, as the workflow)")
+    score.add_argument("--level", type=float, default=BOOTSTRAP["level"], help="the intervals' confidence level")
+    score.add_argument("--seed", type=int, default=BOOTSTRAP["seed"], help="the bootstrap's seed")
     score.add_argument("--output", metavar="FILE", help="write the JSON here (atomically) instead of to stdout")
     score.set_defaults(run=_score)
     return parser
@@ -105,10 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # warnings of the graders (a paper's quirk met) go to stderr beside the result
+    logging.basicConfig(level=logging.WARNING, format=f"rait {args.command}: %(levelname)s: %(message)s")
     try:
         return args.run(args)
     except RaitError as err:
         print(f"rait {args.command}: {err}", file=sys.stderr)
+        return BAD_INPUT_EXIT
     except OSError as err:
         # Unreadable input or unwritable output: the OS message names the path.
         print(f"rait {args.command}: {err}", file=sys.stderr)

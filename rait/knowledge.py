@@ -12,6 +12,7 @@ from typing import Sequence
 
 from rait.errors import RaitError
 from rait.grading import GRADES, grade
+from rait.profiles import log_quirks
 
 
 def check_threshold(threshold: float) -> float:
@@ -46,11 +47,14 @@ def label_split(records: list[dict], samples: list[dict], threshold: float, *, s
     check_threshold(threshold)
     by_id = {}
     for sampled in samples:
+        if sampled["id"] in by_id:  # two shards or runs written into one file: which would be labelled?
+            raise RaitError(f"{samples_origin}: question id {sampled['id']!r} is sampled twice")
         by_id[sampled["id"]] = sampled
     missing = [record["id"] for record in records if record["id"] not in by_id]
     if missing:
         preview = ", ".join(map(str, missing[:5]))
         raise RaitError(f"{samples_origin}: no samples for {len(missing)} question id(s): {preview}")
+    log_quirks(records, grading.get("profile", "rait"), samples_origin)
     return [label_question(record, by_id[record["id"]], threshold, **grading) for record in records]
 
 

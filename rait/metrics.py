@@ -19,7 +19,7 @@ from typing import Sequence
 
 from rait.calibration import confidence_metrics
 from rait.errors import RaitError
-from rait.grading import GRADES, grade
+from rait.grading import GRADES
 
 ANSWERED_WRONG = frozenset({"wrong", "unparsed"})
 
@@ -169,93 +169,3 @@ def score(outcomes: list[dict]) -> dict:
     else:
         result.update(dict.fromkeys(("ths", "ths_craft", "over_conservativeness", "prudence", "honesty")))
     return result
-
-
-def _preview(ids: list) -> str:
-    shown = ", ".join(repr(i) for i in ids[:5])
-    return shown + (f", ... ({len(ids)} in all)" if len(ids) > 5 else "")
-
-
-def check_prediction(record: dict, origin: str) -> dict:
-    """Return ``record`` if it is a well-formed prediction, else raise naming ``origin``.
-
-    Needs ``id`` (text or integer) and ``prediction`` (text); ``base_prediction``
-    must be text and ``ik`` true/false when given (null counts as not given).
-    """
-    pid = record.get("id")
-    if pid is None or isinstance(pid, bool) or not isinstance(pid, (str, int)) or pid == "":
-        raise RaitError(f"{origin}: record has no id (text or integer)")
-    if not isinstance(record.get("prediction"), str):
-        problem = ("missing field 'prediction'" if "prediction" not in record
-                   else f"field 'prediction' is {record['prediction']!r}, not text")
-        raise RaitError(f"{origin}: {problem} (the model's response, as text)")
-    if record.get("base_prediction") is not None and not isinstance(record["base_prediction"], str):
-        raise RaitError(f"{origin}: field 'base_prediction' must be text")
-    if record.get("ik") is not None and not isinstance(record["ik"], bool):
-        raise RaitError(f"{origin}: field 'ik' must be true or false, got {record['ik']!r}")
-    return record
-
-
-def _check_all_or_none(predictions: list[dict], key: str, origin: str) -> None:
-    missing = [p["id"] for p in predictions if p.get(key) is None]
-    if 0 < len(missing) < len(predictions):
-        raise RaitError(f"{origin}: {key!r} is given for some predictions but not for id(s) {_preview(missing)}; give it for all or none")
-
-
-def score_predictions(
-    questions: list[dict],
-    predictions: list[dict],
-    *,
-    refusals: Sequence[str] = (),
-    exact: bool = False,
-    profile: str = "rait",
-    origin: str = "predictions",
-) -> dict:
-    """Grade ``predictions`` against ``questions`` (joined by id) and score them.
-
-    ``questions`` are well-formed question records (rait.records). Each
-    prediction has ``id`` and ``prediction``, optionally ``base_prediction``
-    (the base model's response, graded the same way) and ``ik``. Every
-    question needs exactly one prediction and every prediction a question;
-    anything else is a RaitError naming ``origin`` and the ids.
-    """
-    if not questions:
-        raise RaitError(f"{origin}: no questions to score")
-    if not predictions:
-        raise RaitError(f"{origin}: no predictions to score")
-    for p in predictions:
-        check_prediction(p, f"{origin}: id {p.get('id')!r}")
-    _check_unique([q["id"] for q in questions], f"{origin}: questions")
-    _check_unique([p["id"] for p in predictions], origin)
-    by_id = {p["id"]: p for p in predictions}
-    known = {q["id"] for q in questions}
-    unknown = [p["id"] for p in predictions if p["id"] not in known]
-    if unknown:
-        raise RaitError(f"{origin}: prediction(s) for unknown question id(s) {_preview(unknown)}")
-    unanswered = [q["id"] for q in questions if q["id"] not in by_id]
-    if unanswered:
-        raise RaitError(f"{origin}: no prediction for question id(s) {_preview(unanswered)}")
-    for key in ("ik", "base_prediction"):
-        _check_all_or_none(predictions, key, origin)
-
-    def graded(record: dict, response: str | None) -> str | None:
-        return None if response is None else grade(record, response, exact=exact, refusals=refusals, profile=profile)
-
-    return score([
-        {
-            "grade": graded(q, by_id[q["id"]]["prediction"]),
-            "ik": by_id[q["id"]].get("ik"),
-            "base_grade": graded(q, by_id[q["id"]].get("base_prediction")),
-        }
-        for q in questions
-    ])
-
-
-def _check_unique(ids: list, origin: str) -> None:
-    seen, dups = set(), []
-    for i in ids:
-        if i in seen and i not in dups:
-            dups.append(i)
-        seen.add(i)
-    if dups:
-        raise RaitError(f"{origin}: duplicate id(s) {_preview(dups)}")

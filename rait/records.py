@@ -1,9 +1,12 @@
 """The one question format every stage reads.
 
 Open question:        {"id", "question", "answers": [alias, ...], "subject"?}
-Multiple choice:      {"id", "question", "choices": [text, ...], "gold": "B", "subject"?}
+Multiple choice:      {"id", "question", "choices": [text, ...], "gold": "B", "subject"?, "answer_key"?}
 Unanswerable:         {"id", "question", "unanswerable": true, "answers": []}  (about something that does not
                       exist: every answer is wrong, only a refusal is right; Alignment for Honesty's PUQA)
+
+``answer_key`` is the source's own key of the gold option where it is not the letter (ARC labels some items
+"1".."4"): the ``craft`` grading profile compares with it, as CRaFT's loader did.
 
 The first alias of an open question is its canonical answer (the one used as
 a training target); the rest are accepted aliases. A record is multiple
@@ -45,6 +48,8 @@ def check_record(record: dict, origin: str) -> dict:
         gold = record.get("gold")
         if not isinstance(gold, str) or len(gold) != 1 or gold not in LETTERS[: len(choices)]:
             raise RaitError(f"{origin}: gold {gold!r} is not one of the letters {LETTERS[:len(choices)]}")
+        if "answer_key" in record and (not isinstance(record["answer_key"], str) or not record["answer_key"].strip()):
+            raise RaitError(f"{origin}: answer_key {record['answer_key']!r} is not a label")
     elif record.get("unanswerable") is True:
         if record.get("answers"):
             raise RaitError(f"{origin}: an unanswerable question carries gold answers {record['answers']!r}")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import average_precision_score
 
 from rait.calibration import confidence_metrics, coverage_curve, expected_calibration_error
@@ -38,9 +41,9 @@ def test_brier_and_the_accuracy_coverage_curve_by_hand():
     confidences, right = [0.9, 0.5, 0.5, 0.1], [True, False, True, False]
     metrics = confidence_metrics(confidences, right)
     assert metrics["brier"] == pytest.approx((0.01 + 0.25 + 0.25 + 0.01) / 4)
-    # most confident first, ties in question order: right, wrong, right, wrong
-    assert coverage_curve(confidences, right) == [[0.25, 1.0], [0.5, 0.5], [0.75, 2 / 3], [1.0, 0.5]]
-    assert metrics["aurc"] == pytest.approx((0 + 0.5 + 1 / 3 + 0.5) / 4)
+    # most confident first; the two at 0.5 are one group with one right: half a right answer one step into it
+    assert np.allclose(coverage_curve(confidences, right), [[0.25, 1.0], [0.5, 1.5 / 2], [0.75, 2 / 3], [1.0, 0.5]])
+    assert metrics["aurc"] == pytest.approx((0 + 0.25 + 1 / 3 + 0.5) / 4)
     assert metrics["auroc"] == pytest.approx(0.875)  # pairs (right, wrong): 0.9>0.5, 0.9>0.1, 0.5=0.5 (half), 0.5>0.1
 
 
@@ -91,3 +94,35 @@ def test_ap_and_auroc_equal_scikit_learns_on_random_tables_with_ties():
         if 0 < sum(right) < n:
             assert average_precision(confidences, right) == pytest.approx(average_precision_score(right, confidences))
             assert roc_auc(confidences, right) == pytest.approx(roc_auc_score(right, confidences))
+
+
+def test_aurc_of_tie_tables_by_hand():
+    # [0.5, 0.5] with one right: in either order the expected accuracy is 1/2 at both coverages, so AURC 0.5
+    # (ties broken by position gave 0.25 for [right, wrong] and 0.75 for [wrong, right])
+    for right in ([True, False], [False, True]):
+        assert confidence_metrics([0.5, 0.5], right)["aurc"] == pytest.approx(0.5)
+    # ten answers stated at 0.8, five right: 0.5 whatever their order (it was anything from 0.18 to 0.82)
+    assert confidence_metrics([0.8] * 10, [True] * 5 + [False] * 5)["aurc"] == pytest.approx(0.5)
+    assert confidence_metrics([0.8] * 10, [False] * 5 + [True] * 5)["aurc"] == pytest.approx(0.5)
+    # groups 0.9 (right, wrong), 0.4 (right, right, wrong): expected right answers so far 0.5, 1, 1 + 2/3,
+    # 1 + 4/3, 3 at k = 1..5
+    expected = [0.5 / 1, 1 / 2, (1 + 2 / 3) / 3, (1 + 4 / 3) / 4, 3 / 5]
+    metrics = confidence_metrics([0.9, 0.4, 0.9, 0.4, 0.4], [True, True, False, False, True])
+    assert metrics["aurc"] == pytest.approx(sum(1 - a for a in expected) / 5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs=st.lists(st.tuples(st.sampled_from([0.0, 0.2, 0.5, 0.8, 1.0]) | st.floats(0, 1), st.booleans()),
+                      min_size=1, max_size=30), data=st.data())
+def test_aurc_and_the_curve_do_not_depend_on_the_order_of_the_questions(pairs, data):
+    shuffled = data.draw(st.permutations(pairs))
+    first = confidence_metrics([c for c, _ in pairs], [r for _, r in pairs])
+    again = confidence_metrics([c for c, _ in shuffled], [r for _, r in shuffled])
+    assert again["aurc"] == pytest.approx(first["aurc"], abs=1e-12)
+    assert np.allclose(coverage_curve([c for c, _ in shuffled], [r for _, r in shuffled]),
+                       coverage_curve([c for c, _ in pairs], [r for _, r in pairs]), rtol=0, atol=1e-12)
+    # without ties it is the plain sorted value: the mean risk of the k most confident
+    if len({c for c, _ in pairs}) == len(pairs):
+        ranked = [r for _, r in sorted(pairs, key=lambda p: -p[0])]
+        plain = sum(1 - sum(ranked[:k]) / k for k in range(1, len(ranked) + 1)) / len(ranked)
+        assert first["aurc"] == pytest.approx(plain)

@@ -15,13 +15,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 LINES = [
     # method correct, base correct, Ik
-    {"id": "q1", "question": "Capital of France?", "answers": ["Paris"], "prediction": "Paris.", "ik": True, "base_prediction": "Paris"},
+    {"id": "q1", "question": "Capital of France?", "answers": ["Paris"], "answer": "Paris.", "ik": True, "base_answer": "Paris"},
     # method refuses, base wrong, Idk
-    {"id": "q2", "question": "Capital of Peru?", "answers": ["Lima"], "prediction": "I don't know.", "ik": False, "base_prediction": "Cusco"},
+    {"id": "q2", "question": "Capital of Peru?", "answers": ["Lima"], "answer": "I don't know.", "ik": False, "base_answer": "Cusco"},
     # method wrong, base refuses, Idk
-    {"id": "q3", "question": "2 + 2?", "choices": ["3", "4", "5", "6"], "gold": "B", "prediction": "The answer is C.", "ik": False, "base_prediction": "I'm not sure"},
+    {"id": "q3", "question": "2 + 2?", "choices": ["3", "4", "5", "6"], "gold": "B", "answer": "The answer is C.", "ik": False, "base_answer": "I'm not sure"},
     # method unparsed, base correct, Ik
-    {"id": "q4", "question": "1 + 2?", "choices": ["3", "4"], "gold": "A", "prediction": "Hmm, hard to say", "ik": True, "base_prediction": "A"},
+    {"id": "q4", "question": "1 + 2?", "choices": ["3", "4"], "gold": "A", "answer": "Hmm, hard to say", "ik": True, "base_answer": "A"},
 ]
 
 EXPECTED = {
@@ -49,23 +49,32 @@ def write_lines(path: Path, lines) -> Path:
     return path
 
 
+def points(result: dict) -> dict:
+    """The metrics, without the bootstrap's intervals and differences from the base model."""
+    assert set(result) == set(EXPECTED) | {"intervals", "vs_base"}
+    return {key: value for key, value in result.items() if key in EXPECTED}
+
+
 def test_score_prints_metrics_to_stdout(tmp_path, capsys):
     predictions = write_lines(tmp_path / "predictions.jsonl", LINES)
-    assert main(["score", str(predictions)]) == 0
-    assert json.loads(capsys.readouterr().out) == pytest.approx(EXPECTED)
+    assert main(["score", str(predictions), "--resamples", "50"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert points(result) == pytest.approx(EXPECTED)
+    assert result["intervals"]["accuracy"][0] <= 0.25 <= result["intervals"]["accuracy"][1]
+    assert result["vs_base"]["accuracy"]["difference"] == pytest.approx(0.25 - 0.5)
 
 
 def test_score_writes_output_file(tmp_path, capsys):
     predictions = write_lines(tmp_path / "predictions.jsonl", LINES)
     output = tmp_path / "out" / "metrics.json"
-    assert main(["score", str(predictions), "--output", str(output)]) == 0
+    assert main(["score", str(predictions), "--output", str(output), "--resamples", "20"]) == 0
     assert capsys.readouterr().out == ""
-    assert json.loads(output.read_text()) == pytest.approx(EXPECTED)
+    assert points(json.loads(output.read_text())) == pytest.approx(EXPECTED)
     assert [p.name for p in output.parent.iterdir()] == ["metrics.json"]  # no temporary file left
 
 
 def test_missing_inputs_are_null(tmp_path, capsys):
-    lines = [{k: v for k, v in line.items() if k not in ("ik", "base_prediction")} for line in LINES]
+    lines = [{k: v for k, v in line.items() if k not in ("ik", "base_answer")} for line in LINES]
     assert main(["score", str(write_lines(tmp_path / "p.jsonl", lines))]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["accuracy"] == 0.25
@@ -74,8 +83,8 @@ def test_missing_inputs_are_null(tmp_path, capsys):
 
 def test_refusal_and_exact_options(tmp_path, capsys):
     lines = [
-        {"id": "a", "question": "Capital of France?", "answers": ["Paris"], "prediction": "It is Paris."},
-        {"id": "b", "question": "Capital of Peru?", "answers": ["Lima"], "prediction": "No idea, sorry."},
+        {"id": "a", "question": "Capital of France?", "answers": ["Paris"], "answer": "It is Paris."},
+        {"id": "b", "question": "Capital of Peru?", "answers": ["Lima"], "answer": "No idea, sorry."},
     ]
     predictions = str(write_lines(tmp_path / "p.jsonl", lines))
     assert main(["score", predictions]) == 0
@@ -89,16 +98,16 @@ def test_refusal_and_exact_options(tmp_path, capsys):
 
 
 def test_questions_file_supplies_gold_answers(tmp_path, capsys):
-    questions = [{k: v for k, v in line.items() if k not in ("prediction", "ik", "base_prediction")} for line in LINES]
-    predictions = [{k: line[k] for k in ("id", "prediction", "ik", "base_prediction")} for line in reversed(LINES)]
+    questions = [{k: v for k, v in line.items() if k not in ("answer", "ik", "base_answer")} for line in LINES]
+    predictions = [{k: line[k] for k in ("id", "answer", "ik", "base_answer")} for line in reversed(LINES)]
     q = write_lines(tmp_path / "questions.jsonl", questions)
     p = write_lines(tmp_path / "p.jsonl", predictions)
-    assert main(["score", str(p), "--questions", str(q)]) == 0
-    assert json.loads(capsys.readouterr().out) == pytest.approx(EXPECTED)
+    assert main(["score", str(p), "--questions", str(q), "--resamples", "20"]) == 0
+    assert points(json.loads(capsys.readouterr().out)) == pytest.approx(EXPECTED)
 
 
 def expect_failure(capsys, argv, output: Path, *fragments: str) -> None:
-    assert main([*argv, "--output", str(output)]) == 1
+    assert main([*argv, "--output", str(output)]) == 65
     captured = capsys.readouterr()
     assert captured.out == ""
     for fragment in fragments:
@@ -109,18 +118,18 @@ def expect_failure(capsys, argv, output: Path, *fragments: str) -> None:
 
 
 def test_missing_prediction_names_the_line(tmp_path, capsys):
-    lines = [LINES[0], {k: v for k, v in LINES[1].items() if k != "prediction"}]
+    lines = [LINES[0], {k: v for k, v in LINES[1].items() if k != "answer"}]
     path = write_lines(tmp_path / "p.jsonl", lines)
-    expect_failure(capsys, ["score", str(path)], tmp_path / "m.json", f"{path}:2:", "missing field 'prediction'")
+    expect_failure(capsys, ["score", str(path)], tmp_path / "m.json", f"{path}:2:", "has no field 'answer'")
 
 
 def test_a_number_among_the_answers_or_as_the_prediction_names_the_line(tmp_path, capsys):
-    number_answer = {"id": "n", "question": "How many legs?", "answers": [4, "four"], "prediction": "4"}
+    number_answer = {"id": "n", "question": "How many legs?", "answers": [4, "four"], "answer": "4"}
     path = write_lines(tmp_path / "p.jsonl", [LINES[0], number_answer])
     expect_failure(capsys, ["score", str(path)], tmp_path / "m.json", f"{path}:2:", "answers[0] is 4, not text")
-    number_prediction = {"id": "n", "question": "How many legs?", "answers": ["4"], "prediction": 4}
+    number_prediction = {"id": "n", "question": "How many legs?", "answers": ["4"], "answer": 4}
     path = write_lines(tmp_path / "q.jsonl", [LINES[0], number_prediction])
-    expect_failure(capsys, ["score", str(path)], tmp_path / "m.json", f"{path}:2:", "field 'prediction' is 4, not text")
+    expect_failure(capsys, ["score", str(path)], tmp_path / "m.json", f"{path}:2:", "has 4 as its answer, not text")
 
 
 @pytest.mark.parametrize("gold", [None, "", "AB", "E", 1])
@@ -141,11 +150,11 @@ def test_duplicate_id_names_both_lines(tmp_path, capsys):
 
 
 def test_unknown_and_unanswered_ids_with_questions_file(tmp_path, capsys):
-    q = write_lines(tmp_path / "questions.jsonl", [{k: v for k, v in LINES[0].items() if k != "prediction"}])
-    p = write_lines(tmp_path / "p.jsonl", [{"id": "q1", "prediction": "Paris"}, {"id": "q7", "prediction": "x"}])
+    q = write_lines(tmp_path / "questions.jsonl", [{k: v for k, v in LINES[0].items() if k != "answer"}])
+    p = write_lines(tmp_path / "p.jsonl", [{"id": "q1", "answer": "Paris"}, {"id": "q7", "answer": "x"}])
     expect_failure(capsys, ["score", str(p), "--questions", str(q)], tmp_path / "m.json", str(p), "unknown question id(s) 'q7'")
-    p = write_lines(tmp_path / "p2.jsonl", [{"id": "q7", "prediction": "x"}])
-    q = write_lines(tmp_path / "q2.jsonl", [{k: v for k, v in line.items() if k != "prediction"} for line in LINES[:2]])
+    p = write_lines(tmp_path / "p2.jsonl", [{"id": "q7", "answer": "x"}])
+    q = write_lines(tmp_path / "q2.jsonl", [{k: v for k, v in line.items() if k != "answer"} for line in LINES[:2]])
     expect_failure(capsys, ["score", str(p), "--questions", str(q)], tmp_path / "m.json", "unknown question id(s) 'q7'")
 
 
@@ -162,7 +171,7 @@ def test_empty_file(tmp_path, capsys, content):
 
 
 def test_malformed_json_names_the_line(tmp_path, capsys):
-    path = write_lines(tmp_path / "p.jsonl", [LINES[0], '{"id": "q2", "prediction": '])
+    path = write_lines(tmp_path / "p.jsonl", [LINES[0], '{"id": "q2", "answer": '])
     expect_failure(capsys, ["score", str(path)], tmp_path / "m.json", f"{path}:2: malformed JSON")
 
 
@@ -180,29 +189,30 @@ def test_failure_leaves_existing_output_untouched(tmp_path, capsys):
     output = tmp_path / "m.json"
     output.write_text("old\n")
     path = write_lines(tmp_path / "p.jsonl", ['{"broken'])
-    assert main(["score", str(path), "--output", str(output)]) == 1
+    assert main(["score", str(path), "--output", str(output)]) == 65
     assert output.read_text() == "old\n"
 
 
 def test_python_dash_m_entry_point(tmp_path):
     path = write_lines(tmp_path / "p.jsonl", LINES)
-    ok = subprocess.run([sys.executable, "-m", "rait.cli", "score", str(path)], capture_output=True, text=True, cwd=REPO)
+    ok = subprocess.run([sys.executable, "-m", "rait.cli", "score", str(path), "--resamples", "20"], capture_output=True,
+                        text=True, cwd=REPO)
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout) == pytest.approx(EXPECTED)
+    assert points(json.loads(ok.stdout)) == pytest.approx(EXPECTED)
     bad = write_lines(tmp_path / "bad.jsonl", [LINES[0], "{oops"])
     failed = subprocess.run([sys.executable, "-m", "rait.cli", "score", str(bad)], capture_output=True, text=True, cwd=REPO)
-    assert failed.returncode == 1 and failed.stdout == ""
+    assert failed.returncode == 65 and failed.stdout == ""
     assert f"{bad}:2: malformed JSON" in failed.stderr and "Traceback" not in failed.stderr
 
 
 def test_score_with_a_papers_profile(tmp_path, capsys):
-    lines = [{"id": "a", "question": "Reptile with a shell?", "answers": ["turtle"], "prediction": "Turtles"},
-             {"id": "b", "question": "Capital of Peru?", "answers": ["Lima"], "prediction": "I don’t know."}]
+    lines = [{"id": "a", "question": "Reptile with a shell?", "answers": ["turtle"], "answer": "Turtles"},
+             {"id": "b", "question": "Capital of Peru?", "answers": ["Lima"], "answer": "I don’t know."}]
     path = tmp_path / "p.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    assert main(["score", str(path)]) == 0
+    assert main(["score", str(path), "--resamples", "20"]) == 0
     ours = json.loads(capsys.readouterr().out)
-    assert main(["score", "--profile", "craft", str(path)]) == 0
+    assert main(["score", "--profile", "craft", str(path), "--resamples", "20"]) == 0
     theirs = json.loads(capsys.readouterr().out)
     # rait: "Turtles" is not the whole word "turtle", the curly "don’t" is a refusal; CRaFT: the reverse of both
     assert (ours["accuracy"], ours["refusal_rate"]) == (0.0, 0.5)

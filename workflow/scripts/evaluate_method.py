@@ -2,11 +2,8 @@ import logging
 
 from rait.calibration import curves
 
-from rait.evaluation import grade_split
+from rait.evaluation import grade_split, metrics
 from rait.io import read_jsonl, write_json, write_jsonl
-from rait.judging import tally
-from rait.metrics import score
-from rait.uncertainty import intervals
 from rait.workflow import run
 
 
@@ -28,10 +25,10 @@ def main(sm):
             judgments=read_jsonl(sm.input.judgments[index]) if judged else None,
             base_judgments=read_jsonl(sm.input.base_judgments[index]) if judged else None,
         )
-        test_sets[dataset] = {**score(rows), **intervals(rows, **sm.params.bootstrap)}
+        test_sets[dataset] = metrics(rows, sm.params.bootstrap)
         curve_sets[dataset] = curves(rows)
         if judged:
-            test_sets[dataset]["judge"] = counts = tally(rows)
+            counts = test_sets[dataset]["judge"]
             log.info("%s: judge accepted %d, rejected %d, gave no score for %d (rules' grade kept); %d grades "
                      "turned correct", dataset, counts["accept"], counts["reject"], counts["unparsed"], counts["upgraded"])
         graded += [{"test_set": dataset, **row} for row in rows]
