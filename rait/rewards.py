@@ -2,9 +2,11 @@
 
 A stated confidence follows the answer after a marker ("Paris Confidence: 0.8"; ``training.confidence_marker``,
 CONQORD's "### Confidence:"), or precedes it (``training.confidence_position: before``, as Alignment for
-Honesty's CONFIDENCE-NUM states it: "Confidence: 0.8 Paris"). ``read_statement`` splits it off: the answer is graded without it, and a
-confidence is one number in [0, 1] right after the last marker. A missing number, or one outside [0, 1], is
-*counted* (``StatementCounts``) and scored as each method's source code scores it, never dropped.
+Honesty's CONFIDENCE-NUM states it: "Confidence: 0.8 Paris"). ``read_statement`` splits it off: the answer is graded
+without it, and a confidence is one number in [0, 1] right after the last marker (RLCR; the evaluation reads
+answers so too); CONQORD's reward reads it as CONQORD's code does (``conqord_statement``, below). A missing number,
+or one outside [0, 1], is *counted* (``StatementCounts``) and scored as each method's source code scores it, never
+dropped.
 
 * ``abstention`` (TruthRL's ternary reward, Wei et al. 2025): a correct answer earns ``correct`` (+1), a refusal
   ``refusal`` (0), a wrong one ``wrong`` (-1). An unparsed multiple-choice answer (no option named) is scored as a
@@ -15,13 +17,20 @@ confidence is one number in [0, 1] right after the last marker. A missing number
   confidence in [0, 1]; ``accuracy`` 1 when it is also correct; ``brier`` 1 - (accuracy - confidence)^2 when
   formatted. An answer without a parsable confidence scores 0 on all three, as RLCR's code does (its accuracy
   requires the format).
-* ``conqord`` (Tao et al., ACL 2024; github.com/TaoShuchang/CONQORD ``step3_RL_finetune_LLM/ppo_trainer.py``,
-  ``generate_experience`` and ``compute_rewards``): over the answers of one generation batch, each answer's
-  quality r_i (here the grader: 1 correct, 0 otherwise) plus ``alpha`` times the order-preserving term
-  sum_j (r_i - r_j)(c_i - c_j), clipped to [-clip, clip] (their ``alpha`` 0.5, ``clip_reward_value`` 5). A
-  missing confidence counts as 1.0, as their ``extract_confidence`` returns (``utils/data/data_utils.py``). The
-  paper scores quality with a reward model; rait grades against the gold aliases (a question-answering task has
-  them); method ``conqord_rm`` scores quality with the reward model of Say-I-Dont-Know's pairs, as the paper.
+* ``conqord`` (Tao et al., ACL 2024; TaoShuchang/CONQORD at 7391fbb, ``step3_RL_finetune_LLM/ppo_trainer.py``,
+  ``generate_experience`` and ``compute_rewards``): each answer's quality r_i (here the grader: 1 correct, 0
+  otherwise) plus ``alpha`` times the order-preserving term sum_j (r_i - r_j)(c_i - c_j) over the answers it is
+  compared with, clipped to [-clip, clip] (their ``alpha`` 0.5, ``clip_reward_value`` 5). The term is a sum, so
+  it grows with the number of answers compared: CONQORD compares one generation batch of one answer per prompt
+  (``--per_device_generation_batch_size``: 8 in the runs main.py lists; 1 in the released ``run_step3.sh``, where
+  the term is always 0 and the run is PPO on the reward model alone). rait compares ``batch`` answers (8), one per
+  prompt, as theirs: the answers of TRL's generation batch are grouped by their place in their prompt's group
+  (``order_groups``). The confidence is read as their ``extract_confidence`` (``utils/data/data_utils.py``): the
+  first number after "<marker> ", kept as it is when it lies outside [0, 1] (the clip bounds the reward), 1.0 when
+  there is none; the answer is the text before the first marker, as ``find_indices_of_confidence_in_seq`` cuts it
+  (``conqord_statement``). The paper scores quality with a reward model; rait grades against the gold aliases (a
+  question-answering task has them); method ``conqord_rm`` scores quality with the reward model of
+  Say-I-Dont-Know's pairs, as the paper.
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MARKER = "Confidence:"
 ABSTENTION_DEFAULTS = {"correct": 1.0, "refusal": 0.0, "wrong": -1.0}
 CALIBRATION_DEFAULTS = {"format": 0.5, "accuracy": 0.5, "brier": 0.5}
-CONQORD_DEFAULTS = {"alpha": 0.5, "clip": 5.0}
+CONQORD_DEFAULTS = {"alpha": 0.5, "clip": 5.0, "batch": 8}
 # a number right after the marker; a word-level tokenizer may decode "0.8" as "0 . 8"
 _NUMBER = re.compile(r"\s*(\d+(?:\s*\.\s*\d+)?|\.\s*\d+)")
 
@@ -117,9 +126,45 @@ def order_term(qualities: Sequence[float], confidences: Sequence[float]) -> list
             for qi, ci in zip(qualities, confidences)]
 
 
-def conqord_rewards(qualities: Sequence[float], confidences: Sequence[float], *, alpha: float, clip: float) -> list[float]:
-    return [max(-clip, min(clip, quality + alpha * term))
-            for quality, term in zip(qualities, order_term(qualities, confidences))]
+def conqord_rewards(qualities: Sequence[float], confidences: Sequence[float], *, alpha: float, clip: float,
+                    groups: Sequence[Sequence[int]] | None = None) -> list[float]:
+    """Each answer's quality plus ``alpha`` times its order term within its group of ``groups`` (index lists; all
+    answers in one group when None), clipped to [-clip, clip]."""
+    groups = [range(len(qualities))] if groups is None else groups
+    terms = [0.0] * len(qualities)
+    for group in groups:
+        for index, term in zip(group, order_term([qualities[i] for i in group], [confidences[i] for i in group])):
+            terms[index] = term
+    return [max(-clip, min(clip, quality + alpha * term)) for quality, term in zip(qualities, terms)]
+
+
+def order_groups(prompts: Sequence[str], batch: int) -> list[list[int]]:
+    """The answers CONQORD's order term compares: one answer per prompt, ``batch`` prompts at a time. GRPO samples
+    several answers per prompt; the k-th answers of the prompts form one round, cut into groups of ``batch``."""
+    seen: dict = {}
+    rounds: dict = {}
+    for index, prompt in enumerate(prompts):
+        place = seen[prompt] = seen.get(prompt, -1) + 1
+        rounds.setdefault(place, []).append(index)
+    return [members[start:start + batch] for members in rounds.values() for start in range(0, len(members), batch)]
+
+
+# CONQORD's extract_confidence: re.search(r'### Confidence: ([0-9]*\.?[0-9]+)', text), with rait's marker
+_CONQORD_NUMBER = r" ([0-9]*\.?[0-9]+)"
+
+
+def conqord_statement(text: str, marker: str = DEFAULT_MARKER, position: str = "after") -> Statement:
+    """The answer and confidence as CONQORD reads them: the first "<marker> <number>" (case as written; a number
+    outside [0, 1] kept, status ``out_of_range``), no statement: confidence 1.0 (status ``missing``). The answer is
+    the text before the first marker (``position`` ``before``: the text after the statement)."""
+    match = re.search(re.escape(marker) + _CONQORD_NUMBER, text)
+    if not match:
+        cut = text.find(marker)
+        answer = text if cut == -1 else (text[:cut] if position == "after" else text[cut + len(marker):])
+        return Statement(answer.strip(), 1.0, "missing")
+    value = float(match.group(1))
+    answer = text[:match.start()] if position == "after" else text[match.end():]
+    return Statement(answer.strip(), value, "ok" if 0.0 <= value <= 1.0 else "out_of_range")
 
 
 def check_weights(settings: dict, defaults: dict, where: str) -> dict:
@@ -176,11 +221,13 @@ def abstention_functions(settings: dict, **_) -> tuple[list[Callable], list[floa
     return [abstention], [1.0]
 
 
-def _stated(completions, grading, marker: str, counts: StatementCounts, kwargs: dict):
-    """(statement, correct) of each completion, counting the statuses."""
+def _stated(completions, grading, marker: str, counts: StatementCounts, kwargs: dict, read=None):
+    """(statement, correct) of each completion (``read``: how a statement is read, ``read_statement`` by default),
+    counting the statuses."""
+    read = read or (lambda text: read_statement(text, marker))
     out = []
     for completion, row in zip(completions, grading, strict=True):
-        statement = counts.add(read_statement(message_text(completion), marker))
+        statement = counts.add(read(message_text(completion)))
         out.append((statement, grade_answer(statement.answer, grading_of(row)) == "correct"))
     for status in ("missing", "out_of_range"):
         _metric(kwargs, f"confidence/{status}", sum(s.status == status for s, _ in out) / max(1, len(out)))
@@ -211,14 +258,17 @@ def calibration_functions(settings: dict, *, marker: str = DEFAULT_MARKER, count
     return [make(part) for part in CALIBRATION_DEFAULTS], [weights[part] for part in CALIBRATION_DEFAULTS]
 
 
-def conqord_functions(settings: dict, *, marker: str = DEFAULT_MARKER, counts: StatementCounts | None = None,
-                      reward_model: str | None = None, chat: bool = False, system: str | None = None,
-                      **_) -> tuple[list[Callable], list[float]]:
+def conqord_functions(settings: dict, *, marker: str = DEFAULT_MARKER, position: str = "after",
+                      counts: StatementCounts | None = None, reward_model: str | None = None, chat: bool = False,
+                      system: str | None = None, **_) -> tuple[list[Callable], list[float]]:
     """CONQORD's reward; quality is the grader's (1 right, 0 otherwise), or with ``reward_model`` (the stage's
     scorer, method ``conqord_rm``) the reward model's score of the answer without its statement, as theirs."""
     options = check_weights(settings, CONQORD_DEFAULTS, "training.grpo.conqord")
     if options["alpha"] < 0 or options["clip"] <= 0:
         raise RaitError("training.grpo.conqord: alpha must be >= 0 and clip > 0")
+    if isinstance(options["batch"], bool) or not isinstance(options["batch"], int) or options["batch"] < 1:
+        raise RaitError(f"training.grpo.conqord.batch: the answers one order term compares, an integer >= 1, "
+                        f"got {options['batch']!r}")
     counts = counts or StatementCounts()
     scorer = None
     if reward_model:
@@ -227,13 +277,15 @@ def conqord_functions(settings: dict, *, marker: str = DEFAULT_MARKER, counts: S
         scorer = RewardModel(str(reward_model), chat=chat, system=system)
 
     def conqord(prompts, completions, grading, **kwargs) -> list[float]:
-        stated = _stated(completions, grading, marker, counts, kwargs)
+        stated = _stated(completions, grading, marker, counts, kwargs,
+                         read=lambda text: conqord_statement(text, marker, position))
         if scorer is None:
             qualities = [1.0 if correct else 0.0 for _, correct in stated]
         else:  # their reward model scores the sequence cut before "### Confidence"
             qualities = scorer.scores([(message_text(p), s.answer) for p, (s, _) in zip(prompts, stated, strict=True)])
-        confidences = [1.0 if s.confidence is None else s.confidence for s, _ in stated]
-        return conqord_rewards(qualities, confidences, alpha=options["alpha"], clip=options["clip"])
+        groups = order_groups([message_text(p) for p in prompts], options["batch"])
+        return conqord_rewards(qualities, [s.confidence for s, _ in stated], alpha=options["alpha"],
+                               clip=options["clip"], groups=groups)
 
     return [conqord], [1.0]
 

@@ -8,7 +8,7 @@ import pytest
 
 from rait.errors import RaitError
 from rait.rewards import (REWARDS, StatementCounts, abstention_reward, check_abstention, conqord_rewards,
-                          order_term, read_statement, rlcr_rewards)
+                          conqord_statement, order_groups, order_term, read_statement, rlcr_rewards)
 
 OPEN = {"id": "q1", "question": "Capital of France?", "answers": ["Paris"]}
 MC = {"id": "q2", "question": "2 + 2?", "choices": ["3", "4", "5", "6"], "gold": "B"}
@@ -102,9 +102,55 @@ def test_conqord_order_term_is_zero_for_equal_confidences_and_positive_when_conf
 def test_conqord_function_reads_a_missing_confidence_as_one():
     counts = StatementCounts()
     (reward,), _ = REWARDS["conqord"]({}, counts=counts)
-    rewards = reward(prompts=["p", "p"], completions=["Paris Confidence: 0.8", "Lyon"], grading=[grading(OPEN)] * 2)
+    rewards = reward(prompts=["p", "q"], completions=["Paris Confidence: 0.8", "Lyon"], grading=[grading(OPEN)] * 2)
     # r = (1, 0), c = (0.8, 1.0): terms (1)(0.8 - 1) = -0.2 for both
     assert rewards == pytest.approx([1 - 0.1, -0.1])
     assert counts.counts["missing"] == 1
     with pytest.raises(RaitError, match="unknown key"):
         REWARDS["conqord"]({"beta": 1})
+
+
+@pytest.mark.parametrize("text, answer, confidence, status", [
+    ("Paris Confidence: 0.9", "Paris", 0.9, "ok"),
+    ("Lyon Confidence: 80", "Lyon", 80.0, "out_of_range"),      # kept as it is, as extract_confidence does
+    ("Paris Confidence: 0.2 ... Confidence: 0.9", "Paris", 0.2, "ok"),   # the first statement, not the last
+    ("Paris Confidence: .5", "Paris", 0.5, "ok"),
+    ("Paris Confidence:0.5", "Paris", 1.0, "missing"),           # their pattern wants one space after the marker
+    ("Paris confidence: 0.5", "Paris confidence: 0.5", 1.0, "missing"),   # and the marker as written
+    ("Paris", "Paris", 1.0, "missing"),
+])
+def test_conqord_reads_a_statement_as_its_extract_confidence(text, answer, confidence, status):
+    # CONQORD@7391fbb utils/data/data_utils.py extract_confidence: re.search('### Confidence: ([0-9]*\\.?[0-9]+)'),
+    # float of the first match, 1 when none; the answer is cut before the first marker
+    statement = conqord_statement(text)
+    assert (statement.answer, statement.confidence, statement.status) == (answer, confidence, status)
+    assert conqord_statement("; 0 Paris", ";", "before").answer == "Paris"
+
+
+def test_conqord_rewards_three_completions_as_the_original():
+    """Qualities 1, 0, 1 (right, wrong, right) stating 0.9, 80 and 0.2 (then 0.9): CONQORD reads 0.9, 80, 0.2;
+    order terms (1-0)(0.9-80) = -79.1, (0-1)(80-0.9) + (0-1)(80-0.2) = -158.9, (1-0)(0.2-80) = -79.8; with alpha
+    0.5 every reward falls below -5 and is clipped there (the last-marker, out-of-range-as-1.0 reading gave
+    0.95, -0.10, 0.95)."""
+    counts = StatementCounts()
+    (reward,), _ = REWARDS["conqord"]({}, counts=counts)
+    paris = grading(OPEN)
+    completions = ["Paris Confidence: 0.9", "Lyon Confidence: 80", "Paris Confidence: 0.2 ... Confidence: 0.9"]
+    assert reward(prompts=["a", "b", "c"], completions=completions, grading=[paris] * 3) == [-5.0, -5.0, -5.0]
+    assert counts.counts == {"ok": 2, "missing": 0, "out_of_range": 1}
+
+
+def test_the_order_term_compares_one_answer_per_prompt_batch_at_a_time():
+    # GRPO's batch: prompts a, b, c with two answers each, in groups: a a b b c c
+    assert order_groups(["a", "a", "b", "b", "c", "c"], 8) == [[0, 2, 4], [1, 3, 5]]
+    assert order_groups(["a", "a", "b", "b", "c", "c"], 2) == [[0, 2], [4], [1, 3], [5]]
+    assert order_groups(["a", "b"], 1) == [[0], [1]]      # run_step3.sh's batch of 1: no term at all
+    # within groups only: answers 0 and 1 are not compared
+    assert conqord_rewards([1.0, 0.0, 0.0, 1.0], [0.8, 0.3, 0.6, 0.9], alpha=0.5, clip=5.0,
+                           groups=[[0, 2], [1, 3]]) == pytest.approx([1 + 0.5 * 0.2, 0 + 0.5 * 0.6, 0 + 0.5 * 0.2,
+                                                                     1 + 0.5 * 0.6])
+    (reward,), _ = REWARDS["conqord"]({"batch": 1})
+    assert reward(prompts=["a", "b"], completions=["Paris Confidence: 0.1", "Lyon Confidence: 0.9"],
+                  grading=[grading(OPEN)] * 2) == [1.0, 0.0]
+    with pytest.raises(RaitError, match="batch"):
+        REWARDS["conqord"]({"batch": 0})

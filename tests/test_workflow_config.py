@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 
 import yaml
 
@@ -73,7 +75,8 @@ def plan_blocks(stdout: str) -> list[dict]:
         resources = dict(item.split("=", 1) for item in fields.get("resources", "").split(", ") if "=" in item)
         shell = re.search(r"^Shell command: (.*)$", block, flags=re.M)
         jobs.append({"rule": block.split(":")[0].split()[-1], "input": fields.get("input", ""),
-                     "resources": resources, "shell": shell.group(1) if shell else None})
+                     "output": fields.get("output", ""), "resources": resources,
+                     "shell": shell.group(1) if shell else None})
     return jobs
 
 
@@ -338,3 +341,50 @@ def test_a_local_checkpoint_folder_is_loaded_where_it_is_without_a_download(tmp_
     assert "download_model" not in {job["rule"] for job in jobs}
     (sample,) = [job for job in jobs if job["rule"] == "sample_answers"]
     assert sample["input"] == "results/data/world/test.jsonl"  # the folder is the model's own, not the DAG's
+
+
+# Each RL method's settings as its original ran them (config/README.md, "RL settings", gives the files):
+# (stage, hparams, reward settings)
+ORIGINAL_RL_SETTINGS = {
+    # Say-I-Dont-Know src/deepspeed-chat-ppo: train.sh, ppo_trainer.py
+    "ppo": ({"learning_rate": 1e-6, "beta": 0.1, "reward_clip_range": [-5.0, 5.0], "lr_scheduler_type": "cosine",
+             "warmup_steps": 100, "weight_decay": 0.1}, None),
+    # CONQORD step3_RL_finetune_LLM: run_step3.sh, ppo_trainer.py, main.py
+    "conqord": ({"learning_rate": 1e-6, "beta": 0.1, "lr_scheduler_type": "constant", "weight_decay": 0.1},
+                {"alpha": 0.5, "clip": 5.0, "batch": 8}),
+    # RLCR configs/Qwen-7B/hotpot/RLCR.yaml
+    "calibrated_rl": ({"learning_rate": 1e-6, "beta": 0.0, "scale_rewards": "none", "num_generations": 32,
+                       "temperature": 0.7, "per_device_train_batch_size": 8, "gradient_accumulation_steps": 64,
+                       "lr_scheduler_type": "constant_with_warmup", "warmup_steps": 0.05},
+                      {"format": 0.5, "accuracy": 0.5, "brier": 0.5}),
+    # TruthRL as ChangyWen/TruthRL src/scripts/grpo.sh runs it
+    "abstain_rl": ({"learning_rate": 1e-6, "beta": 0.0, "scale_rewards": "none", "num_generations": 8,
+                    "temperature": 1.0, "epsilon_high": 0.28, "per_device_train_batch_size": 8,
+                    "gradient_accumulation_steps": 64}, {"correct": 1.0, "refusal": 0.0, "wrong": -1.0}),
+}
+
+
+def test_the_rl_methods_train_with_their_originals_settings_and_the_demo_model_with_its_own():
+    """`snakemake -n` of llama3_8b's RL methods: each RL stage's job gets its original's settings as options of
+    `python -m rait.training`; the laptop model's entry keeps its own run length and scale over them."""
+    targets = [f"results/eval/{model}_{method}.json" for method in ORIGINAL_RL_SETTINGS
+               for model in ("llama3_8b", "smollm2_135m")]
+    result = snakemake(REPO, "-n", "--printshellcmds", *targets)
+    options = {}
+    for job in plan_blocks(result.stdout):
+        found = re.search(r"results/checkpoints/(\w+?)_(ppo|conqord|calibrated_rl|abstain_rl)$", job["output"])
+        if job["rule"] == "train_stage" and found:
+            options[found.groups()] = json.loads(shlex.split(job["shell"].split("--options ")[1])[0])
+    assert len(options) == 8
+    demo_entry = yaml.safe_load((REPO / "config/config.yaml").read_text())["models"]["smollm2_135m"]["training"]
+    for method, (hparams, reward) in ORIGINAL_RL_SETTINGS.items():
+        given = options[("llama3_8b", method)]
+        assert {key: given["hparams"].get(key) for key in hparams} == hparams, method
+        assert given.get("reward_settings") == reward, method
+        demo = options[("smollm2_135m", method)]["hparams"]
+        own = demo_entry["rloo" if method == "ppo" else "grpo"]["hparams"]
+        assert (demo["max_steps"], demo["gradient_accumulation_steps"], demo["num_generations"]) == (16, 1, 4), method
+        assert {key: demo[key] for key in hparams if key not in own} == {
+            key: value for key, value in hparams.items() if key not in own}, method
+        assert options[("smollm2_135m", method)].get("reward_settings") == reward, method
+    assert options[("smollm2_135m", "ppo")]["hparams"]["warmup_steps"] == 0

@@ -8,6 +8,8 @@ rule; its weights are config (``training.grpo.<reward>``).
 
 CONQORD trains with PPO against a reward model (DeepSpeed-Chat); rait runs its reward, order term included,
 under GRPO, the trainer TRL 1.x has (there is no PPO in it), the same substitution as Idk-PPO (``rait.training.rloo``).
+Each method's settings (KL, learning rate, schedule, reward scaling, answers per prompt) are its original's, as
+its defaults (``methods.<name>.training.grpo``; config/README.md, "RL settings").
 Stated confidences that do not parse are counted (``statements`` in ``training_stats.json``; per step in the
 log as ``confidence/missing``).
 """
@@ -24,9 +26,9 @@ from rait.training.common import (chat_prompt, make_config, options_checked_by_t
                                   set_logging, train_stage)
 
 FIELDS = ("prompt",)
-# reward (the rule's name) and confidence_marker are passed by the workflow from the registry and the training
-# section; reward_settings is training.grpo.<reward>
-SETTINGS = ("hparams", "reward", "reward_settings", "confidence_marker", "reward_model")
+# reward (the rule's name), confidence_marker and confidence_position are passed by the workflow from the registry
+# and the training section; reward_settings is training.grpo.<reward>
+SETTINGS = ("hparams", "reward", "reward_settings", "confidence_marker", "confidence_position", "reward_model")
 CONFIG_CLASS = "trl.GRPOConfig"  # what its hparams are fields of
 # the stage names its reward (rait.methods.Stage.reward)
 REWARDED = True
@@ -46,28 +48,29 @@ def rows(records: Sequence[dict], *, chat: bool, system: str | None = None) -> l
 
 
 def reward_functions(reward: str | None, settings: dict | None, *, marker: str, counts: StatementCounts,
-                     reward_model: str | None = None, chat: bool = False, system: str | None = None):
+                     position: str = "after", reward_model: str | None = None, chat: bool = False,
+                     system: str | None = None):
     if reward not in REWARDS:
         raise RaitError(f"train_grpo: unknown reward {reward!r} (rait.methods.Stage.reward); known: "
                         f"{', '.join(REWARDS)}")
     if reward_model and reward != "conqord":
         raise RaitError(f"train_grpo: reward {reward!r} grades answers; only conqord scores them with a reward model")
-    return REWARDS[reward](settings or {}, marker=marker, counts=counts, reward_model=reward_model, chat=chat,
-                           system=system)
+    return REWARDS[reward](settings or {}, marker=marker, position=position, counts=counts, reward_model=reward_model,
+                           chat=chat, system=system)
 
 
 def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | None = None,
                   lora: dict | None = None, hparams: dict | None = None, reward: str | None = None,
                   reward_settings: dict | None = None, confidence_marker: str = DEFAULT_MARKER,
-                  reward_model: str | None = None, counts: StatementCounts | None = None, seed: int = 0,
-                  log: Callable[[str], None] | None = print):
+                  confidence_position: str = "after", reward_model: str | None = None,
+                  counts: StatementCounts | None = None, seed: int = 0, log: Callable[[str], None] | None = print):
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
     what = "train_grpo"
     functions, weights = reward_functions(reward, reward_settings, marker=confidence_marker,
-                                          counts=counts or StatementCounts(), reward_model=reward_model, chat=chat,
-                                          system=system)
+                                          position=confidence_position, counts=counts or StatementCounts(),
+                                          reward_model=reward_model, chat=chat, system=system)
     if "reward_weights" in (hparams or {}):
         raise RaitError(f"{what}: hparams key 'reward_weights' cannot be set (training.grpo.{reward} weighs the rewards)")
     peft_config, tokenizer = prepare(model_path, records, FIELDS, what, chat=chat, system=system, lora=lora, log=log)
@@ -84,7 +87,7 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, reward: str | None = None,
           reward_settings: dict | None = None, confidence_marker: str = DEFAULT_MARKER,
-          reward_model: str | None = None, seed: int = 0,
+          confidence_position: str = "after", reward_model: str | None = None, seed: int = 0,
           save_steps: int | None = None, log: Callable[[str], None] | None = print) -> dict:
     """GRPO from ``model_path`` on the prompts of ``records`` ({"id", "prompt", "grading"}), rewarded by
     ``rait.rewards.REWARDS[reward]``; ``hparams`` are ``trl.GRPOConfig`` fields (num_generations, beta,
@@ -101,6 +104,7 @@ def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: s
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
                        save_steps=save_steps,
                        hparams=hparams, reward=reward, reward_settings=reward_settings,
-                       confidence_marker=confidence_marker, reward_model=reward_model, counts=counts, seed=seed,
+                       confidence_marker=confidence_marker, confidence_position=confidence_position,
+                       reward_model=reward_model, counts=counts, seed=seed,
                        extra=extra,
                        after_train=statistics)

@@ -7,6 +7,11 @@ runs its closest on-policy relative, REINFORCE Leave-One-Out (``RLOOTrainer``): 
 answers are sampled, each answer's advantage is its reward minus the mean reward of the others, and a KL penalty
 ``beta`` keeps the policy near the starting model (with LoRA the reference is the start with the adapters off).
 No value model is trained: that is the difference from PPO, and why RLOO needs one model fewer in memory.
+Their PPO generates one greedy answer per prompt (``ppo_trainer.py``: ``do_sample=True, top_k=1``); RLOO compares
+several sampled ones. The rest of their settings are method ``ppo``'s defaults (config/README.md, "RL settings"):
+KL 0.1 (``kl_ctl``; TRL subtracts it from the reward as a sequence-level KL, theirs per token), the reward model's
+score clipped to [-5, 5] (``clip_reward_value``; TRL's ``reward_clip_range``), lr 1e-6 with a cosine schedule and
+100 warm-up steps, weight decay 0.1 (``train.sh``).
 
 The reward is the reward model's score of (prompt, answer), written as in its training (``rait.scoring``); a
 non-finite score stops training with an error instead of turning the loss into NaN.

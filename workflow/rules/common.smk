@@ -10,6 +10,8 @@ from types import SimpleNamespace
 from snakemake.exceptions import WorkflowError
 
 from rait import methods as registry
+from rait import plan
+from rait.plan import deep_merge
 from rait.answering import STRATEGIES
 from rait.construct import BUILDERS
 from rait.construct.hir import level_templates as hir_level_templates
@@ -67,13 +69,6 @@ def model_entry(key):
 
 def dataset_entry(key):
     return _entry("datasets", key)
-
-
-def deep_merge(base, override):
-    merged = dict(base)
-    for key, value in (override or {}).items():
-        merged[key] = deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
-    return merged
 
 
 def model_section(model, section):
@@ -476,9 +471,10 @@ if set(INPUT_FILES) != set(registry.INPUT_KINDS):
 
 
 def stage_training(model, stage):
-    """The `training` section a stage trains with: global, the model's, then its method's own
-    (methods.<stage>.training, for the stage named after a method)."""
-    return deep_merge(model_section(model, "training"), method_settings(model, stage).get("training", {}))
+    """The `training` section a stage trains with (rait.plan.stage_training: global, the method's, the model's,
+    the model's for the method)."""
+    model_entry(model)
+    return plan.stage_training(config, model, stage)
 
 
 def train_datasets(model, stage=None):
@@ -575,7 +571,8 @@ def trainer_options(wildcards):
         options["reward_model"] = stage_checkpoint(wildcards.model, stage.scorer)
     if stage.reward:  # the registry names the reward; its weights are training.<trainer>.<reward>
         options.update(reward=stage.reward, reward_settings=section.get(stage.reward, {}),
-                       confidence_marker=training["confidence_marker"])
+                       confidence_marker=training["confidence_marker"],
+                       confidence_position=training["confidence_position"])
     return json.dumps(options)
 
 

@@ -1,0 +1,41 @@
+"""The plan's settings as pure functions of the config (rait.plan), without running Snakemake."""
+
+from __future__ import annotations
+
+from rait.plan import deep_merge, stage_training
+
+
+def test_deep_merge_merges_nested_sections_key_by_key_and_leaves_its_inputs_alone():
+    base = {"a": 1, "hparams": {"lr": 1, "steps": 2}, "lora": {"r": 16}}
+    override = {"hparams": {"lr": 3}, "lora": None, "new": {"x": 1}}
+    assert deep_merge(base, override) == {"a": 1, "hparams": {"lr": 3, "steps": 2}, "lora": None, "new": {"x": 1}}
+    assert base == {"a": 1, "hparams": {"lr": 1, "steps": 2}, "lora": {"r": 16}}
+    assert deep_merge(base, None) == base
+
+
+def _config(model_training=None, model_methods=None):
+    return {
+        "training": {"seed": 0, "grpo": {"hparams": {"learning_rate": 1e-5, "num_generations": 8, "max_steps": -1}}},
+        "methods": {"conqord": {"training": {"grpo": {"hparams": {"learning_rate": 1e-6, "beta": 0.1},
+                                                      "conqord": {"batch": 8}}}},
+                    "absolute": {"data": {"threshold": 0.1}}},
+        "models": {"big": {}, "demo": {"training": model_training or {}, "methods": model_methods or {}}},
+    }
+
+
+def test_a_methods_own_defaults_beat_the_trainers_and_a_models_entry_beats_both():
+    config = _config(model_training={"grpo": {"hparams": {"learning_rate": 1e-4, "max_steps": 16}}},
+                     model_methods={"conqord": {"training": {"grpo": {"hparams": {"max_steps": 4}}}}})
+    # the cluster model: the method's defaults over the trainer's
+    big = stage_training(config, "big", "conqord")["grpo"]
+    assert big["hparams"] == {"learning_rate": 1e-6, "num_generations": 8, "max_steps": -1, "beta": 0.1}
+    assert big["conqord"] == {"batch": 8}
+    # the laptop model: its own run length and rate over the method's, the method's KL kept; its per-method
+    # setting over everything
+    demo = stage_training(config, "demo", "conqord")["grpo"]["hparams"]
+    assert demo == {"learning_rate": 1e-4, "num_generations": 8, "max_steps": 4, "beta": 0.1}
+    # another stage of the same trainer takes none of conqord's defaults
+    assert stage_training(config, "big", "abstain_rl")["grpo"]["hparams"] == config["training"]["grpo"]["hparams"]
+    # a method without training settings, or set to null, changes nothing
+    assert stage_training(config, "big", "absolute") == config["training"]
+    assert stage_training({**config, "methods": {"absolute": None}}, "big", "absolute") == config["training"]
