@@ -28,7 +28,9 @@ Strategies, by the name a method's ``Answer.strategy`` gives (``rait.methods``):
   the answer's token probability (``rait.followup``; rule ``predict_with_followup``).
 * ``best_of_n``: N sampled answers of the checkpoint (``methods.<name>.answer.n``, the model's sampling
   settings), de-duplicated and scored by the method's scorer stage (a reward model, ``rait.scoring``); the
-  best is the answer, its score kept as ``score`` and, through a sigmoid, as ``confidence``.
+  best is the answer, its score kept as ``score`` and, through a sigmoid, as ``confidence`` with
+  ``confidence_scale: score``: a reward model ranks answers, it is not calibrated, so the evaluation reports AP,
+  AUROC and AURC for it and no ECE, Brier score or reliability bins.
 
 A new strategy is one entry in ``STRATEGIES``, naming the prediction rule that feeds it (``rule``; its inputs
 differ from one strategy to the next: a scorer checkpoint, a follow-up question), in ``workflow/rules/evaluate.smk``.
@@ -42,6 +44,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from rait.errors import RaitError
+
+# what a prediction's confidence is: a probability of being right (the calibration metrics apply), or a score that
+# only orders the answers (a reward model's, through a sigmoid: ranking metrics only)
+CONFIDENCE_SCALES = ("probability", "score")
 
 
 @dataclass(frozen=True)
@@ -124,8 +130,11 @@ def best_of_n_predictions(scored: list[dict], settings: dict | None = None) -> l
     predictions = []
     for row in scored:
         answer, score = best_of(row["candidates"], row["scores"])
+        # the sigmoid orders the answers as the score does, but a reward model is trained to rank pairs, not to
+        # give probabilities: the evaluation reports only ranking metrics for it (rait.calibration)
         predictions.append({"id": row["id"], "prompt": row["prompt"], "answer": answer, "score": score,
-                            "confidence": sigmoid(score), "candidates": len(row["candidates"])})
+                            "confidence": sigmoid(score), "confidence_scale": "score",
+                            "candidates": len(row["candidates"])})
     return predictions
 
 
@@ -155,4 +164,7 @@ def check_prediction(record: dict, origin: str) -> dict:
         if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or math.isnan(confidence) \
                 or not 0.0 <= confidence <= 1.0:
             raise RaitError(f"{origin}: confidence of {record.get('id')!r} must be a number in [0, 1], got {confidence!r}")
+    if record.get("confidence_scale", "probability") not in CONFIDENCE_SCALES:
+        raise RaitError(f"{origin}: confidence_scale of {record.get('id')!r} is {record['confidence_scale']!r}; "
+                        f"expected one of {list(CONFIDENCE_SCALES)}")
     return record

@@ -16,6 +16,10 @@ of m with h right: h k / m of them). Reordering the questions never changes eith
 plain sorted values. A metric that is undefined (no right answer for AP, one class only
 for AUROC, no confident answer at all) is None.
 
+A confidence that is a score rather than a probability (``confidence_scale: score``: best-of-N's reward through a
+sigmoid) gets the ranking metrics only (AP, AUROC, AURC, the curve): its ECE, Brier score and reliability bins
+would measure the sigmoid, not the model.
+
 AP and AUROC are computed here with numpy, the same formulas as scikit-learn's ``average_precision_score`` and
 ``roc_auc_score`` (tested equal on hand and random tables, ties included): each evaluation scores 1,000 bootstrap
 resamples, and scikit-learn's input checks alone cost about 5 ms a call (10.6 s instead of 1.3 s per evaluation
@@ -119,11 +123,19 @@ def curves(rows: Sequence[dict]) -> dict:
     stated = [(row["confidence"], row["grade"] == "correct") for row in rows if row.get("confidence") is not None]
     confidences, right = [c for c, _ in stated], [r for _, r in stated]
     return {"n": len(stated), "coverage_accuracy": coverage_curve(confidences, right) if stated else [],
-            "reliability": reliability_bins(confidences, right) if stated else []}
+            "reliability": reliability_bins(confidences, right) if stated and is_probability(rows) else []}
 
 
-def confidence_metrics(confidences: Sequence[float], right: Sequence[bool]) -> dict:
-    """ap, auroc, ece, brier and aurc of the pairs (all None when there are none)."""
+def is_probability(rows: Sequence[dict]) -> bool:
+    """Whether the rows' confidences are probabilities of being right (``rait.answering.CONFIDENCE_SCALES``): a
+    score that only orders the answers (best-of-N's reward) has no calibration to measure."""
+    return not any(row.get("confidence_scale", "probability") != "probability"
+                   for row in rows if row.get("confidence") is not None)
+
+
+def confidence_metrics(confidences: Sequence[float], right: Sequence[bool], *, calibrated: bool = True) -> dict:
+    """ap, auroc, ece, brier and aurc of the pairs (all None when there are none); with ``calibrated`` False (a
+    score, not a probability) only the ranking metrics ap, auroc and aurc."""
     _check(confidences, right)
     if not confidences:
         return dict.fromkeys(NAMES)
@@ -132,7 +144,7 @@ def confidence_metrics(confidences: Sequence[float], right: Sequence[bool]) -> d
     return {
         "ap": average_precision(conf, hits) if positives else None,
         "auroc": roc_auc(conf, hits) if 0 < positives < len(conf) else None,
-        "ece": expected_calibration_error(conf, hits),
-        "brier": float(np.mean((conf - hits) ** 2)),
+        "ece": expected_calibration_error(conf, hits) if calibrated else None,
+        "brier": float(np.mean((conf - hits) ** 2)) if calibrated else None,
         "aurc": float(np.mean(1 - _accuracy_at(conf, hits))),
     }

@@ -50,6 +50,8 @@ def graded_row(record: dict, prediction: dict, *, base_answer: str | None = None
         row.update(base_grade=judged_grade(row["base_grade"], base_judgment), base_judge=base_judgment["verdict"])
     if prediction.get("confidence") is not None:
         row["confidence"] = prediction["confidence"]
+        if prediction.get("confidence_scale", "probability") != "probability":
+            row["confidence_scale"] = prediction["confidence_scale"]
     if prediction.get("statement"):  # whether a stated confidence parsed (rait.answering: stated_after_marker)
         row["statement"] = prediction["statement"]
     if is_multiple_choice(record) and record.get("subject"):

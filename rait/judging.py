@@ -19,13 +19,12 @@ A judgment record: ``{"id", "reply", "score", "verdict"}`` with ``verdict`` one 
 from __future__ import annotations
 
 import re
-import string
 from collections import Counter
 from typing import Sequence
 
 from rait.answering import check_prediction
 from rait.errors import RaitError
-from rait.prompts import render_question
+from rait.prompts import check_fields, render_question
 from rait.records import LETTERS, is_multiple_choice
 
 VERDICTS = ("accept", "reject", "unparsed")
@@ -38,16 +37,7 @@ _NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?|\.\d+)")
 
 def check_prompt(template: str, where: str = "grading.judge.prompt") -> str:
     """The judge prompt's fields are among {question}, {gold}, {answer}, and {answer} is one of them."""
-    try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-    except ValueError as err:
-        raise RaitError(f"{where}: not a valid template ({err}); write a literal brace as {{{{ or }}}}") from None
-    unknown = sorted(fields - PROMPT_FIELDS)
-    if unknown:
-        raise RaitError(f"{where}: unknown field(s) {unknown}; a judge prompt may use {sorted(PROMPT_FIELDS)}")
-    if "answer" not in fields:
-        raise RaitError(f"{where}: the prompt must show the judge the {{answer}}")
-    return template
+    return check_fields(template, sorted(PROMPT_FIELDS), ("answer",), where)
 
 
 def gold_text(record: dict) -> str:

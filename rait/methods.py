@@ -184,7 +184,8 @@ METHODS: dict[str, Method] = {
     # R-Tuning: gold answers, each followed by the follow-up question and "I am sure/unsure" by the base model's
     # greedy grade; answered greedily, then asked the follow-up (rait.followup)
     "rtuning": Method("rtuning", (Stage("rtuning", "sft", Data("rtuning", {"questions": "questions",
-                                                                           "knowledge": "knowledge"})),),
+                                                                           "knowledge": "knowledge",
+                                                                           "samples": "samples"})),),
                       Answer(strategy="followup_sure")),
     # CONQORD: the stated-confidence SFT, then RL on answer quality plus the order-preserving term (GRPO here)
     "conqord": Method("conqord", (CONF_SFT, Stage("conqord", "grpo", GRADED_PROMPTS, start=CONF_SFT.name,

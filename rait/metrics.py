@@ -1,7 +1,7 @@
 """Test-set metrics from graded outcomes.
 
 One outcome per question: ``{"grade": ..., "ik": bool | None, "base_grade": str | None, "subject"?,
-"confidence"?}``
+"confidence"?, "confidence_scale"?}``
 where ``grade`` is the method's grade (``rait.grading.GRADES``), ``ik`` the base
 model's knowledge label and ``base_grade`` the base model's grade on the same
 question. Every metric but THS is a fraction in [0, 1]; one whose inputs are missing,
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from rait.calibration import confidence_metrics
+from rait.calibration import confidence_metrics, is_probability
 from rait.errors import RaitError
 from rait.grading import GRADES
 
@@ -155,7 +155,7 @@ def score(outcomes: list[dict]) -> dict:
     # answers whose stated confidence was missing or out of [0, 1]: counted, never silently dropped
     statements = [o["statement"] for o in outcomes if o.get("statement")]
     result["confidence_unstated"] = sum(s != "ok" for s in statements) if statements else None
-    result.update(confidence_metrics([c for c, _ in stated], [r for _, r in stated]))
+    result.update(confidence_metrics([c for c, _ in stated], [r for _, r in stated], calibrated=is_probability(outcomes)))
     if _all_or_none(iks, "ik"):
         result.update(quadrants(grades, iks))
     else:

@@ -30,9 +30,21 @@ def package_file(package: str, file: str) -> Path:
         raise RaitError(f"package {package!r} is not installed (pip install --no-deps {package.replace('_', '-')})")
     for folder in spec.submodule_search_locations:
         candidate = Path(folder) / file
-        if candidate.exists():
+        if not candidate.resolve().is_relative_to(Path(folder).resolve()):
+            raise RaitError(f"{file!r} is not a file name inside package {package!r}")
+        if candidate.is_file():
             return candidate
     raise RaitError(f"package {package!r} has no file {file!r}")
+
+
+def check_checkpoint_folder(path: str, key: str) -> str:
+    """A local model: a folder holding a checkpoint (its config.json), refused by ``key`` before anything loads."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise RaitError(f"{key}: {path!r} is not a folder (a local model is a checkpoint folder)")
+    if not (folder / "config.json").is_file():
+        raise RaitError(f"{key}: {path!r} holds no config.json: not a checkpoint folder")
+    return path
 
 
 def convert_gguf(gguf_file: str | Path, out_dir: str | Path) -> None:

@@ -35,10 +35,11 @@ def format_options(choices: Sequence[str]) -> str:
 TEMPLATE_FIELDS = {"open": ("question",), "mc": ("question", "choices", "options")}
 
 
-def check_template(template: str, kind: str, key: str) -> None:
-    """Raise RaitError naming config ``key`` when ``template`` would not render a ``kind`` question: unbalanced
-    braces, a field the kind does not provide, a positional field, a format spec or conversion, or no question."""
-    known = TEMPLATE_FIELDS[kind]
+def check_fields(template: str, known: Sequence[str], required: Sequence[str], key: str,
+                 known_as: str = "the template may use") -> str:
+    """Raise RaitError naming config ``key`` when ``template`` would not render with the fields ``known``:
+    unbalanced braces, a field it does not provide (``{gold.__class__}`` and ``{gold[0]}`` are not ``{gold}``), a
+    positional field, a format spec or conversion, or a ``required`` field missing."""
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as err:
@@ -48,13 +49,20 @@ def check_template(template: str, kind: str, key: str) -> None:
         if field is None:
             continue
         if field not in known:
-            raise RaitError(f"{key}: unknown field {{{field}}}; {kind} questions provide "
+            raise RaitError(f"{key}: unknown field {{{field}}}; {known_as} "
                             + ", ".join(f"{{{name}}}" for name in known))
         if spec or conversion:
             raise RaitError(f"{key}: field {{{field}}} takes no format spec or conversion (its value is text)")
         fields.add(field)
-    if "question" not in fields:
-        raise RaitError(f"{key}: the template has no {{question}}")
+    missing = [name for name in required if name not in fields]
+    if missing:
+        raise RaitError(f"{key}: the template has no " + ", ".join(f"{{{name}}}" for name in missing))
+    return template
+
+
+def check_template(template: str, kind: str, key: str) -> None:
+    """A prompt template of ``kind`` questions: the fields they provide (``TEMPLATE_FIELDS``), and a question."""
+    check_fields(template, TEMPLATE_FIELDS[kind], ("question",), key, known_as=f"{kind} questions provide")
 
 
 def render_question(record: dict, templates: Mapping[str, str]) -> str:

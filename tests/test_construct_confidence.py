@@ -94,3 +94,23 @@ def test_stated_after_marker_grades_the_answer_and_keeps_every_status():
     assert rows[1]["statement"] == "missing" and "confidence" not in rows[1]
     (row,) = STRATEGIES["stated_after_marker"].predictions(generated[2:], {"confidence_marker": ";"})
     assert (row["answer"], row["confidence"]) == ("Nice", 0.3)
+
+
+def test_rtuning_labels_by_r_tunings_substring_rule_or_by_rait_s_grade():
+    # greedy answer, rait's grade: R-Tuning's rule reads the gold "Paris" in the greedy text up to its first "."
+    rows = {"sentence": ("It is Paris. Or Lyon.", "correct", samples(0)),
+            "after_the_stop": ("Lyon. Not Paris", "wrong", samples(0)),     # "Paris" only after the first "."
+            "case": ("paris", "correct", samples(0)),                       # their `in` is case-sensitive
+            "no_stop": ("Paris", "correct", samples(0)),                    # kept whole: their [:-1] would cut it
+            "wrong": ("Nice", "wrong", samples(0))}
+    substring = by_id(BUILDERS["rtuning"].build(table(rows), {"templates": TEMPLATES}))
+    assert {qid: example["kind"] for qid, example in substring.items()} == {
+        "sentence": "sure", "after_the_stop": "unsure", "case": "unsure", "no_stop": "sure", "wrong": "unsure"}
+    graded = by_id(BUILDERS["rtuning"].build(table(rows), {"templates": TEMPLATES, "label": "grade"}))
+    assert {qid: example["kind"] for qid, example in graded.items()} == {
+        "sentence": "sure", "after_the_stop": "unsure", "case": "sure", "no_stop": "sure", "wrong": "unsure"}
+    with pytest.raises(RaitError, match="methods.rtuning.data.label"):
+        BUILDERS["rtuning"].build(table(rows), {"templates": TEMPLATES, "label": "exact"})
+    without_samples = {**table(rows), "samples": []}
+    with pytest.raises(RaitError, match="greedy answer"):
+        BUILDERS["rtuning"].build(without_samples, {"templates": TEMPLATES})

@@ -17,6 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LM
 
 from rait import launch, training  # noqa: E402
 from rait.training import cut, dpo, grpo, reward, rloo, sft  # noqa: E402
+from rait.training.common import whole_run_loss  # noqa: E402
 from rait.errors import BAD_INPUT_EXIT, RaitError  # noqa: E402
 from rait.training.common import PRECISION_ENV, make_config, precision_hparams  # noqa: E402
 from trl import SFTConfig  # noqa: E402
@@ -749,6 +750,11 @@ def test_a_killed_training_job_resumes_from_its_last_checkpoint_and_ends_as_an_u
     assert max(float((whole[k] - resumed[k]).abs().max()) for k in whole) <= RESUME_TOLERANCE
     history = [json.loads(line) for line in (out / training.LOG_HISTORY_FILE).read_text().splitlines()]
     assert [e["step"] for e in history if "loss" in e] == list(range(1, 101))  # the whole history, resumed too
+    # the statistics cover the whole run too, not only the steps after the resume
+    stats = {name: json.loads((folder / training.STATS_FILE).read_text()) for name, folder in
+             (("whole", tmp_path / "whole"), ("resumed", out))}
+    assert stats["resumed"]["train_loss"] == pytest.approx(stats["whole"]["train_loss"], abs=1e-5)
+    assert stats["resumed"]["steps"] == stats["whole"]["steps"] == 100
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no scratch, no claim left
 
 
@@ -760,12 +766,24 @@ def test_an_orphaned_job_with_older_parameters_never_replaces_the_newer_result(t
     data = tmp_path / "d.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in sft_records()))
     out = tmp_path / "model"
-    orphan = run_until(training_command(tiny_model, data, out, {"max_steps": 400}, 0), r": step 5/400")
+    # the orphan saves checkpoints: refused, it removes its scratch folder all the same (never to be resumed)
+    orphan = run_until(training_command(tiny_model, data, out, {"max_steps": 400}, 50), r": step 5/400")
     newer = subprocess.run(training_command(tiny_model, data, out, {"max_steps": 5, "learning_rate": 2e-3}, 0),
                            capture_output=True, text=True)
     assert newer.returncode == 0, newer.stderr[-3000:]
     _, orphan_log = orphan.communicate()
     assert orphan.returncode == BAD_INPUT_EXIT
+    assert "checkpoint-400" in orphan_log or re.search(r"step 400/400", orphan_log)  # it saved on its way
     assert "a newer training job" in orphan_log and "is not moved into place" in orphan_log
     assert json.loads((out / training.STATS_FILE).read_text())["steps"] == 5  # the newer job's result
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_the_whole_runs_loss_counts_the_steps_before_a_resume():
+    # steps 1-4 logged before the checkpoint at 4 (losses 4, 3, 2, 1), then 6 steps resumed at a mean of 0.5
+    history = [{"loss": 4.0 - i, "step": i + 1} for i in range(4)] + [{"loss": 0.5, "step": 5 + i} for i in range(6)]
+    assert whole_run_loss(0.5, 10, history, 4) == pytest.approx((10 + 0.5 * 6) / 10)
+    assert whole_run_loss(0.5, 10, history, 0) == pytest.approx(0.5)  # not resumed: transformers' own
+    # logged every two steps: each logged loss weighs the steps it covers
+    history = [{"loss": 2.0, "step": 2}, {"loss": 1.0, "step": 4}]
+    assert whole_run_loss(0.25, 8, history, 4) == pytest.approx((2 * 2 + 1 * 2 + 0.25 * 4) / 8)

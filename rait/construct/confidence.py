@@ -1,10 +1,17 @@
 """Training sets for methods whose answers carry a confidence: R-Tuning, the stated-confidence SFT that CONQORD
 and calibrated RL start from, and the graded prompts of on-policy RL.
 
-* ``rtuning`` (R-Tuning, Zhang et al., NAACL 2024; github.com/shizhediao/R-Tuning
+* ``rtuning`` (R-Tuning, Zhang et al., NAACL 2024; shizhediao/R-Tuning@27e0384
   ``training/pararel/run_pararel.py``, method ``unsure``): every train question keeps its gold answer, followed by
-  the follow-up question and "I am sure" when the base model's greedy answer was correct, else "I am unsure":
+  the follow-up question and "I am sure" when the base model answered it right, else "I am unsure":
   ``"{gold}. Are you sure you accurately answered the question based on your internal knowledge? I am sure."``.
+  "Answered it right" is R-Tuning's rule by default (``methods.rtuning.data.label: substring``): the gold answer
+  occurs, case as written, in the greedy answer up to its first "." (``inference`` and ``if sample[1] in
+  output``); for multiple choice the greedy letter is the gold one (``training/MMLU/run_MMLU.py``: the most probable
+  of A-D; here the letter the grader reads). ``label: grade`` takes rait's grader instead. Two departures: the
+  greedy answer is the one sampled with the model's samples (up to ``sampling.max_new_tokens``; theirs stopped at
+  15 tokens), and an answer without a "." is kept whole (their ``output_text[:output_text.find('.')]`` then drops
+  the last character, -1 being "not found": rare in their 15 free tokens, the rule for one-line answers).
   Their code trains on the whole text (LMFlow ``text_only``); rait trains on the answer part, after the user's
   question, like every other SFT set. The wording is ``methods.rtuning.answer`` (``followup``, ``prefix``,
   ``sure``, ``unsure``), the same settings the answer strategy asks with (``rait.followup``).
@@ -51,13 +58,32 @@ def rtuning_target(answer: str, sure: bool, wording: dict) -> str:
     return f"{followup_context(answer, wording)} {wording['sure' if sure else 'unsure']}."
 
 
+RTUNING_LABELS = ("substring", "grade")
+
+
+def rtuning_sure(record: dict, greedy: str, greedy_grade: str | None, rule: str) -> bool:
+    """Whether R-Tuning labels a train question "sure": its rule (``substring``, see above) or rait's grade."""
+    if rule == "grade" or "choices" in record:
+        return greedy_grade == "correct"
+    cut = greedy.find(".")
+    return gold_answer(record) in (greedy if cut == -1 else greedy[:cut])
+
+
 def build_rtuning(inputs: dict, options: dict) -> list[dict]:
-    """{id, question, prompt, target, kind}: kind "sure" or "unsure" by the base model's greedy grade."""
+    """{id, question, prompt, target, kind}: kind "sure" or "unsure" by the base model's greedy answer (its
+    ``label`` rule: R-Tuning's ``substring`` or rait's ``grade``)."""
     wording = followup_wording(options.get("followup"))
+    rule = options.get("label", "substring")
+    if rule not in RTUNING_LABELS:
+        raise RaitError(f"methods.rtuning.data.label: {rule!r} is not one of {', '.join(RTUNING_LABELS)}")
     labels = index_by_id(inputs["knowledge"], "knowledge")
+    samples = index_by_id(inputs.get("samples", []), "samples")
     examples = []
     for record in inputs["questions"]:
-        sure = label_of(labels, record).get("greedy_grade") == "correct"
+        if rule == "substring" and record["id"] not in samples:
+            raise RaitError(f"samples miss question {record['id']!r}: R-Tuning's label reads its greedy answer")
+        greedy = samples.get(record["id"], {}).get("greedy", "")
+        sure = rtuning_sure(record, greedy, label_of(labels, record).get("greedy_grade"), rule)
         examples.append({"id": record["id"], "question": record["question"],
                          "prompt": render_question(record, options["templates"]),
                          "target": rtuning_target(gold_answer(record), sure, wording),

@@ -18,7 +18,7 @@ import random
 
 from rait.construct.idk import gold_answer, graded_samples, index_by_id, label_of, sft_target
 from rait.errors import RaitError
-from rait.prompts import render_question
+from rait.prompts import check_fields, render_question
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,13 @@ DEFAULT_JUDGMENTS = {
 }
 
 
+def check_judgment(template: str, key: str) -> str:
+    """A judgment template: its one field is {gold} (``methods.cut.data.judgments.<known|unknown>``)."""
+    return check_fields(template, ("gold",), (), key)
+
+
 def judgment(template: str, record: dict, key: str) -> str:
-    try:
-        return template.format(gold=gold_answer(record))
-    except (KeyError, IndexError, ValueError) as err:
-        raise RaitError(f"methods.cut.data.judgments.{key}: the only field is {{gold}} ({err})") from None
+    return check_judgment(template, f"methods.cut.data.judgments.{key}").format(gold=gold_answer(record))
 
 
 def build_cut(inputs: dict, options: dict) -> list[dict]:

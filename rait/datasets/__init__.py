@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rait.errors import RaitError
 from rait.io import iter_jsonl
-from rait.records import check_record, check_unique_ids, declare_answerable
+from rait.records import check_record, check_unique_ids, declare_answerable, repeated_choices
 
 
 def embedded_path(file: str) -> Path:
@@ -152,4 +152,9 @@ def load_split(spec: dict, split: str, *, limit: int | None = None, seed: int = 
         keep = set(random.Random(seed).sample(range(len(records)), limit))
         records = [record for index, record in enumerate(records) if index in keep]
     warn_ungradable(records, f"datasets.{spec.get('key', '?')} split {split}")
+    repeated = repeated_choices(records)
+    if repeated:
+        log.warning("datasets.%s split %s: %d multiple-choice question(s) repeat an option's text (%s%s); an "
+                    "answer naming that text is read as neither option", spec.get("key", "?"), split, len(repeated),
+                    ", ".join(map(repr, repeated[:5])), ", ..." if len(repeated) > 5 else "")
     return records

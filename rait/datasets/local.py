@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import glob
 import json
+import math
 import re
 from pathlib import Path
 from typing import Iterator
@@ -154,9 +155,14 @@ def _csv_rows(path, spec, key):
 
 
 def _parquet_rows(path, spec, key):
-    import pyarrow.parquet  # comes with datasets; yields plain lists and dicts, unlike pandas
+    import pyarrow  # comes with datasets; yields plain lists and dicts, unlike pandas
+    import pyarrow.parquet
 
-    for index, raw in enumerate(pyarrow.parquet.read_table(path).to_pylist()):
+    try:
+        rows = pyarrow.parquet.read_table(path).to_pylist()
+    except (pyarrow.ArrowException, OSError) as err:  # a truncated or corrupt file, or not Parquet at all
+        raise RaitError(f"{path}: not a readable Parquet file ({err})") from None
+    for index, raw in enumerate(rows):
         yield f"{path} row {index}", index, raw
 
 
@@ -188,8 +194,10 @@ def _need(raw, fields, name, origin):
     return value
 
 
-def _text(value):
+def _text(value, origin: str = "", name: str = "value"):
     # Source text often carries stray edge spaces (MMLU); they would leak into prompts and answer matching.
+    if isinstance(value, float) and not math.isfinite(value):  # JSON's NaN or Infinity: not an answer "nan"
+        raise RaitError(f"{origin}: {name} is {value!r}, not text")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return value.strip() if isinstance(value, str) else value
@@ -197,7 +205,7 @@ def _text(value):
 
 def _convert(raw: dict, fields: dict, origin: str, default_id: str) -> dict:
     record = {
-        "id": str(_need(raw, fields, "id", origin)) if "id" in fields else default_id,
+        "id": _id(_need(raw, fields, "id", origin), origin) if "id" in fields else default_id,
         "question": _text(_need(raw, fields, "question", origin)),
     }
     if "answers" in fields:
@@ -212,12 +220,20 @@ def _convert(raw: dict, fields: dict, origin: str, default_id: str) -> dict:
     return record
 
 
+def _id(value, origin: str) -> str:
+    """An id is text or a number: a list or an object (a nested id) would become its repr."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise RaitError(f"{origin}: id {value!r} is not text or a number")
+    return str(_text(value, origin, "id"))
+
+
 def _answers(raw, paths, origin) -> list:
     answers = []
     for path in [paths] if isinstance(paths, str) else paths:
         value = _get(raw, path)
         answers += value if isinstance(value, list) else [] if value is _MISSING or value is None else [value]
-    answers = [_text(a) for a in answers if isinstance(a, (str, int, float)) and not isinstance(a, bool) and str(a).strip()]
+    answers = [_text(a, origin, "an answer") for a in answers
+               if isinstance(a, (str, int, float)) and not isinstance(a, bool) and str(a).strip()]
     if not answers:
         raise RaitError(f"{origin}: record has no answer (field {paths!r})")
     return list(dict.fromkeys(answers))  # order kept: the canonical answer stays first
@@ -237,6 +253,9 @@ def _choices(raw, fields, origin) -> tuple[list, list]:
     text_key, label_key = fields.get("choice_text", "text"), fields.get("choice_label", "label")
     texts = [_text(item.get(text_key)) for item in items]
     labels = [str(item[label_key]) if label_key in item else LETTERS[i] for i, item in enumerate(items)]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise RaitError(f"{origin}: two choices have the label {repeated[0]!r} (labels {labels}): which is the gold?")
     return texts, labels
 
 

@@ -121,17 +121,18 @@ PRECISIONS = {"bf16": {"bf16": True, "fp16": False}, "fp16": {"bf16": False, "fp
               "fp32": {"bf16": False, "fp16": False}, "auto": {}}
 
 
-def precision_hparams(precision: str, hparams: dict, what: str) -> dict:
+def precision_hparams(precision: str, hparams: dict, what: str, model: str = "<model>") -> dict:
     """The trainer's bf16/fp16 for the model's precision (bf16 on A100/H100, fp16 on V100s that have no bf16,
-    fp32); "auto" leaves them to the hparams and the hardware. An hparams value that contradicts it is an error."""
+    fp32); "auto" leaves them to the hparams and the hardware. An hparams value that contradicts it is an error
+    (the workflow asks this when the DAG is built, the trainer again when it starts)."""
     if precision not in PRECISIONS:
         raise RaitError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r} (config key "
-                        "models.<model>.precision)")
+                        f"models.{model}.precision)")
     wanted = PRECISIONS[precision]
     for key, value in wanted.items():
         if key in hparams and hparams[key] not in (None, "auto", value):
             raise RaitError(f"{what}: hparams {key}: {hparams[key]!r} contradicts the model's precision {precision} "
-                            "(config key models.<model>.precision); remove one")
+                            f"(config key models.{model}.precision); remove one")
     return wanted
 
 
@@ -268,12 +269,16 @@ def claim(out_dir: Path, key: str) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
+class StaleJob(RaitError):
+    """A newer training job claimed the output: this one's result, and its scratch folder, are of no use."""
+
+
 def check_claim(out_dir: Path, key: str) -> None:
     """Before the result moves into place (every rank): a newer job for ``out_dir`` wins, this one's result is
     stale (its job was orphaned and the plan changed) and never replaces what the newer one writes."""
     holder = claim_holder(out_dir)
     if holder != key:
-        raise RaitError(f"{out_dir}: a newer training job (parameters {holder}) claimed this output after this one "
+        raise StaleJob(f"{out_dir}: a newer training job (parameters {holder}) claimed this output after this one "
                         f"(parameters {key}) started; this job's result is stale and is not moved into place")
 
 
@@ -418,6 +423,8 @@ def _run(trainer, model_path, out_dir: Path, work: Path, key: str, *, lora: bool
         say(f"{extra['method']}: resuming from step {checkpoint_step(resume)} ({resume})")
     result = trainer.train(resume_from_checkpoint=str(resume) if resume is not None else None)
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    train_loss = whole_run_loss(result.training_loss, result.global_step, trainer.state.log_history,
+                                checkpoint_step(resume) if resume is not None else 0)
     check_claim(out_dir, key)
     stage = work / "final"
     trainer.save_model(str(stage))  # every rank: ZeRO-3 gathers the shards (only the adapter under PEFT)
@@ -425,7 +432,7 @@ def _run(trainer, model_path, out_dir: Path, work: Path, key: str, *, lora: bool
     accelerator.wait_for_everyone()
     stats = {
         **extra,
-        "train_loss": round(float(result.training_loss), 6),
+        "train_loss": round(train_loss, 6),
         "first_logged_loss": losses[0] if losses else None,
         "last_logged_loss": losses[-1] if losses else None,
         "runtime_s": round(float(result.metrics.get("train_runtime", time.perf_counter() - started)), 2),
@@ -444,6 +451,20 @@ def _run(trainer, model_path, out_dir: Path, work: Path, key: str, *, lora: bool
         say(f"{extra['method']}: loss {stats['train_loss']:.4f} in {stats['runtime_s']:.0f}s; saved {out_dir}")
     accelerator.wait_for_everyone()
     return stats
+
+
+def whole_run_loss(training_loss: float, global_step: int, log_history: Sequence[dict], resumed_at: int) -> float:
+    """The mean training loss over every step of the job. A resumed run's ``training_loss`` (transformers') covers
+    only the steps after ``resumed_at``; the steps before are in the restored log history, each logged loss the
+    mean over the steps since the one logged before it."""
+    earlier, logged = 0.0, 0
+    for entry in log_history:
+        if "loss" in entry and entry.get("step", 0) <= resumed_at:
+            earlier += entry["loss"] * (entry["step"] - logged)
+            logged = entry["step"]
+    # steps of the killed run after its last log and before its checkpoint were never logged: not counted
+    now = global_step - resumed_at
+    return float((training_loss * now + earlier) / max(now + logged, 1))
 
 
 def save_final(model_path, stage: Path, out_dir: Path, tokenizer, *, lora: bool, stats: dict,
@@ -490,7 +511,8 @@ def train_stage(build_trainer: Callable, model_path, records, out_dir, *, lora: 
     """Build a trainer with ``build_trainer(model_path, records, work_dir, lora=..., log=..., **options)`` in a
     scratch folder beside ``out_dir`` named by the job's parameters, train it (resuming from the folder's latest
     checkpoint when a killed run of the same job left one; one every ``save_steps``) and save the final checkpoint.
-    The scratch folder goes when the job succeeds, and when it fails with nothing to resume from."""
+    The scratch folder goes when the job succeeds, when a newer job claimed the output, and when it fails with
+    nothing to resume from."""
     out_dir = Path(out_dir)
     key = job_key(model_path, records, {"lora": lora, "extra": extra, "model_class": model_class, **options})
     work = work_dir(out_dir, key)
@@ -500,6 +522,9 @@ def train_stage(build_trainer: Callable, model_path, records, out_dir, *, lora: 
         save_every(trainer, save_steps)
         stats = _run(trainer, str(model_path), out_dir, work, key, lora=lora is not None, extra=extra, log=log,
                      model_class=model_class, after_train=after_train)
+    except StaleJob:  # a newer job owns the output: nothing here will ever be resumed
+        remove_work_dir(work)
+        raise
     except BaseException:
         if latest_checkpoint(work) is None:  # nothing to resume from: leave nothing behind
             remove_work_dir(work)

@@ -16,6 +16,13 @@ A training record is ``{"prompt", "target"}`` and, for a response that was judge
   without the judgment; the mean over these tokens is the unlikelihood term;
 * the loss is the mean of the two terms when the batch holds a judged record, the likelihood term alone otherwise.
 
+The judgment's place: theirs is the Alpaca layout of ``templates/alpaca.json`` (wwxu21/CUT@bb1d5de), the judged
+copy being "Below is an instruction that describes a task. Write a response to the instruction and the response
+should match the corresponding judgment.\n\n### Instruction:\n{instruction}\n\n### Judgment:\n{judgment}\n\n###
+Response:\n" and the other its ``prompt_no_input``. rait's prompts are the model's own (a chat template, or the
+entry's plain prompt), so the judgment goes into the user's turn instead, after the question
+(``DEFAULT_JUDGMENT_PROMPT``); a plain model can be given their layout through ``training.cut.judgment_prompt``.
+
 Their run (``fine-tuning-unlike.sh``): threshold 1.1 (the paper's online setting; 1.2 offline), weight 1, lr 4e-4,
 one epoch, batches of 8, LoRA r 16, alpha 16 on the MLP projections (gate, up, down). Two departures: a probability
 of exactly 0 is raised to 1e-5 before the log as theirs does, but ``1 - p`` of a token with p = 1 likewise (theirs
@@ -29,12 +36,14 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from rait.errors import RaitError
+from rait.prompts import check_fields
 from rait.training.common import (chat_prompt, check_records, load_tokenizer, lora_config, make_config,
                                   plain_completion, prepare_work_dir, set_logging, train_stage)
 
 FIELDS = ("prompt", "target")
 SETTINGS = ("hparams", "threshold", "weight", "judgment_prompt")
 CONFIG_CLASS = "transformers.TrainingArguments"  # what its hparams are fields of
+JUDGMENT_PROMPT_FIELDS = ("prompt", "judgment")
 DEFAULT_JUDGMENT_PROMPT = "{prompt}\n\nA judgment of the response: {judgment}\nWrite a response that matches the judgment."
 EPS = 1e-5
 
@@ -169,11 +178,12 @@ def _settings(threshold, weight, judgment_prompt) -> tuple[float, float, str]:
         raise RaitError(f"train_cut: threshold and weight must be numbers, got {threshold!r} and {weight!r}") from None
     if threshold < 1 or weight < 0:
         raise RaitError(f"train_cut: need threshold >= 1 and weight >= 0, got {threshold} and {weight}")
-    try:
-        judgment_prompt.format(prompt="", judgment="")
-    except (KeyError, IndexError, ValueError) as err:
-        raise RaitError(f"training.cut.judgment_prompt: fields must be {{prompt}} and {{judgment}} ({err})") from None
-    return threshold, weight, judgment_prompt
+    return threshold, weight, check_judgment_prompt(judgment_prompt)
+
+
+def check_judgment_prompt(template: str, key: str = "training.cut.judgment_prompt") -> str:
+    """The judged copy's prompt: exactly the fields {prompt} and {judgment}, both used."""
+    return check_fields(template, JUDGMENT_PROMPT_FIELDS, JUDGMENT_PROMPT_FIELDS, key)
 
 
 def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | None = None,

@@ -1,11 +1,15 @@
 """A reward model with TRL's ``RewardTrainer``: Say-I-Dont-Know's reward model for Idk-BoN and Idk-PPO.
 
-Their reward model (``src/llama_recipes/utils/train_utils.py`` ``RewardModel``; ``src/Inference/
-infer_reward_model.py``) is the Idk-SFT model with a scalar head, trained on the Idk preference pairs with the
-pairwise loss -log sigmoid(r_chosen - r_rejected) (lr 9e-6, one epoch), and scores "[INST] question [/INST]
-answer" at the last token. Here: ``AutoModelForSequenceClassification`` with one label, started from the
-checkpoint the stage starts from, on the same pairs (TRL's own rows: prompt, chosen, rejected; conversational
-with the chat template when ``chat``), the same loss (TRL's). A seeded share of the pairs (``heldout``, 0.1) is
+Their reward model (OpenMOSS/Say-I-Dont-Know@a476845, ``src/llama_recipes/utils/train_utils.py`` ``RewardModel``;
+``src/Inference/infer_reward_model.py``) is the Idk-SFT model with a scalar head on every token, trained on the Idk
+preference pairs (lr 9e-6, one epoch), and scores "[INST] question [/INST] answer" at the last token. Here:
+``AutoModelForSequenceClassification`` with one label, started from the checkpoint the stage starts from, on the
+same pairs (TRL's own rows: prompt, chosen, rejected; conversational with the chat template when ``chat``), scored
+at the last token as theirs. One departure, the loss: theirs (DeepSpeed-Chat's) is -log sigmoid(r_chosen -
+r_rejected) averaged over the tokens from the first one where chosen and rejected differ to the end of the longer
+(``RewardModel.forward``: ``divergence_ind``, ``c_truncated_reward``); TRL's ``RewardTrainer`` takes it at the last
+token only, the same score the model is used with. rait keeps TRL's: the per-token loss trains every position of a
+pair to rank, which nothing reads, and needs a trainer of its own. A seeded share of the pairs (``heldout``, 0.1) is
 kept out of training; TRL's pairwise accuracy on them is written to ``training_stats.json`` beside the model
 (``heldout_accuracy``). The checkpoint is a plain sequence-classification model, read by ``rait.scoring``.
 """

@@ -20,10 +20,12 @@ from rait.datasets import expected_size
 from rait.errors import RaitError
 from rait.judging import check_prompt as _check_judge_prompt
 from rait.launch import CPU_FALLBACK_ENV, slurm_gpus_per_node
+from rait.models import check_checkpoint_folder, package_file
 from rait.profiles import check_profile as _check_profile
 from rait.prompts import check_template as _check_template
 from rait.sampling import shard_count
 from rait.training import TRAINERS
+from rait.training.common import precision_hparams
 from rait.training.hparams import check_hparams
 from rait.workflow import OFFLINE
 
@@ -86,8 +88,31 @@ def models_from(source):
 
 
 def model_checkpoint(key):
-    """What from_pretrained is given: results/models/{key} for made models, else the local folder."""
-    return f"{RESULTS}/models/{key}" if model_source(key) in BUILT_SOURCES else model_entry(key)["path"]
+    """What from_pretrained is given: results/models/{key} for made models, else the local folder (checked when
+    the DAG is built: a checkpoint folder, its config.json in it)."""
+    if model_source(key) in BUILT_SOURCES:
+        return f"{RESULTS}/models/{key}"
+    return local_checkpoint(key)
+
+
+@functools.lru_cache(maxsize=None)
+def local_checkpoint(key):
+    try:
+        return check_checkpoint_folder(model_entry(key)["path"], f"models.{key}.path")
+    except RaitError as err:
+        raise WorkflowError(f"config: {err}") from None
+
+
+@functools.lru_cache(maxsize=None)
+def gguf_file(key):
+    """The GGUF file a `source: gguf` model is converted from: models.<key>.file inside its package, found when
+    the DAG is built (the convert job only opens it)."""
+    entry = model_entry(key)
+    try:
+        package_file(entry["package"], entry["file"])
+    except RaitError as err:
+        raise WorkflowError(f"config: models.{key}.file: {err}") from None
+    return entry["file"]
 
 
 def built_model_files(key):
@@ -200,6 +225,11 @@ def check_prompt_templates():
 
 
 check_prompt_templates()
+try:
+    plan.check_cut_templates(config)
+    plan.check_dataset_lists(config)
+except RaitError as err:
+    raise WorkflowError(f"config: {err}") from None
 
 
 # How each instruction of rait.methods.INSTRUCTIONS turns the model's prompts into the ones used; `answer` is the
@@ -562,9 +592,13 @@ def trainer_options(wildcards):
     options = {"chat": entry["chat"], "system": entry.get("system"), "lora": section.get("lora", training["lora"]),
                "seed": training["seed"]}
     options.update({key: section[key] for key in TRAINERS[stage.trainer].SETTINGS if key in section})
-    try:  # a misspelt hyper-parameter fails the plan, not the job hours later
-        check_hparams(section.get("hparams"), TRAINERS[stage.trainer].CONFIG_CLASS,
-                      f"{stage.settings_key}.hparams (model {wildcards.model}, stage {stage.name})")
+    try:  # a misspelt hyper-parameter fails the plan, not the job hours later; named where it was written
+        for where, settings in plan.settings_layers(config, wildcards.model, stage.name, stage.settings_key):
+            check_hparams(settings.get("hparams"), TRAINERS[stage.trainer].CONFIG_CLASS,
+                          f"{where}.hparams (model {wildcards.model}, stage {stage.name})")
+        precision_hparams(entry["precision"], section.get("hparams") or {},
+                          f"config key {stage.settings_key}.hparams (model {wildcards.model}, stage {stage.name})",
+                          model=wildcards.model)
     except RaitError as err:
         raise WorkflowError(str(err))
     if stage.scorer:

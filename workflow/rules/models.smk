@@ -28,7 +28,7 @@ rule convert_gguf:
         directory(f"{RESULTS}/models/{{model}}"),
     params:
         package=lambda wildcards: model_entry(wildcards.model)["package"],
-        file=lambda wildcards: model_entry(wildcards.model)["file"],
+        file=lambda wildcards: gguf_file(wildcards.model),
     conda:
         "../envs/models.yaml"
     log:
