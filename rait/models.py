@@ -31,8 +31,8 @@ def package_file(package: str, file: str) -> Path:
     for folder in spec.submodule_search_locations:
         candidate = Path(folder) / file
         if not candidate.resolve().is_relative_to(Path(folder).resolve()):
-            raise RaitError(f"{file!r} is not a file name inside package {package!r}")
-        if candidate.is_file():
+            raise RaitError(f"{file!r} is not a name inside package {package!r}")
+        if candidate.exists():  # a file (a GGUF model) or a folder (the embedding model's)
             return candidate
     raise RaitError(f"package {package!r} has no file {file!r}")
 

@@ -334,8 +334,10 @@ def test_rl_and_confidence_methods_plan_on_slurm_with_gpus():
 
 
 def test_a_local_checkpoint_folder_is_loaded_where_it_is_without_a_download(tmp_path):
-    config = write_config(tmp_path / "c.yaml", models={"mine": {"source": "local", "path": "/scratch/ckpt/mine-7b",
-                                                                "gpus": 1}})
+    folder = tmp_path / "ckpt" / "mine-7b"  # a checkpoint folder (checked when the DAG is built: its config.json)
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    config = write_config(tmp_path / "c.yaml", models={"mine": {"source": "local", "path": str(folder), "gpus": 1}})
     result = snakemake(tmp_path, "-n", "results/knowledge/mine/world_test.jsonl", configfile=config)
     jobs = plan_blocks(result.stdout)
     assert "download_model" not in {job["rule"] for job in jobs}

