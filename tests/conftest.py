@@ -14,6 +14,16 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
+# One thread per torch process in the tests. Two xdist workers, each with Snakemake jobs or in-process training, share
+# two cores; torch's OpenMP threads spin while they wait, so oversubscribed they burn the cores they wait for.
+# Measured on the 2-core AMD CI machine (/tmp/spin.py, a 4-layer MLP of width 256, three processes side by side):
+# 2 threads each 20.6-22.5 s, 1 thread each 0.96-1.02 s; alone 0.72 s and 0.54 s. Snakemake sets OMP_NUM_THREADS of
+# a job to its threads, so its runs get --max-threads 1 (ONE_THREAD); this process and its own children, the variable.
+os.environ["OMP_NUM_THREADS"] = "1"
+if "torch" in sys.modules:  # a plugin imported it before this file
+    sys.modules["torch"].set_num_threads(1)
+ONE_THREAD = ["--max-threads", "1"]
+
 
 def deep_merge(base: dict, override: dict) -> dict:
     merged = copy.deepcopy(base)
@@ -34,7 +44,8 @@ def write_config(path: Path, **overrides) -> Path:
 
 def snakemake(workdir: Path, *args: str, configfile: Path | None = None, check: bool = True, timeout: int = 1800):
     """Run the repo's workflow with ``workdir`` as working directory; returns the CompletedProcess."""
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "-d", str(workdir), "-c", "2"]
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "-d", str(workdir), "-c", "2",
+               *ONE_THREAD]
     command += list(args)
     if configfile is not None:  # last: --configfile takes every following word as a file
         command += ["--configfile", str(configfile)]

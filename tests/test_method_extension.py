@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, snakemake
+from conftest import ONE_THREAD, REPO, snakemake
 from rait.io import read_json, read_jsonl
 
 # xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
@@ -92,7 +92,7 @@ def run_copy(checkout: Path, workdir: Path, *args: str, configfile: Path, check:
     import sys
 
     command = [sys.executable, "-m", "snakemake", "-s", str(checkout / "workflow/Snakefile"), "-d", str(workdir),
-               "-c", "2", *args, "--configfile", str(configfile)]
+               "-c", "2", *ONE_THREAD, *args, "--configfile", str(configfile)]
     env = {**os.environ, "PYTHONPATH": str(checkout), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1200)
     if check:

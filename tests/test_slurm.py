@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, deep_merge, gpu_rules, write_config
+from conftest import ONE_THREAD, REPO, deep_merge, gpu_rules, write_config
 from rait.io import read_json, read_jsonl
 from slurm_cluster import ClusterUnavailable, SlurmCluster
 
@@ -111,7 +111,7 @@ def profile_command(workdir: Path, configfile: Path, *args: str) -> list[str]:
         # The plugin waits this long (default 40 s) before its first squeue, then 10 s longer after each squeue
         # where nothing finished: with 8, a job is seen at 8, 26, 54 s. The jobs here take 15-25 s.
         "--slurm-init-seconds-before-status-checks", "8",
-        "--cores", "2",
+        "--cores", "2", *ONE_THREAD,
         *args,
         "--configfile", str(configfile),  # last: takes every following word as a file
     ]
