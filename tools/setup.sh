@@ -20,6 +20,12 @@ fi
 pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
 if [ -z "${RAIT_TORCH_INDEX+set}" ] && ! command -v nvidia-smi >/dev/null 2>&1; then
     RAIT_TORCH_INDEX=https://download.pytorch.org/whl/cpu
+    # pip retries an unreachable index five times for torch and for each of its requirements: ask once
+    if ! "$venv/bin/python" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)" \
+            "$RAIT_TORCH_INDEX/torch/" >/dev/null 2>&1; then
+        echo "setup: PyTorch's CPU index ($RAIT_TORCH_INDEX) is out of reach; torch comes from pip's own index" >&2
+        RAIT_TORCH_INDEX=
+    fi
 fi
 "${pip[@]}" ${RAIT_TORCH_INDEX:+--extra-index-url "$RAIT_TORCH_INDEX"} "${RAIT_TORCH:-torch==2.13.0}"
 "${pip[@]}" -e ".[train,test]"
