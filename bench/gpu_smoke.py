@@ -56,7 +56,7 @@ def score(out: Path, inputs: Path) -> dict:
     logprobs = follow.logprobs([(p["prompt"], " " + p["chosen"]) for p in pairs])
     return {"pairs": len(pairs), "chosen_above_rejected": sum(c > r for c, r in zip(chosen, rejected)),
             "reward_device": str(scorer.model.device), "followup_device": str(follow.model.device),
-            "followup_dtype": str(follow.model.dtype), "mean_logprob_chosen": sum(l for l, _ in logprobs) / len(pairs),
+            "followup_dtype": str(follow.model.dtype), "mean_logprob_chosen": sum(chosen_logprob for chosen_logprob, _ in logprobs) / len(pairs),
             "wall_s": round(time.monotonic() - started, 1)}
 
 

@@ -132,7 +132,8 @@ def generate_loop(model, tokenizer, prompts: list[list[int]], spec, batch: int =
             greedy = model.generate(**common, do_sample=False)
             sampled = model.generate(**common, do_sample=True, temperature=spec.temperature, top_p=spec.top_p,
                                      top_k=0, num_return_sequences=spec.n)
-        decode = lambda out: [t.strip() for t in tokenizer.batch_decode(out[:, ids.shape[1]:], skip_special_tokens=True)]
+        decode = lambda out, prompt_length=ids.shape[1]: [
+            t.strip() for t in tokenizer.batch_decode(out[:, prompt_length:], skip_special_tokens=True)]
         greedy_texts, sample_texts = decode(greedy), decode(sampled)
         for row, text in enumerate(greedy_texts):
             results.append(Generation(text, sample_texts[row * spec.n: (row + 1) * spec.n]))

@@ -28,7 +28,7 @@ of 300 answers).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import math
 from itertools import combinations
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from rait.errors import RaitError
 from rait.knowledge import label_split

@@ -24,7 +24,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from rait.errors import BAD_INPUT_EXIT, RaitError, where
 from rait.evaluation import check_scored_prediction, score_predictions

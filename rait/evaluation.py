@@ -11,7 +11,7 @@ beside each eval file, so a user sees which questions a method flipped) and for 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from rait.answering import check_prediction
 from rait.errors import RaitError

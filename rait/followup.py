@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from rait.construct.confidence import followup_context
 from rait.progress import progress

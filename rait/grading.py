@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from typing import Sequence
+from collections.abc import Sequence
 
 from rait.records import LETTERS, is_multiple_choice
 

@@ -8,7 +8,7 @@ Llama-2-7b-chat: every sample must be right).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 from rait.errors import RaitError
 from rait.grading import GRADES, grade

@@ -26,7 +26,7 @@ import os
 import re
 import subprocess
 import sys
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from rait.errors import RaitError
 
@@ -53,7 +53,7 @@ class Rendezvous:
     port: int
 
     @classmethod
-    def from_slurm(cls, env: Mapping[str, str] = os.environ) -> "Rendezvous":
+    def from_slurm(cls, env: Mapping[str, str] = os.environ) -> Rendezvous:
         """This task's rank and the first node's address, from the variables ``srun`` sets in each task."""
         missing = [key for key in ("SLURM_JOB_ID", "SLURM_NODEID", "SLURM_NNODES") if key not in env]
         nodelist = env.get("SLURM_STEP_NODELIST") or env.get("SLURM_JOB_NODELIST")

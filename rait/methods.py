@@ -23,7 +23,7 @@ DAG is built, so a wrong entry stops the plan with the method's name, never a lo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from collections.abc import Mapping
 
 from rait.errors import RaitError
 

@@ -15,7 +15,7 @@ is an answer, and not the right one; it is also reported on its own as
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from rait.calibration import confidence_metrics, is_probability
 from rait.errors import RaitError

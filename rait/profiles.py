@@ -36,7 +36,7 @@ import logging
 import re
 import string
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from rait.errors import RaitError
 from rait.records import LETTERS, is_multiple_choice
@@ -99,7 +99,7 @@ _CRAFT_PATTERNS = (
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _craft_patterns(options: str) -> tuple:
     return tuple(re.compile(pattern.format(o=options), re.DOTALL) for pattern in _CRAFT_PATTERNS)
 

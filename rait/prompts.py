@@ -10,7 +10,7 @@ its BOS, and a second one shifts the model off its training distribution.
 from __future__ import annotations
 
 import string
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from rait.errors import RaitError
 from rait.records import LETTERS, question_kind

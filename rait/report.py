@@ -7,7 +7,7 @@ import logging
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from rait.errors import RaitError
 from rait.io import atomic_open, read_json, read_jsonl

@@ -13,7 +13,7 @@ maximum as well).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from rait.errors import RaitError
 from rait.progress import progress

@@ -187,7 +187,7 @@ class SlurmCluster:
 
     # ---- setup -------------------------------------------------------------
 
-    def start(self, timeout: float = 90) -> "SlurmCluster":
+    def start(self, timeout: float = 90) -> SlurmCluster:
         if os.geteuid() != 0:
             raise ClusterUnavailable("starting a SLURM cluster needs root")
         ensure_installed()

@@ -88,7 +88,7 @@ def test_graded_answers_beside_each_eval_file_count_to_its_fractions(synth_run):
         metrics = read_json(workdir / f"results/eval/synth_tiny_{method}.json")["test_sets"]["synth"]
         assert [row["id"] for row in rows] == questions and {row["test_set"] for row in rows} == {"synth"}, method
         n = len(rows)
-        share = lambda keep: sum(map(keep, rows)) / n
+        share = lambda keep, rows=rows: sum(map(keep, rows)) / len(rows)
         assert metrics["n"] == n
         assert metrics["accuracy"] == share(lambda r: r["grade"] == "correct"), method
         assert metrics["refusal_rate"] == share(lambda r: r["grade"] == "refusal"), method

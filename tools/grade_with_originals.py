@@ -156,7 +156,7 @@ OPEN_STYLES = {
 def mc_corpus(sets: dict, seed: int) -> list[dict]:
     rows, styles = [], list(MC_STYLES)
     for name, records in sets.items():
-        for index, record in enumerate(records):
+        for record in records:
             rng = random.Random(f"{seed}/{name}/{record['id']}")
             style = styles[len(rows) % len(styles)]
             rows.append({"set": name, "id": record["id"], "style": style,

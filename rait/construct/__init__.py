@@ -10,7 +10,7 @@ changes) and its method's own ``methods.<name>.data`` settings from config.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from rait.construct import confidence, craft, cut, hir, honesty, idk
 from rait.errors import RaitError

@@ -24,7 +24,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from rait.errors import RaitError, where
 from rait.io import iter_jsonl, utf8_errors
@@ -104,7 +104,8 @@ def _rows(path: Path, spec: dict, key: str) -> Iterator[tuple[str, int, dict]]:
     if path.stat().st_size == 0:
         raise RaitError(f"{path}: empty file")
     count = 0
-    for count, row in enumerate(readers[fmt](path, spec, key), start=1):
+    for row in readers[fmt](path, spec, key):
+        count += 1
         yield row
     if count == 0:
         raise RaitError(f"{path}: empty file, no records")

@@ -93,7 +93,7 @@ class PartFile:
         self.header = json.dumps({"rait_part": hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()})
 
     @classmethod
-    def beside(cls, output: str | os.PathLike, params: dict, inputs) -> "PartFile":
+    def beside(cls, output: str | os.PathLike, params: dict, inputs) -> PartFile:
         """The part file of a rule's ``output``, keyed by everything its records depend on: the job's params and
         its input files' modification times."""
         output = Path(output)

@@ -17,7 +17,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from rait.errors import BAD_INPUT_EXIT, RaitError
 from rait.launch import (DEFAULT_DEEPSPEED_CONFIG, Rendezvous, accelerate_command, check_gpus, module_command,

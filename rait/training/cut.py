@@ -33,7 +33,7 @@ the step, where theirs would go on.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from rait.errors import RaitError
 from rait.prompts import check_fields

@@ -8,7 +8,7 @@ with the adapters disabled; without it TRL loads a frozen copy.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from rait.errors import RaitError
 from rait.training.common import (assistant, chat_prompt, make_config, options_checked_by_trl, plain_completion,

@@ -28,7 +28,7 @@ def _package_dir(package: str) -> Path | None:
     return Path(spec.submodule_search_locations[0]) if spec and spec.submodule_search_locations else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _classes() -> dict[str, ast.ClassDef]:
     classes = {}
     for package, patterns in CLASS_FILES.items():
@@ -53,7 +53,7 @@ def _is_init_field(node: ast.AnnAssign) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def config_fields(class_name: str) -> frozenset[str] | None:
     """The __init__ fields of ``class_name`` and its bases as the installed source defines them; None when the
     class is not found (the package is not installed here)."""

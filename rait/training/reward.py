@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import random
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from rait.errors import RaitError
 from rait.training.common import (lora_config, make_config, options_checked_by_trl, prepare, prepare_work_dir,

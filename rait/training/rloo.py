@@ -20,7 +20,7 @@ non-finite score stops training with an error instead of turning the loss into N
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from rait.errors import RaitError
 from rait.training.common import (chat_prompt, make_config, options_checked_by_trl, prepare, prepare_work_dir,

@@ -10,7 +10,7 @@ GPT-2). TRL masks the prompt tokens out of the loss (labels -100), so the loss i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from rait.training.common import (assistant, chat_prompt, make_config, options_checked_by_trl, plain_completion,
                                   prepare, prepare_work_dir, set_logging, train_stage)

@@ -116,8 +116,8 @@ def gguf_file(key):
 
 
 def built_model_files(key):
-    """The made checkpoint of model `key` a rule depends on: hub models too (downloaded by their own rule, so
-    that no GPU job needs the network), nothing for a local folder."""
+    """The made checkpoint that the jobs using model `key` depend on (hub models too: downloaded by their own
+    job, so that no GPU job needs the network); nothing for a local folder."""
     return [model_checkpoint(key)] if model_source(key) in BUILT_SOURCES else []
 
 
@@ -639,7 +639,9 @@ def eval_datasets(model):
 # The rules of evaluate.smk that write predictions; every answer strategy names one (rait.answering.Strategy.rule).
 PREDICTION_RULES = ("predict_answers", "predict_best_of_n", "predict_with_followup", "collect_sampled_answers")
 for _name, _strategy in STRATEGIES.items():
-    if _strategy.rule not in PREDICTION_RULES:
+    # (a `rule` word followed by a colon on one line reads as a rule to snakemake --lint)
+    _known = _strategy.rule in PREDICTION_RULES
+    if not _known:
         raise WorkflowError(f"answer strategy {_name!r} (rait/answering.py) names rule {_strategy.rule!r}, which "
                             f"evaluate.smk does not have: {', '.join(PREDICTION_RULES)}")
 
@@ -805,6 +807,7 @@ def report_inputs(wildcards):
     expected = set(expected_evaluations(wildcards.summary))
     evals = summary_inputs(wildcards)
     files = {"curves": [], "checkpoints": [], "knowledge": [], "flows": []}
+    certainty_of = {}  # a flow file: the certainty file of the same model and dataset
     for path in evals:
         found = evaluation_of(path)
         if found is None:
@@ -819,15 +822,16 @@ def report_inputs(wildcards):
         for stage in trained:
             kinds = set(STAGES[stage].data.inputs.values())
             kind = "flow" if "flow" in kinds else "certainty" if "certainty" in kinds else None
-            if kind:
-                wanted["flows"] += [INPUT_FILES[kind].format(model=model, dataset=d)
-                                    for d in train_datasets(model, stage)]
+            for dataset in train_datasets(model, stage) if kind else []:
+                wanted["flows"].append(INPUT_FILES[kind].format(model=model, dataset=dataset))
+                if kind == "flow":
+                    certainty_of[wanted["flows"][-1]] = INPUT_FILES["certainty"].format(model=model, dataset=dataset)
         only_existing = config["report"]["skip_missing"] or path not in expected
         for key, paths in wanted.items():
             files[key] += [p for p in paths if not only_existing or Path(p).exists()]
     files = {key: sorted(set(paths)) for key, paths in files.items()}
     # CRaFT's scatter: the flow file where there is one (it holds the certainty too), else the certainty file
-    with_flow = {p.replace("/flow/", "/certainty/") for p in files["flows"] if "/flow/" in p}
+    with_flow = {certainty_of[p] for p in files["flows"] if p in certainty_of}
     files["flows"] = [p for p in files["flows"] if p not in with_flow]
     return {"evals": evals, **files}
 
