@@ -98,7 +98,7 @@ def evaluate_synth(synth_run, methods) -> Path:
 
 
 def gpu_rules() -> set[str]:
-    """Rules whose resources come from the GPU helpers of common.smk, which also set the partition."""
+    """Rules whose resources come from the GPU helpers of resources.smk, which also set the partition."""
     import re
 
     rules = set()

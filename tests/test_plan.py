@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from rait.plan import deep_merge, stage_training
+import pytest
+
+from rait.errors import RaitError
+from rait.plan import check_local_gpus, check_slurm_gpus, deep_merge, default_resource, stage_training
 
 
 def test_deep_merge_merges_nested_sections_key_by_key_and_leaves_its_inputs_alone():
@@ -39,3 +42,29 @@ def test_a_methods_own_defaults_beat_the_trainers_and_a_models_entry_beats_both(
     # a method without training settings, or set to null, changes nothing
     assert stage_training(config, "big", "absolute") == config["training"]
     assert stage_training({**config, "methods": {"absolute": None}}, "big", "absolute") == config["training"]
+
+
+def test_a_gpu_count_this_machine_has_passes_and_one_more_is_named_by_key():
+    check_local_gpus("m", 0, 0)
+    check_local_gpus("m", 2, 2)
+    with pytest.raises(RaitError, match=r"model 'm' asks for 3 GPU\(s\) per job \(config key models\.m\.gpus\) but the "
+                                        r"jobs run on this machine, which has 2"):
+        check_local_gpus("m", 3, 2)
+
+
+def test_a_gpu_count_no_slurm_node_has_is_named_with_the_partition_and_gpu_model():
+    check_slurm_gpus("m", 4, 4, "gpu", None)
+    check_slurm_gpus("m", 64, None, "gpu", None)  # sinfo told nothing: not checked
+    with pytest.raises(RaitError, match=r"no node of SLURM partition 'gpu' \(config key slurm\.gpu_partition\) has more "
+                                        r"than 4 a100; lower models\.m\.gpus"):
+        check_slurm_gpus("m", 8, 4, "gpu", "a100")
+    with pytest.raises(RaitError, match=r"has more than 4; lower"):
+        check_slurm_gpus("m", 8, 4, "gpu", None)
+
+
+def test_a_profiles_default_resource_is_read_quoted_or_not():
+    assert default_resource(["mem_mb=8000", "slurm_partition='cpu'"], "slurm_partition") == "cpu"
+    assert default_resource(['slurm_partition = "batch"'], "slurm_partition") == "batch"
+    assert default_resource(["slurm_partition=cpu"], "slurm_partition") == "cpu"
+    assert default_resource(["mem_mb=8000"], "slurm_partition") is None
+    assert default_resource([], "slurm_partition") is None
