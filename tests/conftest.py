@@ -16,9 +16,10 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 # One thread per torch process in the tests. Two xdist workers, each with Snakemake jobs or in-process training, share
 # two cores; torch's OpenMP threads spin while they wait, so oversubscribed they burn the cores they wait for.
-# Measured on the 2-core AMD CI machine (/tmp/spin.py, a 4-layer MLP of width 256, three processes side by side):
-# 2 threads each 20.6-22.5 s, 1 thread each 0.96-1.02 s; alone 0.72 s and 0.54 s. Snakemake sets OMP_NUM_THREADS of
-# a job to its threads, so its runs get --max-threads 1 (ONE_THREAD); this process and its own children, the variable.
+# Measured on the 2-core AMD CI machine (python bench/thread_oversubscription.py: three processes side by side):
+# torch's default threads 15.5-17.0 s each, one thread 0.82-1.04 s; alone 0.62 s and 0.52 s. Snakemake sets a job's
+# OMP_NUM_THREADS to its threads, so its runs get --max-threads 1 (ONE_THREAD); this process and its own children,
+# the variable.
 os.environ["OMP_NUM_THREADS"] = "1"
 if "torch" in sys.modules:  # a plugin imported it before this file
     sys.modules["torch"].set_num_threads(1)

@@ -1,8 +1,8 @@
 """Whether two dry runs plan the same jobs: `snakemake -n` output of two checkouts, compared job by job.
 
 Snakemake numbers jobs and orders them, their reasons and their input lists from sets, so two dry runs of the
-same plan differ as text. This compares what a job is: its rule, inputs and resources (as sets), outputs, log, benchmark,
-wildcards, resources and command. Used to show that a change of the plan's code left the plan alone:
+same plan differ as text. This compares what a job is: its rule, inputs and resources (as sets), outputs, log,
+benchmark, wildcards and command. Used to show that a change of the plan's code left the plan alone:
 
     snakemake -n --profile slurm TARGETS > before.txt   # at the old commit
     snakemake -n --profile slurm TARGETS > after.txt    # at the new one
@@ -22,6 +22,7 @@ from pathlib import Path
 _STATS = re.compile(r"^(job +count|-+ +-+|\S+ +\d+)$")
 _VOLATILE = re.compile(r"^\s+(jobid|reason):|^\[\w{3} \w{3} +\d+ [\d:]+ \d{4}\]$")  # and the timestamps
 _JOB_START = re.compile(r"^(local)?(rule|checkpoint) \w+:")
+_SET_ORDERED = re.compile(r"^\s+(input|resources): ")
 
 
 def planned_jobs(text: str, strip: str = "") -> Counter:
@@ -35,14 +36,15 @@ def planned_jobs(text: str, strip: str = "") -> Counter:
         if _JOB_START.match(line):
             current = [line]
             jobs.append(current)
-        elif current is None or not line.strip():
-            current = None if not line.strip() else current
-        elif line.startswith(("Would remove", "Job stats:")) or _STATS.match(line) or _VOLATILE.match(line):
+        elif not line.strip():
+            current = None  # a job's block ends at a blank line
+        elif current is None or line.startswith(("Would remove", "Job stats:")) or _STATS.match(line) \
+                or _VOLATILE.match(line):
             continue
+        elif _SET_ORDERED.match(line):
+            head, items = line.split(": ", 1)
+            current.append(f"{head}: " + ", ".join(sorted(items.split(", "))))
         else:
-            if re.match(r"^\s+(input|resources): ", line):  # both in set order
-                head, items = line.split(": ", 1)
-                line = f"{head}: " + ", ".join(sorted(items.split(", ")))
             current.append(line)
     return Counter("\n".join(job) for job in jobs)
 
