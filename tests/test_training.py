@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import json
 import math
 import re
@@ -16,7 +17,7 @@ import torch  # noqa: E402
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel  # noqa: E402
 
 from rait import launch, training  # noqa: E402
-from rait.training import cut, dpo, grpo, reward, rloo, sft  # noqa: E402
+from rait.training import common, cut, dpo, grpo, reward, rloo, sft  # noqa: E402
 from rait.training.common import whole_run_loss  # noqa: E402
 from rait.errors import BAD_INPUT_EXIT, RaitError  # noqa: E402
 from rait.training.common import PRECISION_ENV, make_config, precision_hparams  # noqa: E402
@@ -437,22 +438,31 @@ def test_node_task_without_cuda_trains_on_cpus_only_when_allowed(monkeypatch, la
                          "-m", "rait.training", *INNER]]
 
 
+ONE_THREAD_NO_GPU = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+
+
+def two_process_training(model, data: Path, out: Path, hparams: dict, *, save_steps: int, port: int) -> list[str]:
+    """What each node runs under the CPU fallback: torchrun, two processes on this machine, one SFT job."""
+    import sys
+
+    options = {"chat": False, "lora": None, "hparams": {**FAST, **hparams}}
+    return [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
+            "--master_addr", "127.0.0.1", "--master_port", str(port), "-m", "rait.training", "sft", "--model",
+            str(model), "--data", str(data), "--out", str(out), "--options", json.dumps(options),
+            "--save-steps", str(save_steps)]
+
+
 def test_two_cpu_processes_train_one_model(tiny_model, tmp_path):
     """What each node runs under the CPU fallback, on one machine: two processes, one gloo group, one
     checkpoint written once by the main process, every example seen once per epoch across the two."""
-    import os
     import subprocess
-    import sys
 
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in sft_records(16)))
     out = tmp_path / "model"
-    options = {"chat": False, "lora": None, "hparams": {**FAST, "num_train_epochs": 1}}
-    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "2",
-               "--master_addr", "127.0.0.1", "--master_port", "29411", "-m", "rait.training", "sft", "--model",
-               str(tiny_model), "--data", str(data), "--out", str(out), "--options", json.dumps(options)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    # each save asks the main process whether a newer job claimed the output
+    command = two_process_training(tiny_model, data, out, {"num_train_epochs": 1}, save_steps=1, port=29411)
+    result = subprocess.run(command, capture_output=True, text=True, env=ONE_THREAD_NO_GPU, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     stats = json.loads((out / training.STATS_FILE).read_text())
     assert stats["world_size"] == 2
@@ -760,23 +770,81 @@ def test_a_killed_training_job_resumes_from_its_last_checkpoint_and_ends_as_an_u
 
 def test_an_orphaned_job_with_older_parameters_never_replaces_the_newer_result(tiny_model, tmp_path):
     """The race of a killed main process: its training job (old config) runs on while a rerun with an edited config
-    trains the same output; the orphan ends last and must not move its stale result into place."""
+    trains the same output; the orphan stops at its first checkpoint after the newer job's claim, and never moves
+    its stale result into place."""
     import subprocess
 
     data = tmp_path / "d.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in sft_records()))
     out = tmp_path / "model"
-    # the orphan saves checkpoints: refused, it removes its scratch folder all the same (never to be resumed)
-    orphan = run_until(training_command(tiny_model, data, out, {"max_steps": 400}, 50), r": step 5/400")
+    # the orphan saves checkpoints: refused, it removes its scratch folder all the same (never to be resumed); its
+    # steps are many more than it runs while the newer job trains, however loaded the machine
+    orphan = run_until(training_command(tiny_model, data, out, {"max_steps": 100_000}, 10), r": step 5/100000")
     newer = subprocess.run(training_command(tiny_model, data, out, {"max_steps": 5, "learning_rate": 2e-3}, 0),
                            capture_output=True, text=True)
     assert newer.returncode == 0, newer.stderr[-3000:]
     _, orphan_log = orphan.communicate()
-    assert orphan.returncode == BAD_INPUT_EXIT
-    assert "checkpoint-400" in orphan_log or re.search(r"step 400/400", orphan_log)  # it saved on its way
+    assert orphan.returncode == BAD_INPUT_EXIT, orphan_log[-3000:]
     assert "a newer training job" in orphan_log and "is not moved into place" in orphan_log
+    stopped = int(re.search(r"stopping at step (\d+)", orphan_log)[1])
+    assert stopped % 10 == 0 and stopped < 100_000  # at a checkpoint, long before its end
     assert json.loads((out / training.STATS_FILE).read_text())["steps"] == 5  # the newer job's result
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_two_processes_stop_together_at_the_checkpoint_after_a_newer_claim(tiny_model, tmp_path):
+    """The main process reads the claim and tells the other rank: both stop at the same step (a rank stopping
+    alone would leave the other waiting in a collective until the launcher's timeout)."""
+    import subprocess
+
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in sft_records(16)))
+    out = tmp_path / "model"
+    command = two_process_training(tiny_model, data, out, {"max_steps": 100_000}, save_steps=3, port=29412)
+    job = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                           env=ONE_THREAD_NO_GPU)
+    for line in job.stderr:
+        if re.search(r": step 4/100000", line):
+            break
+    common.claim(out, "newer")
+    try:
+        _, log = job.communicate(timeout=240)
+    finally:
+        job.kill()
+    assert job.returncode != 0
+    stops = re.findall(r"stopping at step (\d+)", log)
+    assert len(stops) == 2 and stops[0] == stops[1] and int(stops[0]) % 3 == 0, log[-3000:]  # both ranks, one step
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [".model.claim"]  # the newer's
+
+
+def test_a_newer_jobs_claim_removes_dead_jobs_scratch_folders_and_leaves_a_live_ones(tmp_path):
+    """Removed under a live job, a scratch folder fails that job's next save (a safetensors I/O error, seen when a
+    claim landed mid-save in CI): a claim removes only the folders no live job holds."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "model"
+    dead, live = common.work_dir(out, "dead"), common.work_dir(out, "live")
+    dead.mkdir()
+    (dead / "checkpoint-5").mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from pathlib import Path; "
+                               "from rait.training.common import hold_work_dir; "
+                               f"hold_work_dir(Path({str(live)!r})); print('held', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    common.claim(out, "newer")
+    assert not dead.exists() and live.is_dir()
+    assert common.claim_holder(out) == "newer"
+    holder.stdin.close()  # the live job ends (a kill too lets the lock go)
+    holder.wait()
+    common.claim(out, "newest")
+    assert not live.exists()
+    mine = common.work_dir(out, "newest")
+    held = common.hold_work_dir(mine)  # its own folder: created, held, and never removed by its own claim
+    common.claim(out, "newest")
+    assert mine.is_dir()
+    os.close(held)
 
 
 def test_the_whole_runs_loss_counts_the_steps_before_a_resume():

@@ -256,7 +256,9 @@ def claim_file(out_dir: Path) -> Path:
 
 def claim(out_dir: Path, key: str) -> None:
     """Main process, at the start: this job is now the one ``out_dir`` waits for; scratch folders of other
-    parameters (an orphaned job's, an edited config's) go."""
+    parameters that no live job holds (a killed job's, an edited config's) go. A live job's folder stays: removed
+    under it, its next save would fail; it finds itself stale at its next checkpoint (``watch_claim``) or at its
+    end and removes its folder itself."""
     if os.environ.get("RANK", "0") != "0":
         return
     from rait.io import atomic_open
@@ -266,7 +268,48 @@ def claim(out_dir: Path, key: str) -> None:
     ours = work_dir(out_dir, key).name
     for stale in out_dir.parent.glob(f".{out_dir.name}.train*"):
         if stale.name != ours:
-            shutil.rmtree(stale, ignore_errors=True)
+            remove_unheld(stale)
+
+
+def hold_work_dir(work: Path) -> int | None:
+    """Main process: create ``work`` (kept when it exists: a killed run's checkpoints) and hold a shared lock on
+    it for the job's life, so that a newer job's ``claim`` leaves it alone. The lock goes with the process, a
+    SIGKILL too. Returns the descriptor to close at the end (None on other ranks)."""
+    import fcntl
+
+    if os.environ.get("RANK", "0") != "0":
+        return None
+    for _ in range(5):
+        work.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(work, os.O_RDONLY)
+        fcntl.flock(descriptor, fcntl.LOCK_SH)
+        # a claim may have removed the folder between mkdir and the lock: hold the folder that is there
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.samestat(os.fstat(descriptor), os.stat(work)):
+                return descriptor
+        os.close(descriptor)
+    raise RaitError(f"{work}: the scratch folder was removed five times as this job created it; is another job "
+                    "claiming the same output in a loop?")
+
+
+def remove_unheld(folder: Path) -> bool:
+    """Remove ``folder`` unless a live job holds it (``hold_work_dir``); True when removed."""
+    import fcntl
+
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # gone already, or not a folder
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return False
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        os.close(descriptor)
+    return True
 
 
 class StaleJob(RaitError):
@@ -283,8 +326,30 @@ def check_claim(out_dir: Path, key: str) -> None:
 
 
 def claim_holder(out_dir: Path) -> str | None:
-    path = claim_file(out_dir)
-    return path.read_text(encoding="utf-8").strip() if path.exists() else None
+    try:  # not exists() then read: the holder may release the claim in between
+        return claim_file(out_dir).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+
+
+def watch_claim(out_dir: Path, key: str):
+    """A callback that stops the job at each checkpoint once a newer job has claimed ``out_dir``: an orphan of an
+    edited config frees its GPUs at its next save instead of training to the end for nothing. The main process
+    reads the claim and tells every rank, so that all stop at the same step (one rank stopping alone would leave
+    the others waiting in a collective)."""
+    from accelerate.utils import broadcast_object_list
+    from transformers import TrainerCallback
+
+    class WatchClaim(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            holder = [claim_holder(out_dir) if state.is_world_process_zero else None]
+            broadcast_object_list(holder)
+            if holder[0] != key:
+                raise StaleJob(f"{out_dir}: a newer training job (parameters {holder[0]}) claimed this output "
+                               f"after this one (parameters {key}) started; stopping at step {state.global_step}, "
+                               "this job's result is stale and is not moved into place")
+
+    return WatchClaim()
 
 
 def release(out_dir: Path, key: str) -> None:
@@ -516,10 +581,12 @@ def train_stage(build_trainer: Callable, model_path, records, out_dir, *, lora: 
     out_dir = Path(out_dir)
     key = job_key(model_path, records, {"lora": lora, "extra": extra, "model_class": model_class, **options})
     work = work_dir(out_dir, key)
+    held = hold_work_dir(work)
     claim(out_dir, key)
     try:
         trainer = build_trainer(model_path, records, work, lora=lora, log=log, **options)
         save_every(trainer, save_steps)
+        trainer.add_callback(watch_claim(out_dir, key))
         stats = _run(trainer, str(model_path), out_dir, work, key, lora=lora is not None, extra=extra, log=log,
                      model_class=model_class, after_train=after_train)
     except StaleJob:  # a newer job owns the output: nothing here will ever be resumed
@@ -531,5 +598,7 @@ def train_stage(build_trainer: Callable, model_path, records, out_dir, *, lora: 
         raise
     finally:
         release(out_dir, key)
+        if held is not None:
+            os.close(held)
     remove_work_dir(work)
     return stats
