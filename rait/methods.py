@@ -1,8 +1,8 @@
 """The method registry: every method rait trains and evaluates, each described once.
 
 A method is data. Its entry in ``METHODS`` says which paper it comes from, which training stages make its
-checkpoint, and how it answers; the workflow (``workflow/rules/common.smk``) builds its wildcard constraints,
-input functions and targets from these tables, and its rules are generic:
+checkpoint, and how it answers; the plan (``rait.plan.Plan``, adapted to Snakemake by ``workflow/rules/common.smk``)
+builds its wildcard constraints, input functions and targets from these tables, and the rules are generic:
 
 * a **stage** (``Stage``) is one trained checkpoint, ``results/checkpoints/{model}_{stage}``: a trainer kind (a
   key of ``rait.training.TRAINERS``), the checkpoint it starts from (the base model or another stage) and its

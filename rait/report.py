@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from rait.errors import RaitError
 from rait.io import atomic_open, read_json, read_jsonl
+from rait.plan.layout import LAYOUT
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +214,8 @@ def figure_files(*, evals: Sequence[str], curves: Sequence[str], checkpoints: Se
                        "steps": stats.get("steps"), "train_loss": stats.get("train_loss")})
     datasets = []
     for path in knowledge:
-        model, dataset, split = Path(path).parent.name, *Path(path).stem.rsplit("_", 1)
+        named = LAYOUT.parse_knowledge(path)
+        model, dataset, split = named["model"], named["dataset"], named["split"]
         records = read_jsonl(path, allow_empty=True)
         known = [record["ik"] for record in records if isinstance(record.get("ik"), bool)]
         datasets.append({"model": model, "dataset": dataset, "split": split, "questions": len(records),
@@ -223,7 +225,8 @@ def figure_files(*, evals: Sequence[str], curves: Sequence[str], checkpoints: Se
                  plots.knowledge_histogram([r["correctness"] for r in records], threshold=thresholds[model],
                                            model=model, dataset=dataset))
     for path in flows:
-        model, dataset = Path(path).parent.parent.name, Path(path).stem.rsplit("_", 1)[0]
+        named = LAYOUT.parse_knowledge(path)
+        model, dataset = named["model"], named["dataset"]
         save("knowledge", f"craft/{model}/{dataset}.svg",
              plots.craft_figure(read_jsonl(path, allow_empty=True), model=model, dataset=dataset))
     for model in dict.fromkeys([row["model"] for row in datasets] + [row["model"] for row in stages]):

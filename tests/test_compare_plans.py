@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 from conftest import REPO
@@ -59,3 +60,29 @@ def test_a_job_missing_from_one_plan_is_a_difference():
     shorter = dry_run(True).replace(JOB_B.format(s=2, b=4), "")
     count, differ = compare(dry_run(True), shorter)
     assert count == 2 and differ == [differ[0]] and "prepare_dataset" in differ[0]
+
+
+def test_compare_params_finds_a_changed_builder_option_that_no_dry_run_shows(tmp_path):
+    """tools/compare_params.py: jobs touched with one config (their params recorded), then planned again: nothing
+    reruns with the same config; a training set reruns when an option only its builder reads changes."""
+    import subprocess
+
+    import yaml
+
+    from conftest import write_config
+
+    target = "results/train_data/smollm2_135m_sft.jsonl"
+    config = write_config(tmp_path / "c.yaml")
+    tool = [sys.executable, str(REPO / "tools" / "compare_params.py")]
+    work = tmp_path / "w"
+    recorded = subprocess.run([*tool, "record", str(REPO), str(work), str(config), target], capture_output=True,
+                              text=True)
+    assert recorded.returncode == 0, recorded.stderr
+    same = subprocess.run([*tool, "check", str(REPO), str(work), str(config), target], capture_output=True, text=True)
+    assert same.returncode == 0, same.stdout
+    shipped = yaml.safe_load(config.read_text())["training"]["ik_target"]
+    edited = write_config(tmp_path / "e.yaml", training={"ik_target": "gold" if shipped == "sample" else "sample"})
+    changed = subprocess.run([*tool, "check", str(REPO), str(work), str(edited), target], capture_output=True,
+                             text=True)
+    assert changed.returncode == 1
+    assert re.search(r"rule build_train_data:(?:(?!\n\n).)*Params have changed", changed.stdout, flags=re.S)

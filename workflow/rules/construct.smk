@@ -4,13 +4,13 @@
 
 rule build_train_data:
     input:
-        unpack(train_data_inputs),
+        unpack(of(PLAN.train_data_inputs, "model", "stage")),
     output:
-        f"{RESULTS}/train_data/{{model}}_{{stage}}.jsonl",
+        LAYOUT.train_data(),
     params:
         builder=lambda wildcards: STAGES[wildcards.stage].data.builder,
-        datasets=lambda wildcards: train_datasets(wildcards.model, wildcards.stage),
-        options=builder_options,
+        datasets=of(PLAN.train_datasets, "model", "stage"),
+        options=of(PLAN.builder_options, "model", "stage"),
     log:
         f"{RESULTS}/logs/build_train_data/{{model}}_{{stage}}.log",
     conda:

@@ -2,6 +2,11 @@
 # `certainty` and `flow` of rait.methods.INPUT_KINDS. Only the CRaFT family reads them, so the other methods
 # never load the embedding model or train the rehearsal model. The rehearsal set and model are the stage
 # rait.methods.REHEARSAL, built and trained by the generic rules (build_train_data, train_stage).
+REHEARSAL = registry.REHEARSAL.name
+
+
+# Multiple choice runs the model itself; open questions only the small embedding model (one GPU at most).
+CERTAINTY_GPUS = of(PLAN.certainty_gpus, "model", "dataset")
 
 
 rule measure_certainty:
@@ -9,11 +14,11 @@ rule measure_certainty:
     input:
         unpack(certainty_inputs(registry.BASE)),
     output:
-        f"{RESULTS}/knowledge/{{model}}/certainty/{{dataset}}_{{split}}.jsonl",
+        LAYOUT.knowledge(kind="certainty"),
     params:
         **certainty_params(registry.BASE),
     resources:
-        **gpu_job_resources(certainty_gpus),
+        **gpu_job_resources(CERTAINTY_GPUS),
     log:
         f"{RESULTS}/logs/measure_certainty/{{model}}/{{dataset}}_{{split}}.log",
     benchmark:
@@ -28,12 +33,12 @@ rule measure_certainty:
 rule sample_rehearsed:
     """The rehearsed model samples the train questions again (open questions; multiple choice reads letter probabilities)."""
     input:
-        questions=f"{RESULTS}/data/{{dataset}}/{{split}}.jsonl",
-        model=f"{RESULTS}/checkpoints/{{model}}_{registry.REHEARSAL.name}",
+        questions=LAYOUT.questions(),
+        model=LAYOUT.checkpoint(stage=REHEARSAL),
     output:
-        f"{RESULTS}/samples/{{model}}/{registry.REHEARSAL.name}/{{dataset}}_{{split}}.jsonl",
+        LAYOUT.samples(stage=REHEARSAL),
     params:
-        **generation_params(lambda wildcards: stage_checkpoint(wildcards.model, registry.REHEARSAL.name)),
+        **generation_params(of(PLAN.stage_checkpoint, "model", stage=REHEARSAL)),
     resources:
         **gpu_job_resources(),
     log:
@@ -50,13 +55,13 @@ rule sample_rehearsed:
 rule measure_rehearsed:
     """The rehearsed model's correctness (and certainty) on the train questions."""
     input:
-        unpack(certainty_inputs(registry.REHEARSAL.name)),
+        unpack(certainty_inputs(REHEARSAL)),
     output:
-        f"{RESULTS}/knowledge/{{model}}/rehearsed/{{dataset}}_{{split}}.jsonl",
+        LAYOUT.knowledge(kind="rehearsed"),
     params:
-        **certainty_params(registry.REHEARSAL.name),
+        **certainty_params(REHEARSAL),
     resources:
-        **gpu_job_resources(certainty_gpus),
+        **gpu_job_resources(CERTAINTY_GPUS),
     log:
         f"{RESULTS}/logs/measure_rehearsed/{{model}}/{{dataset}}_{{split}}.log",
     benchmark:
@@ -71,10 +76,10 @@ rule measure_rehearsed:
 rule compute_flow:
     """Knowledge flow: rehearsed minus initial correctness, joined by question id."""
     input:
-        initial=f"{RESULTS}/knowledge/{{model}}/certainty/{{dataset}}_{{split}}.jsonl",
-        rehearsed=f"{RESULTS}/knowledge/{{model}}/rehearsed/{{dataset}}_{{split}}.jsonl",
+        initial=LAYOUT.knowledge(kind="certainty"),
+        rehearsed=LAYOUT.knowledge(kind="rehearsed"),
     output:
-        f"{RESULTS}/knowledge/{{model}}/flow/{{dataset}}_{{split}}.jsonl",
+        LAYOUT.knowledge(kind="flow"),
     log:
         f"{RESULTS}/logs/compute_flow/{{model}}/{{dataset}}_{{split}}.log",
     conda:

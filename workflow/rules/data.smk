@@ -3,7 +3,7 @@
 
 rule generate_synthetic_world:
     output:
-        f"{RESULTS}/synthetic/world.jsonl",
+        LAYOUT.world(),
     params:
         n_facts=config["synthetic"]["n_facts"],
         exposures=config["synthetic"]["exposures"],
@@ -21,12 +21,12 @@ rule generate_synthetic_world:
 
 rule prepare_dataset:
     input:
-        unpack(dataset_inputs),
+        unpack(of(PLAN.dataset_inputs, "dataset")),
     output:
-        f"{RESULTS}/data/{{dataset}}/{{split}}.jsonl",
+        LAYOUT.questions(),
     params:
-        spec=dataset_spec,
-        limit=dataset_limit,
+        spec=of(PLAN.dataset_spec, "dataset", "split"),
+        limit=of(PLAN.dataset_limit, "dataset", "split"),
         seed=config["sampling"]["seed"],
         network=True,  # hub datasets are fetched here, on the host running Snakemake (localrule)
     conda:

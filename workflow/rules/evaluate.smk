@@ -1,22 +1,32 @@
 # Stage 7: each method answers the test splits by its answer strategy (rait.answering); answers are scored
 # against the base model's knowledge labels and greedy answers, optionally with a model judge (grading.judge).
 # One prediction rule per strategy.
+ANSWER_CHECKPOINT = of(PLAN.answer_checkpoint, "model", "method")
+ANSWER_TEMPLATES = of(PLAN.answer_templates, "model", "method")
+# The rules here that write predictions; every answer strategy names one (rait.answering.Strategy.rule).
+PREDICTION_RULES = ("predict_answers", "predict_best_of_n", "predict_with_followup", "collect_sampled_answers")
+for _name, _strategy in PLAN.strategies.items():
+    # (a `rule` word followed by a colon on one line reads as a rule to snakemake --lint)
+    _known = _strategy.rule in PREDICTION_RULES
+    if not _known:
+        raise WorkflowError(f"answer strategy {_name!r} (rait/answering.py) names rule {_strategy.rule!r}, which "
+                            f"evaluate.smk does not have: {', '.join(PREDICTION_RULES)}")
 
 
 rule predict_answers:
     """Strategies `greedy`, `stated_num`, `stated_verb`: the method's checkpoint answers each test question once,
     greedily (the stated ones read the confidence the answer states)."""
     input:
-        questions=f"{RESULTS}/data/{{dataset}}/test.jsonl",
-        model=answer_model_files,
+        questions=LAYOUT.questions(split="test"),
+        model=of(PLAN.answer_model_files, "model", "method"),
     output:
-        f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
+        LAYOUT.predictions(),
     wildcard_constraints:
-        method="|".join(methods_predicted_by("predict_answers")) or "(?!)",
+        method="|".join(PLAN.methods_predicted_by("predict_answers")) or "(?!)",
     params:
-        **generation_params(answer_checkpoint, templates=answer_templates, sampling=answer_sampling),
+        **generation_params(ANSWER_CHECKPOINT, templates=ANSWER_TEMPLATES, sampling=of(PLAN.answer_sampling, "model", "method")),
         strategy=lambda wildcards: METHODS[wildcards.method].answer.strategy,
-        answer=answer_settings,
+        answer=of(PLAN.answer_settings, "model", "method"),
     resources:
         **gpu_job_resources(),
     log:
@@ -34,16 +44,16 @@ rule predict_best_of_n:
     """Strategy `best_of_n` (Idk-BoN): N samples of the method's checkpoint per test question, de-duplicated,
     scored by its scorer stage's reward model; the best is the answer (rait.scoring)."""
     input:
-        questions=f"{RESULTS}/data/{{dataset}}/test.jsonl",
-        model=answer_model_files,
-        scorer=answer_scorer_files,
+        questions=LAYOUT.questions(split="test"),
+        model=of(PLAN.answer_model_files, "model", "method"),
+        scorer=of(PLAN.answer_scorer_files, "model", "method"),
     output:
-        f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
+        LAYOUT.predictions(),
     wildcard_constraints:
-        method="|".join(methods_predicted_by("predict_best_of_n")) or "(?!)",
+        method="|".join(PLAN.methods_predicted_by("predict_best_of_n")) or "(?!)",
     params:
-        **generation_params(answer_checkpoint, templates=answer_templates, sampling=best_of_n_sampling),
-        scorer=answer_scorer,
+        **generation_params(ANSWER_CHECKPOINT, templates=ANSWER_TEMPLATES, sampling=of(PLAN.best_of_n_sampling, "model", "method")),
+        scorer=of(PLAN.answer_scorer, "model", "method"),
         strategy="best_of_n",
     resources:
         **gpu_job_resources(),
@@ -62,16 +72,16 @@ rule predict_with_followup:
     """Strategy `followup_sure` (R-Tuning): the checkpoint's greedy answer, then the follow-up question "Are you
     sure ...? I am" and P(sure) / (P(sure) + P(unsure)), mixed with the answer's token probability (rait.followup)."""
     input:
-        questions=f"{RESULTS}/data/{{dataset}}/test.jsonl",
-        model=answer_model_files,
+        questions=LAYOUT.questions(split="test"),
+        model=of(PLAN.answer_model_files, "model", "method"),
     output:
-        f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
+        LAYOUT.predictions(),
     wildcard_constraints:
-        method="|".join(methods_predicted_by("predict_with_followup")) or "(?!)",
+        method="|".join(PLAN.methods_predicted_by("predict_with_followup")) or "(?!)",
     params:
-        **generation_params(answer_checkpoint, templates=answer_templates, sampling=answer_sampling),
+        **generation_params(ANSWER_CHECKPOINT, templates=ANSWER_TEMPLATES, sampling=of(PLAN.answer_sampling, "model", "method")),
         strategy="followup_sure",
-        answer=answer_settings,
+        answer=of(PLAN.answer_settings, "model", "method"),
     resources:
         **gpu_job_resources(),
     log:
@@ -88,11 +98,11 @@ rule predict_with_followup:
 rule collect_sampled_answers:
     """Strategy `sampled_greedy`: the base model's greedy answers, generated beside its samples of the test split."""
     input:
-        samples=f"{RESULTS}/samples/{{model}}/{{dataset}}_test.jsonl",
+        samples=LAYOUT.samples(split="test"),
     output:
-        f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
+        LAYOUT.predictions(),
     wildcard_constraints:
-        method="|".join(methods_predicted_by("collect_sampled_answers")) or "(?!)",
+        method="|".join(PLAN.methods_predicted_by("collect_sampled_answers")) or "(?!)",
     params:
         strategy="sampled_greedy",
     log:
@@ -110,18 +120,18 @@ rule judge_answers:
     """grading.judge: a model rates each of a method's answers against the gold answer (rait.judging). One job
     per prediction file and judge: every evaluation that needs these answers judged reads this file."""
     input:
-        questions=f"{RESULTS}/data/{{dataset}}/test.jsonl",
-        predictions=f"{RESULTS}/predictions/{{model}}_{{method}}/{{dataset}}_test.jsonl",
-        judge=lambda wildcards: built_model_files(wildcards.judge),
+        questions=LAYOUT.questions(split="test"),
+        predictions=LAYOUT.predictions(),
+        judge=of(PLAN.built_model_files, "judge"),
     output:
-        f"{RESULTS}/judgments/{{judge}}/{{model}}_{{method}}/{{dataset}}_test.jsonl",
+        LAYOUT.judgments(),
     wildcard_constraints:
         judge=JUDGE["model"] if JUDGE else "(?!)",
     params:
         **judge_generation_params(),
         prompt=lambda wildcards: JUDGE["prompt"],  # a function: a template's braces are not wildcards
         accept=lambda wildcards: JUDGE["accept"],
-        question_templates=prompt_templates,
+        question_templates=per_model(PLAN.prompt_templates),
     resources:
         **gpu_job_resources(wildcard="judge"),
     log:
@@ -129,7 +139,7 @@ rule judge_answers:
     benchmark:
         f"{RESULTS}/benchmarks/judge_answers/{{judge}}/{{model}}_{{method}}/{{dataset}}.tsv"
     conda:
-        lambda wildcards: engine_env(wildcards.judge)
+        of(PLAN.engine_env, "judge")
     threads: 2
     script:
         "../scripts/judge_answers.py"
@@ -137,17 +147,20 @@ rule judge_answers:
 
 rule evaluate_method:
     input:
-        unpack(eval_inputs),
+        unpack(of(PLAN.eval_inputs, "model", "method")),
     output:
-        metrics=f"{RESULTS}/eval/{{model}}_{{method}}.json",
-        graded=f"{RESULTS}/eval/{{model}}_{{method}}.graded.jsonl",
+        metrics=LAYOUT.eval_file(),
+        graded=LAYOUT.graded_answers(),
         # the accuracy-coverage curve and reliability bins of the answers that carry a confidence
-        curves=f"{RESULTS}/eval/curves/{{model}}_{{method}}.json",
+        curves=LAYOUT.curves(),
     params:
-        datasets=lambda wildcards: eval_datasets(wildcards.model),
-        provenance=eval_provenance,
+        datasets=per_model(PLAN.eval_datasets),
+        provenance=of(PLAN.eval_provenance, "model", "method"),
         bootstrap=config["grading"]["bootstrap"],
-        **eval_grading_params(),
+        # how the method's answers are graded: the profile of each test set, in `datasets` order
+        exact_match=config["grading"]["exact_match"],
+        refusals=per_model(PLAN.refusal_list),
+        profiles=per_model(PLAN.eval_profiles),
     log:
         f"{RESULTS}/logs/evaluate_method/{{model}}_{{method}}.log",
     conda:

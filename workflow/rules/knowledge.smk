@@ -3,12 +3,12 @@
 
 rule label_knowledge:
     input:
-        questions=f"{RESULTS}/data/{{dataset}}/{{split}}.jsonl",
-        samples=f"{RESULTS}/samples/{{model}}/{{dataset}}_{{split}}.jsonl",
+        questions=LAYOUT.questions(),
+        samples=LAYOUT.samples(),
     output:
-        f"{RESULTS}/knowledge/{{model}}/{{dataset}}_{{split}}.jsonl",
+        LAYOUT.knowledge(),
     params:
-        threshold=knowledge_threshold,
+        threshold=per_model(PLAN.knowledge_threshold),
         **grading_params(),
     conda:
         "../envs/data.yaml"

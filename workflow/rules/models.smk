@@ -5,10 +5,10 @@ rule download_model:
     """A hub model at the entry's pinned `revision`, fetched once on the host that runs Snakemake (a cluster's
     GPU nodes often have no network; the login node does). Rerun after an interruption, it resumes."""
     output:
-        directory(f"{RESULTS}/models/{{model}}"),
+        directory(LAYOUT.model()),
     params:
-        repo=lambda wildcards: model_entry(wildcards.model)["path"],
-        revision=lambda wildcards: model_entry(wildcards.model)["revision"],
+        repo=entry_value("path"),
+        revision=entry_value("revision"),
         network=True,
     conda:
         "../envs/models.yaml"
@@ -17,7 +17,7 @@ rule download_model:
     benchmark:
         f"{RESULTS}/benchmarks/download_model/{{model}}.tsv"
     wildcard_constraints:
-        model=models_from("hub"),
+        model=PLAN.models_from("hub"),
     localrule: True
     script:
         "../scripts/download_model.py"
@@ -25,10 +25,10 @@ rule download_model:
 
 rule convert_gguf:
     output:
-        directory(f"{RESULTS}/models/{{model}}"),
+        directory(LAYOUT.model()),
     params:
-        package=lambda wildcards: model_entry(wildcards.model)["package"],
-        file=lambda wildcards: gguf_file(wildcards.model),
+        package=entry_value("package"),
+        file=per_model(PLAN.gguf_file),
     conda:
         "../envs/models.yaml"
     log:
@@ -36,16 +36,16 @@ rule convert_gguf:
     benchmark:
         f"{RESULTS}/benchmarks/convert_gguf/{{model}}.tsv"
     wildcard_constraints:
-        model=models_from("gguf"),
+        model=PLAN.models_from("gguf"),
     script:
         "../scripts/convert_gguf.py"
 
 
 rule pretrain_synthetic:
     input:
-        world=f"{RESULTS}/synthetic/world.jsonl",
+        world=LAYOUT.world(),
     output:
-        directory(f"{RESULTS}/models/{{model}}"),
+        directory(LAYOUT.model()),
     params:
         options=config["synthetic"]["pretrain"],
         seed=config["synthetic"]["seed"],
@@ -56,7 +56,7 @@ rule pretrain_synthetic:
     benchmark:
         f"{RESULTS}/benchmarks/pretrain_synthetic/{{model}}.tsv"
     wildcard_constraints:
-        model=models_from("synthetic"),
+        model=PLAN.models_from("synthetic"),
     threads: 2
     script:
         "../scripts/pretrain_synthetic.py"

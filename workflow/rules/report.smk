@@ -10,13 +10,13 @@ rule summarize_results:
         summary_inputs,
     output:
         table=report(
-            f"{RESULTS}/{{summary}}.csv",
+            LAYOUT.summary(),
             category="Comparison",
             subcategory="tables",
             labels={"table": "{summary}"},
             caption="../report/summary.rst",
         ),
-        markdown=f"{RESULTS}/{{summary}}.md",
+        markdown=LAYOUT.summary(suffix="md"),
     wildcard_constraints:
         summary="summary|summary_full",
     params:
@@ -38,7 +38,7 @@ rule plot_results:
         unpack(lambda wildcards: {k: v for k, v in report_inputs(wildcards).items() if k != "checkpoints"}),
     output:
         comparison=report(
-            directory(f"{RESULTS}/report/{{summary}}/comparison"),
+            directory(LAYOUT.report(category="comparison")),
             patterns=["{figure}/{model}/{test_set}.svg"],
             category="Comparison",
             subcategory="{figure}",
@@ -46,7 +46,7 @@ rule plot_results:
             caption="../report/comparison.rst",
         ),
         knowledge=report(
-            directory(f"{RESULTS}/report/{{summary}}/knowledge"),
+            directory(LAYOUT.report(category="knowledge")),
             patterns=["{figure}/{model}/{dataset}.svg"],
             category="Knowledge",
             subcategory="{figure}",
@@ -54,21 +54,21 @@ rule plot_results:
             caption="../report/knowledge.rst",
         ),
         training=report(
-            directory(f"{RESULTS}/report/{{summary}}/training"),
+            directory(LAYOUT.report(category="training")),
             patterns=["{model}/{stage}.svg"],
             category="Training",
             labels={"model": "{model}", "stage": "{stage}"},
             caption="../report/training.rst",
         ),
         evaluation=report(
-            directory(f"{RESULTS}/report/{{summary}}/evaluation"),
+            directory(LAYOUT.report(category="evaluation")),
             patterns=["{model}/{method}.svg"],
             category="Evaluation",
             labels={"model": "{model}", "method": "{method}"},
             caption="../report/evaluation.rst",
         ),
         data=report(
-            directory(f"{RESULTS}/report/{{summary}}/data"),
+            directory(LAYOUT.report(category="data")),
             patterns=["{model}/data.csv"],
             category="Data",
             labels={"model": "{model}"},
@@ -78,7 +78,7 @@ rule plot_results:
         summary="summary|summary_full",
     params:
         checkpoints=report_checkpoints,
-        thresholds=report_thresholds,
+        thresholds=lambda wildcards: PLAN.report_thresholds(),
         base=registry.BASE,
     log:
         f"{RESULTS}/logs/plot_results/{{summary}}.log",
@@ -96,5 +96,5 @@ rule plot_results:
 # The report's target after a partly failed run (report.skip_missing: true): the summary and figures alone.
 rule report_results:
     input:
-        f"{RESULTS}/summary.csv",
-        f"{RESULTS}/report/summary/comparison",
+        LAYOUT.summary("summary"),
+        LAYOUT.report("summary", "comparison"),

@@ -4,15 +4,12 @@
 import functools
 import os
 
-from snakemake.exceptions import WorkflowError
-
 from rait import plan
-from rait.errors import RaitError
 from rait.launch import CPU_FALLBACK_ENV, slurm_gpus_per_node
 
 
 def model_resource(name, wildcard="model"):
-    return lambda wildcards: model_entry(getattr(wildcards, wildcard))[name]
+    return lambda wildcards: at_plan(PLAN.model_entry, getattr(wildcards, wildcard))[name]
 
 
 def default_partition():
@@ -64,14 +61,11 @@ def gpus_this_executor_gives(count, wildcard="model"):
         if not wanted:
             return wanted
         model = getattr(wildcards, wildcard)
-        try:
-            if runs_jobs_here() and os.environ.get(CPU_FALLBACK_ENV) != "1":
-                plan.check_local_gpus(model, wanted, local_gpu_count())
-            if submits_to_slurm():
-                partition, gpu_model = config["slurm"]["gpu_partition"], model_entry(model).get("gpu_model")
-                plan.check_slurm_gpus(model, wanted, slurm_node_gpus(partition, gpu_model), partition, gpu_model)
-        except RaitError as err:
-            raise WorkflowError(str(err))
+        if runs_jobs_here() and os.environ.get(CPU_FALLBACK_ENV) != "1":
+            at_plan(plan.check_local_gpus, model, wanted, local_gpu_count())
+        if submits_to_slurm():
+            partition, gpu_model = config["slurm"]["gpu_partition"], PLAN.model_entry(model).get("gpu_model")
+            at_plan(plan.check_slurm_gpus, model, wanted, slurm_node_gpus(partition, gpu_model), partition, gpu_model)
         return wanted
 
     return gpus
@@ -86,20 +80,17 @@ def gpu_job_resources(gpus=None, wildcard="model"):
     return dict(
         gpu=gpus_this_executor_gives(count, wildcard),
         slurm_partition=lambda wildcards: config["slurm"]["gpu_partition"] if count(wildcards) else default_partition(),
-        gpu_model=lambda wildcards: model_entry(getattr(wildcards, wildcard)).get("gpu_model") if count(wildcards) else None,
+        gpu_model=lambda wildcards: entry_value("gpu_model", wildcard)(wildcards) if count(wildcards) else None,
         mem_mb=model_resource("mem_mb", wildcard),
         runtime=model_resource("runtime", wildcard),
     )
 
 
-def stage_gpus(wildcards):
-    """GPUs per node of a training job: the model's, times the stage's gpu_factor (rait.methods.Stage: RL holds a
-    reward model beside the policy, and its generations)."""
-    return model_entry(wildcards.model)["gpus"] * STAGES[wildcards.stage].gpu_factor
+stage_gpus = of(PLAN.stage_gpus, "model", "stage")
 
 
 def gres_per_node(wildcards):
-    entry = model_entry(wildcards.model)
+    entry = at_plan(PLAN.model_entry, wildcards.model)
     return ":".join(["gpu", *([entry["gpu_model"]] if entry.get("gpu_model") else []), str(stage_gpus(wildcards))])
 
 
@@ -130,5 +121,5 @@ def training_resources():
         mem_mb=one_node["mem_mb"],
         runtime=one_node["runtime"],
         # how often a resumable checkpoint is saved: how the job runs, not what it trains (no rerun trigger)
-        save_steps=lambda wildcards: stage_training(wildcards.model, wildcards.stage).get("save_steps", 0),
+        save_steps=of(PLAN.save_steps, "model", "stage"),
     )

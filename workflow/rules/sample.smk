@@ -5,15 +5,15 @@
 
 rule sample_answers:
     input:
-        questions=f"{RESULTS}/data/{{dataset}}/{{split}}.jsonl",
-        model=model_files,
+        questions=LAYOUT.questions(),
+        model=per_model(PLAN.built_model_files),
     output:
-        temp(f"{RESULTS}/samples/{{model}}/shards/{{dataset}}_{{split}}/{{shard}}-of-{{shards}}.jsonl"),
+        temp(LAYOUT.sample_shard()),
     wildcard_constraints:
         shard=r"\d+",
         shards=r"\d+",
     params:
-        **generation_params(lambda wildcards: model_checkpoint(wildcards.model)),
+        **generation_params(per_model(PLAN.model_checkpoint)),
     resources:
         **gpu_job_resources(),
     conda:
@@ -29,9 +29,9 @@ rule sample_answers:
 
 rule gather_samples:
     input:
-        sample_shards,
+        of(PLAN.sample_shards, "model", "dataset", "split"),
     output:
-        f"{RESULTS}/samples/{{model}}/{{dataset}}_{{split}}.jsonl",
+        LAYOUT.samples(),
     log:
         f"{RESULTS}/logs/gather_samples/{{model}}/{{dataset}}_{{split}}.log",
     conda:
@@ -47,16 +47,15 @@ rule sample_heldout:
     """A stage's checkpoint samples the train questions its own training set left out (Say-I-Dont-Know's DPO:
     the half-trained Idk-SFT model samples the other half; the preference pairs come from these)."""
     input:
-        questions=lambda wildcards: [INPUT_FILES["questions"].format(dataset=dataset)
-                                     for dataset in train_datasets(wildcards.model, wildcards.stage)],
-        trained=f"{RESULTS}/train_data/{{model}}_{{stage}}.jsonl",
-        model=f"{RESULTS}/checkpoints/{{model}}_{{stage}}",
+        questions=of(PLAN.heldout_questions, "model", "stage"),
+        trained=LAYOUT.train_data(),
+        model=LAYOUT.checkpoint(),
     output:
-        f"{RESULTS}/samples/{{model}}/{{stage}}/heldout.jsonl",
+        LAYOUT.heldout_samples(),
     wildcard_constraints:
-        stage="|".join(policy_stages()) or "(?!)",
+        stage="|".join(PLAN.policy_stages()) or "(?!)",
     params:
-        **generation_params(lambda wildcards: stage_checkpoint(wildcards.model, wildcards.stage)),
+        **generation_params(of(PLAN.stage_checkpoint, "model", "stage")),
     resources:
         **gpu_job_resources(),
     log:

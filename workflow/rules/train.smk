@@ -8,17 +8,17 @@ DEEPSPEED_CONFIG = f"{workflow.basedir}/../config/deepspeed/zero3.json"
 
 rule train_stage:
     input:
-        data=f"{RESULTS}/train_data/{{model}}_{{stage}}.jsonl",
-        model=stage_start_files,
-        scorer=stage_scorer_files,
+        data=LAYOUT.train_data(),
+        model=of(PLAN.stage_start_files, "model", "stage"),
+        scorer=of(PLAN.stage_scorer_files, "model", "stage"),
     output:
-        directory(f"{RESULTS}/checkpoints/{{model}}_{{stage}}"),
+        directory(LAYOUT.checkpoint()),
     params:
         trainer=lambda wildcards: STAGES[wildcards.stage].trainer,
-        start=stage_start,
-        options=trainer_options,
+        start=of(PLAN.stage_start, "model", "stage"),
+        options=of(PLAN.trainer_options, "model", "stage"),
         deepspeed=DEEPSPEED_CONFIG,
-        precision=lambda wildcards: model_entry(wildcards.model)["precision"],
+        precision=entry_value("precision"),
     resources:
         **training_resources(),
     log:

@@ -1,0 +1,148 @@
+"""The plan as Python (rait.plan.Plan, rait.plan.layout): what each job reads and is given, and the plan-time checks,
+asked directly in milliseconds; tests/test_workflow_config.py keeps the few `snakemake -n` runs that prove the
+wiring."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from conftest import REPO, deep_merge
+from rait.errors import RaitError
+from rait.methods import METHODS, demo_methods
+from rait.plan import LAYOUT, Plan
+from rait.plan.layout import Layout, check_unambiguous
+
+SHIPPED = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def plan_of(**overrides) -> Plan:
+    """The plan of the shipped config with ``overrides``, validated as the Snakefile does (the schema's defaults
+    filled in)."""
+    config = deep_merge(SHIPPED, overrides)
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    return Plan(config)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Plan:
+    return plan_of()
+
+
+# ---- the layout ----------------------------------------------------------------------------------------------------
+
+
+def test_a_path_function_without_arguments_is_its_rules_pattern():
+    assert LAYOUT.eval_file() == "results/eval/{model}_{method}.json"
+    assert LAYOUT.eval_file("llama2_7b", "dpo") == "results/eval/llama2_7b_dpo.json"
+    assert LAYOUT.knowledge(kind="flow") == "results/knowledge/{model}/flow/{dataset}_{split}.jsonl"
+    assert LAYOUT.samples(stage="rehearsal") == "results/samples/{model}/rehearsal/{dataset}_{split}.jsonl"
+    assert Layout("out").checkpoint("m", "sft") == "out/checkpoints/m_sft"
+
+
+def test_an_eval_file_is_read_back_against_the_configured_models_and_the_registry():
+    models = {"llama3_8b": {}, "smollm2_135m": {}}
+    assert LAYOUT.parse_eval("results/eval/llama3_8b_craft_noflow.json", models, METHODS) == ("llama3_8b",
+                                                                                               "craft_noflow")
+    assert LAYOUT.parse_eval("results/eval/llama3_8b_craft.json", models, METHODS) == ("llama3_8b", "craft")
+    for stray in ("results/eval/notes.json", "results/eval/gpt4_dpo.json", "results/eval/llama3_8b_magic.json",
+                  "results/eval/curves/llama3_8b_dpo.json", "results/eval/llama3_8b_dpo.graded.jsonl"):
+        assert LAYOUT.parse_eval(stray, models, METHODS) is None, stray
+
+
+def test_two_model_and_method_pairs_with_one_file_name_are_refused():
+    methods = {"dpo": None, "sft_dpo": None}
+    check_unambiguous({"a": {}, "b_sft": {}}, methods)
+    with pytest.raises(RaitError, match=r"model 'a_sft' with method 'dpo' and model 'a' with method 'sft_dpo'"):
+        check_unambiguous({"a": {}, "a_sft": {}}, methods)
+
+
+def test_knowledge_files_are_read_back_with_their_kind():
+    assert LAYOUT.parse_knowledge("results/knowledge/llama3_8b/nq_open_train.jsonl") == {
+        "model": "llama3_8b", "dataset": "nq_open", "split": "train", "kind": None}
+    assert LAYOUT.parse_knowledge("/x/results/knowledge/m/flow/world_mc_test.jsonl") == {
+        "model": "m", "dataset": "world_mc", "split": "test", "kind": "flow"}
+
+
+# ---- what the jobs read and are given ------------------------------------------------------------------------------
+
+
+def test_a_stage_reads_one_file_per_training_dataset_of_each_input_kind(shipped):
+    inputs = shipped.train_data_inputs("llama3_8b", "craft")
+    datasets = shipped.train_datasets("llama3_8b", "craft")
+    # the builder input `scores` is the kind `flow` (rait.methods.Data.inputs)
+    assert inputs["scores"] == [f"results/knowledge/llama3_8b/flow/{d}_train.jsonl" for d in datasets]
+    assert shipped.train_data_inputs("llama2_7b", "reward")["policy_samples"] == \
+        "results/samples/llama2_7b/sft_half/heldout.jsonl"
+
+
+def test_trainer_options_carry_the_reward_and_its_model_and_fail_a_misspelt_hyperparameter_by_its_key(shipped):
+    options = json.loads(shipped.trainer_options("llama2_7b", "ppo"))
+    assert options["reward_model"] == "results/checkpoints/llama2_7b_reward" and options["lora"]
+    with pytest.raises(RaitError, match=r"training\.dpo\.hparams.*learning_rat"):
+        plan_of(training={"dpo": {"hparams": {"learning_rat": 1e-5}}}).trainer_options("llama2_7b", "dpo")
+
+
+def test_an_evaluation_reads_the_judges_verdicts_of_the_method_and_of_the_base_model():
+    plan = plan_of(grading={"judge": {"model": "llama3_8b"}})
+    inputs = plan.eval_inputs("llama2_7b", "dpo")
+    test_sets = plan.eval_datasets("llama2_7b")
+    assert inputs["judgments"] == [f"results/judgments/llama3_8b/llama2_7b_dpo/{d}_test.jsonl" for d in test_sets]
+    assert inputs["base_judgments"] == [LAYOUT.judgments("llama3_8b", "llama2_7b", "base", d) for d in test_sets]
+    assert "judgments" not in plan_of().eval_inputs("llama2_7b", "dpo")
+
+
+def test_the_summary_covers_the_demo_and_every_evaluation_on_disk_but_a_stray_file(shipped):
+    on_disk = shipped.evaluations_among(["llama3_8b_dpo", "notes", "gpt4_dpo", "curves/llama3_8b_dpo"])
+    assert on_disk == ["results/eval/llama3_8b_dpo.json"]
+    files = shipped.summary_inputs("summary", on_disk, exists=lambda path: False)
+    demo = shipped.config["demo"]["model"]
+    assert files == sorted([*on_disk, *(LAYOUT.eval_file(demo, m) for m in demo_methods("quick"))])
+    skipping = plan_of(report={"skip_missing": True})
+    assert skipping.summary_inputs("summary", on_disk, exists=lambda path: "dpo" in path) == on_disk
+
+
+def test_the_report_draws_craft_from_the_flow_file_and_never_makes_what_a_found_evaluation_needs(shipped):
+    demo = shipped.config["demo"]["model"]
+    evals = [LAYOUT.eval_file(demo, "craft"), LAYOUT.eval_file("llama3_8b", "craft")]
+    inputs = shipped.report_inputs("summary_full", evals, exists=lambda path: False)
+    datasets = shipped.train_datasets(demo, "craft")
+    # the demo's evaluation: made if missing; the one found on disk: only what exists (nothing here)
+    assert inputs["flows"] == sorted(LAYOUT.knowledge(demo, d, "train", kind="flow") for d in datasets)
+    assert inputs["curves"] == [LAYOUT.curves(demo, "craft")]
+    assert (demo, "rehearsal") in inputs["checkpoints"] and ("llama3_8b", "craft") in inputs["checkpoints"]
+
+
+# ---- plan-time checks, each naming its config key ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("overrides", "where", "words"), [
+    ({"grading": {"judge": {"model": "gpt4"}}}, "grading.judge.model", "gpt4"),
+    ({"grading": {"judge": {"model": "smollm2_135m", "prompt": "{answer} vs {reference}"}}}, "grading.judge.prompt",
+     "reference"),
+    ({"methods": {"dpo_x": {}}}, "methods.dpo_x", "no method"),
+    ({"methods": {"dpo": {"training": {"refusal": "No."}}}}, "methods.dpo.training.refusal", "per model"),
+    ({"training": {"datasets": ["trivia"]}}, "training.datasets", "'trivia'"),
+])
+def test_a_bad_config_stops_the_plan_naming_its_key(overrides, where, words):
+    with pytest.raises(RaitError) as caught:
+        plan_of(**overrides)
+    assert where in str(caught.value) and words in str(caught.value)
+
+
+def test_a_grading_profile_is_checked_against_its_datasets_kind_and_named_by_its_key():
+    with pytest.raises(RaitError, match=r"grading\.profile \(dataset world_mc\).*not mc"):
+        plan_of(grading={"profile": "sidk"}).dataset_profile("world_mc")
+    # Say-I-Dont-Know's grader for the open questions, rait's for the multiple choice it does not define
+    plan = plan_of(grading={"profile": "rait"}, datasets={"world": {"grading_profile": "sidk"}})
+    assert [plan.dataset_profile(d) for d in ("world", "world_mc")] == ["sidk", "rait"]
+    with pytest.raises(RaitError, match=r"datasets\.world_mc\.grading_profile.*not mc"):
+        plan_of(datasets={"world_mc": {"grading_profile": "sidk"}}).dataset_profile("world_mc")
+
+
+def test_an_unknown_model_key_is_named_with_the_known_ones(shipped):
+    with pytest.raises(RaitError, match=r"unknown model key 'llama9'.*known: .*llama2_7b"):
+        shipped.eval_inputs("llama9", "dpo")
