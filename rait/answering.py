@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from collections.abc import Callable
 
 from rait.errors import RaitError
+from rait.registry import Registry
 
 # what a prediction's confidence is: a probability of being right (the calibration metrics apply), or a score that
 # only orders the answers (a reward model's, through a sigmoid: ranking metrics only)
@@ -138,19 +139,21 @@ def best_of_n_predictions(scored: list[dict], settings: dict | None = None) -> l
     return predictions
 
 
-STRATEGIES = {
-    "greedy": Strategy("the checkpoint's greedy answer", greedy_predictions),
-    "stated_num": Strategy("the greedy answer and its stated percentage", stated_predictions(stated_number)),
-    "stated_verb": Strategy("the greedy answer and its stated verbal confidence", stated_predictions(stated_level)),
-    "sampled_greedy": Strategy("the base model's greedy answer, generated with its samples", greedy_predictions,
-                               rule="collect_sampled_answers", from_base_samples=True),
-    "best_of_n": Strategy("the best of N samples by a reward model", best_of_n_predictions,
-                          rule="predict_best_of_n", scorer=True),
-    "stated_after_marker": Strategy("the greedy answer and the confidence it states after the marker",
-                                    marker_predictions),
-    "followup_sure": Strategy("the greedy answer and R-Tuning's P(sure) after the follow-up question",
-                              followup_predictions, rule="predict_with_followup"),
-}
+STRATEGIES: Registry[Strategy] = Registry("answer strategy")
+STRATEGIES.register("greedy", Strategy("the checkpoint's greedy answer", greedy_predictions))
+STRATEGIES.register("stated_num", Strategy("the greedy answer and its stated percentage",
+                                           stated_predictions(stated_number)))
+STRATEGIES.register("stated_verb", Strategy("the greedy answer and its stated verbal confidence",
+                                            stated_predictions(stated_level)))
+STRATEGIES.register("sampled_greedy", Strategy("the base model's greedy answer, generated with its samples",
+                                               greedy_predictions, rule="collect_sampled_answers",
+                                               from_base_samples=True))
+STRATEGIES.register("best_of_n", Strategy("the best of N samples by a reward model", best_of_n_predictions,
+                                          rule="predict_best_of_n", scorer=True))
+STRATEGIES.register("stated_after_marker", Strategy("the greedy answer and the confidence it states after the marker",
+                                                    marker_predictions))
+STRATEGIES.register("followup_sure", Strategy("the greedy answer and R-Tuning's P(sure) after the follow-up question",
+                                              followup_predictions, rule="predict_with_followup"))
 
 
 def check_prediction(record: dict, origin: str) -> dict:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from collections.abc import Mapping
 
 from rait.errors import RaitError
+from rait.registry import unknown
 
 BASE = "base"
 # Prompts a training set is rendered with or a method is asked with (the workflow resolves each name).
@@ -288,7 +289,7 @@ def check(methods: Mapping[str, Method] | None = None, *, builders=None, trainer
 
     def known(kind: str, name, table, owner: str) -> None:
         if name not in table:
-            raise RaitError(f"{owner}: unknown {kind} {name!r}; known: {', '.join(sorted(table))}")
+            raise RaitError(unknown(kind, name, table, owner))
 
     table = stages(methods)
     for name, stage in table.items():

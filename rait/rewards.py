@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from collections.abc import Callable, Sequence
 
 from rait.errors import RaitError
+from rait.registry import Registry
 from rait.grading import grade
 
 log = logging.getLogger(__name__)
@@ -292,8 +293,7 @@ def conqord_functions(settings: dict, *, marker: str = DEFAULT_MARKER, position:
 
 # Reward name (rait.methods.Stage.reward) -> a function of its config settings giving TRL's reward functions and
 # their weights (GRPOConfig.reward_weights).
-REWARDS = {
-    "abstention": abstention_functions,
-    "calibration": calibration_functions,
-    "conqord": conqord_functions,
-}
+REWARDS = Registry("reward")
+REWARDS.register("abstention", abstention_functions)
+REWARDS.register("calibration", calibration_functions)
+REWARDS.register("conqord", conqord_functions)

@@ -112,7 +112,7 @@ def test_load_row_without_answer(fake_hub):
 
 
 def test_load_config_errors():
-    with pytest.raises(RaitError, match=r"datasets\.x\.loader: 'squad' is not one of"):
+    with pytest.raises(RaitError, match=r"datasets\.x\.loader: unknown hub loader 'squad'"):
         hub.load({"key": "x", "loader": "squad", "splits": {"test": "test"}}, "test")
     with pytest.raises(RaitError, match=r"datasets\.x\.splits\.train: not set"):
         hub.load({"key": "x", "loader": "arc", "splits": {"test": "test"}}, "train")

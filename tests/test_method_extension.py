@@ -1,5 +1,5 @@
 """A new builder-only method is one registry entry and one builder: on a copy of the checkout, a toy method is
-added exactly as the README's "Adding a method" says (rait/construct/toy.py, a line in BUILDERS, an entry in
+added exactly as the README's "Adding a method" says (rait/construct/toy.py, its registration in BUILDERS, an entry in
 METHODS), and the unchanged workflow plans and runs its data building, training, prediction and evaluation on
 the synthetic world. A wrong entry stops the plan, naming the method."""
 
@@ -37,7 +37,7 @@ def build(inputs, options):
 TOY_BUILDER_LINE = '''
 from rait.construct import toy  # noqa: E402
 
-BUILDERS["toy"] = Builder(toy.build, ("refusal",))
+BUILDERS.register("toy", Builder(toy.build, ("refusal",)))
 '''
 TOY_METHOD_LINE = '''
 METHODS["toy"] = Method("sidk", (Stage("toy", "sft", Data("toy", {"questions": "questions", "knowledge": "knowledge"})),))

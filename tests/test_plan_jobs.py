@@ -123,7 +123,7 @@ def test_the_report_draws_craft_from_the_flow_file_and_never_makes_what_a_found_
     ({"grading": {"judge": {"model": "gpt4"}}}, "grading.judge.model", "gpt4"),
     ({"grading": {"judge": {"model": "smollm2_135m", "prompt": "{answer} vs {reference}"}}}, "grading.judge.prompt",
      "reference"),
-    ({"methods": {"dpo_x": {}}}, "methods.dpo_x", "no method"),
+    ({"methods": {"dpo_x": {}}}, "methods.dpo_x", "did you mean 'dpo'"),
     ({"methods": {"dpo": {"training": {"refusal": "No."}}}}, "methods.dpo.training.refusal", "per model"),
     ({"training": {"datasets": ["trivia"]}}, "training.datasets", "'trivia'"),
 ])

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from rait.construct import confidence, craft, cut, hir, honesty, idk
 from rait.errors import RaitError
+from rait.registry import Registry, unknown
 
 # The settings a builder may declare, and the config key each comes from (the workflow resolves them).
 OPTIONS = {
@@ -37,32 +38,37 @@ class Builder:
     build: Callable[[dict, dict], list[dict]]
     options: tuple[str, ...] = ()
 
+    def __post_init__(self):
+        for name in self.options:  # an option the plan cannot resolve would fail every plan that builds this set
+            if name not in OPTIONS:
+                raise RaitError(unknown("builder option", name, OPTIONS, f"builder {self.build.__qualname__}"))
+
 
 IDK_OPTIONS = ("refusal", "ik_target", "seed", "exact_match", "refusals", "grading_profile")
 CRAFT_OPTIONS = ("refusal", "seed", "selection")
 
-BUILDERS = {
-    "idk_sft": Builder(idk.build_sft, IDK_OPTIONS),
-    "idk_sft_half": Builder(idk.build_sft_half, IDK_OPTIONS),
-    "idk_dpo": Builder(idk.build_dpo_pairs, IDK_OPTIONS),
-    "idk_hir": Builder(hir.build_hir, IDK_OPTIONS),
-    "idk_prompts": Builder(idk.build_prompts),
-    "cut": Builder(cut.build_cut, IDK_OPTIONS),
-    "rehearsal": Builder(craft.build_rehearsal, ("exact_match", "refusals", "grading_profile", "rehearsal")),
-    "van_tuning": Builder(craft.build_van_tuning, CRAFT_OPTIONS),
-    **{name: Builder(craft.builder(variant), CRAFT_OPTIONS) for name, variant in craft.VARIANTS.items()},
-    "absolute": Builder(honesty.build_absolute, ("refusal",)),
-    "conf_num": Builder(honesty.build_conf_num, ("refusal",)),
-    "conf_verb": Builder(honesty.build_conf_verb, ("refusal",)),
-    "multisample": Builder(honesty.build_multisample, ("refusal",)),
-    "rtuning": Builder(confidence.build_rtuning, ("followup",)),
-    "stated_confidence": Builder(confidence.build_stated_confidence, ("confidence_marker", "confidence_position",
-                                                                            "confidence_decimals")),
-    "graded_prompts": Builder(confidence.build_graded_prompts, ("refusals", "exact_match", "grading_profile")),
-}
+BUILDERS: Registry[Builder] = Registry("data builder")
+BUILDERS.register("idk_sft", Builder(idk.build_sft, IDK_OPTIONS))
+BUILDERS.register("idk_sft_half", Builder(idk.build_sft_half, IDK_OPTIONS))
+BUILDERS.register("idk_dpo", Builder(idk.build_dpo_pairs, IDK_OPTIONS))
+BUILDERS.register("idk_hir", Builder(hir.build_hir, IDK_OPTIONS))
+BUILDERS.register("idk_prompts", Builder(idk.build_prompts))
+BUILDERS.register("cut", Builder(cut.build_cut, IDK_OPTIONS))
+BUILDERS.register("rehearsal", Builder(craft.build_rehearsal, ("exact_match", "refusals", "grading_profile",
+                                                               "rehearsal")))
+BUILDERS.register("van_tuning", Builder(craft.build_van_tuning, CRAFT_OPTIONS))
+for _variant_name, _variant in craft.VARIANTS.items():
+    BUILDERS.register(_variant_name, Builder(craft.builder(_variant), CRAFT_OPTIONS))
+BUILDERS.register("absolute", Builder(honesty.build_absolute, ("refusal",)))
+BUILDERS.register("conf_num", Builder(honesty.build_conf_num, ("refusal",)))
+BUILDERS.register("conf_verb", Builder(honesty.build_conf_verb, ("refusal",)))
+BUILDERS.register("multisample", Builder(honesty.build_multisample, ("refusal",)))
+BUILDERS.register("rtuning", Builder(confidence.build_rtuning, ("followup",)))
+BUILDERS.register("stated_confidence", Builder(confidence.build_stated_confidence, (
+    "confidence_marker", "confidence_position", "confidence_decimals")))
+BUILDERS.register("graded_prompts", Builder(confidence.build_graded_prompts, ("refusals", "exact_match",
+                                                                              "grading_profile")))
 
 
 def build(name: str, inputs: dict, options: dict) -> list[dict]:
-    if name not in BUILDERS:
-        raise RaitError(f"unknown data builder {name!r}; known: {', '.join(sorted(BUILDERS))}")
     return BUILDERS[name].build(inputs, options)

@@ -65,11 +65,9 @@ def dataset_kind(spec: dict) -> str:
     key = f"datasets.{spec.get('key', '?')}"
     source = spec.get("source")
     if source == "hub":
-        from rait.datasets.hub import KINDS
+        from rait.datasets.hub import loader_of
 
-        if spec.get("loader") not in KINDS:
-            raise RaitError(f"{key}.loader: unknown hub loader {spec.get('loader')!r}; known: {', '.join(KINDS)}")
-        return KINDS[spec["loader"]]
+        return loader_of(spec).kind
     if source == "local":
         return "mc" if "choices" in (spec.get("fields") or {}) else "open"
     if source == "embedded":
@@ -87,7 +85,7 @@ def dataset_kind(spec: dict) -> str:
 def expected_size(spec: dict, split: str, *, limit: int | None = None, synthetic_facts: int | None = None) -> int | None:
     """How many questions a split will hold, known before it is prepared (None: unknown): the workflow samples a
     large split in shards and must know how many when it builds the DAG. Embedded and local files are counted,
-    hub splits come from the dataset cards (``hub.SIZES``), the synthetic world holds half its facts per split."""
+    hub splits come from the dataset cards (``hub.LOADERS``), the synthetic world holds half its facts per split."""
     source = spec.get("source")
     if source == "embedded":
         path = embedded_path(spec.get("file", ""))

@@ -5,14 +5,18 @@ hub row, so it is tested on hand-written rows without the network. ``split``
 is the source's split name: records whose id is built from the row index
 carry it so that ids from different source splits never collide.
 
-Spec keys: ``loader`` (a key of ``CONVERTERS``), ``splits`` (project split ->
-hub split), optional ``path`` / ``name`` overriding ``DEFAULTS``, optional ``revision``
+Spec keys: ``loader`` (a name registered in ``LOADERS``), ``splits`` (project split ->
+hub split), optional ``path`` / ``name`` overriding the loader's, optional ``revision``
 (a commit, branch or tag of the dataset repository).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
 from rait.errors import RaitError
+from rait.registry import Registry, UnknownName
 from rait.records import LETTERS, check_record, check_unique_ids
 
 
@@ -64,33 +68,44 @@ def _letter(answer, count: int) -> str:
     return LETTERS[answer]
 
 
-CONVERTERS = {"triviaqa": triviaqa, "mmlu": mmlu, "nq_open": nq_open, "arc": arc}
-KINDS = {"triviaqa": "open", "mmlu": "mc", "nq_open": "open", "arc": "mc"}  # loader -> question kind
-# Rows per split of the default hub datasets (their dataset cards), so that the workflow knows when it builds the
-# DAG how many shards a split is sampled in; a dataset with another path or config name is taken as unknown.
-SIZES = {
-    "triviaqa": {"train": 138384, "validation": 17944, "test": 17210},
-    "mmlu": {"auxiliary_train": 99842, "dev": 285, "validation": 1531, "test": 14042},
-    "nq_open": {"train": 87925, "validation": 3610},
-    "arc": {"train": 1119, "validation": 299, "test": 1172},
-}
-DEFAULTS = {  # loader -> (hub path, config name)
-    "triviaqa": ("mandarjoshi/trivia_qa", "rc.nocontext"),
-    "mmlu": ("cais/mmlu", "all"),
-    "nq_open": ("nq_open", None),
-    "arc": ("allenai/ai2_arc", "ARC-Challenge"),
-}
+@dataclass(frozen=True)
+class HubLoader:
+    """One hub dataset: its converter, the kind of questions it holds, its default hub path and config name, and
+    the rows per split its dataset card gives (so that the workflow knows when it builds the DAG how many shards a
+    split is sampled in; a dataset with another path or config name is taken as unknown)."""
+
+    convert: Callable[[dict, int, str], dict]
+    kind: str
+    path: str
+    name: str | None
+    sizes: Mapping[str, int]
+
+
+LOADERS: Registry[HubLoader] = Registry("hub loader")
+LOADERS.register("triviaqa", HubLoader(triviaqa, "open", "mandarjoshi/trivia_qa", "rc.nocontext",
+                                       {"train": 138384, "validation": 17944, "test": 17210}))
+LOADERS.register("mmlu", HubLoader(mmlu, "mc", "cais/mmlu", "all",
+                                   {"auxiliary_train": 99842, "dev": 285, "validation": 1531, "test": 14042}))
+LOADERS.register("nq_open", HubLoader(nq_open, "open", "nq_open", None, {"train": 87925, "validation": 3610}))
+LOADERS.register("arc", HubLoader(arc, "mc", "allenai/ai2_arc", "ARC-Challenge",
+                                  {"train": 1119, "validation": 299, "test": 1172}))
+
+
+def loader_of(spec: dict) -> HubLoader:
+    """The registered loader a hub dataset's entry names; an unknown one is an error naming its key."""
+    try:
+        return LOADERS[spec.get("loader")]
+    except UnknownName as err:
+        raise RaitError(f"datasets.{spec.get('key', '?')}.loader: {err}") from None
 
 
 def load(spec: dict, split: str) -> list[dict]:
     key = f"datasets.{spec.get('key', '?')}"
-    loader = spec.get("loader")
-    if loader not in CONVERTERS:
-        raise RaitError(f"{key}.loader: {loader!r} is not one of {', '.join(CONVERTERS)}")
+    loader = loader_of(spec)
     source_split = (spec.get("splits") or {}).get(split)
     if not source_split:
         raise RaitError(f"{key}.splits.{split}: not set")
-    path, name = spec.get("path", DEFAULTS[loader][0]), spec.get("name", DEFAULTS[loader][1])
+    path, name = spec.get("path", loader.path), spec.get("name", loader.name)
 
     import datasets  # slow to import; only hub datasets need it
 
@@ -98,7 +113,7 @@ def load(spec: dict, split: str) -> list[dict]:
         rows = datasets.load_dataset(path, name, split=source_split, revision=spec.get("revision"))
     except Exception as err:  # network, unknown config or split: all are the user's to fix
         raise RaitError(f"{key}: cannot load {path} ({name}) split {source_split!r}: {err}") from err
-    convert = CONVERTERS[loader]
+    convert = loader.convert
     records = []
     for index, row in enumerate(rows):
         origin = f"{path}[{source_split}] row {index}"
@@ -113,7 +128,7 @@ def load(spec: dict, split: str) -> list[dict]:
 
 def expected_size(spec: dict, split: str) -> int | None:
     """Rows of ``split`` as the dataset card gives them, for the default datasets; None when unknown."""
-    loader = spec.get("loader")
-    if loader not in DEFAULTS or (spec.get("path"), spec.get("name")) not in ((None, None), DEFAULTS[loader]):
+    loader = LOADERS.get(spec.get("loader"))
+    if loader is None or (spec.get("path"), spec.get("name")) not in ((None, None), (loader.path, loader.name)):
         return None
-    return SIZES[loader].get((spec.get("splits") or {}).get(split))
+    return loader.sizes.get((spec.get("splits") or {}).get(split))

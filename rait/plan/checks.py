@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rait.errors import RaitError
+from rait.registry import did_you_mean, unknown
 
 
 def _sections(config: dict):
@@ -42,9 +43,10 @@ def check_dataset_lists(config: dict) -> None:
         for part in ("training", "evaluation"):
             lists.append((f"{prefix}{part}.datasets", (section.get(part) or {}).get("datasets")))
     for where, names in lists:
-        unknown = [name for name in names or () if name not in known]
-        if unknown:
-            raise RaitError(f"{where}: {', '.join(map(repr, unknown))} is not a configured dataset (config key "
+        missing = [name for name in names or () if name not in known]
+        if missing:
+            hint = did_you_mean(missing[0], known)
+            raise RaitError(f"{where}: {', '.join(map(repr, missing))} is not a configured dataset{hint} (config key "
                             f"datasets); known: {', '.join(sorted(known))}")
 
 
@@ -74,7 +76,7 @@ def check_method_settings(config: dict, methods) -> None:
     for where, section in sections:
         for name, settings in section.items():
             if name not in methods:
-                raise RaitError(f"config key {where}.{name}: no method {name!r}; known: {', '.join(methods)}")
+                raise RaitError(unknown("method", name, methods, f"config key {where}.{name}"))
             for key in PER_MODEL_TRAINING_KEYS:
                 if key in (settings or {}).get("training", {}):
                     raise RaitError(f"config key {where}.{name}.training.{key}: set per model (training.{key}), "

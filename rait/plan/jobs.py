@@ -17,6 +17,7 @@ from rait.errors import RaitError
 from rait.plan import checks
 from rait.plan.layout import LAYOUT, Layout, check_unambiguous
 from rait.plan.settings import deep_merge, settings_layers, stage_training
+from rait.registry import unknown
 
 SPLITS = ("train", "test")
 # Model sources the DAG makes into results/models/{model} (rules download_model, convert_gguf, pretrain_synthetic);
@@ -90,8 +91,7 @@ class Plan:
     def _entry(self, section: str, key: str) -> dict:
         entries = self.config[section]
         if key not in entries:
-            raise RaitError(f"unknown {section[:-1]} key {key!r} (config key {section}); known: "
-                            f"{', '.join(sorted(entries))}")
+            raise RaitError(unknown(f"{section[:-1]} key", key, entries, f"config key {section}"))
         return entries[key]
 
     def model_entry(self, key: str) -> dict:

@@ -9,14 +9,18 @@ GPUs or nodes is ``rait.launch`` and ``rait.training.cli``.
 
 A trainer module has ``FIELDS`` (what each record must hold), ``SETTINGS`` (the keys it reads from its
 settings section in config, ``training.<kind>`` by default), ``build_trainer(...)`` and ``train(model_path,
-records, out_dir, **options)``. A new trainer is one module and one line in ``TRAINERS``; the workflow's
+records, out_dir, **options)``. A new trainer is one module and its name in the tuple registered in ``TRAINERS``; the workflow's
 training rule dispatches on a stage's ``trainer`` (``rait.methods``).
 """
 
 from rait.training import cut, dpo, grpo, reward, rloo, sft
 from rait.training.common import COMMON_OPTIONS, LOG_HISTORY_FILE, STATS_FILE, TENSORBOARD_DIR, lora_config, save_final
 
-TRAINERS = {"sft": sft, "dpo": dpo, "reward": reward, "rloo": rloo, "grpo": grpo, "cut": cut}
+from rait.registry import Registry  # noqa: E402
+
+TRAINERS = Registry("trainer")
+for _module in (sft, dpo, reward, rloo, grpo, cut):
+    TRAINERS.register(_module.__name__.rsplit(".", 1)[1], _module, origin=_module.__name__.replace(".", "/") + ".py")
 
 from rait.launch import check_gpus  # noqa: E402
 from rait.training.cli import build_parser, launch_command, main, parse_options  # noqa: E402
