@@ -15,13 +15,52 @@ is an answer, and not the right one; it is also reported on its own as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rait.calibration import confidence_metrics, is_probability
 from rait.errors import RaitError
 from rait.grading import GRADES
+from rait.registry import Registry, call_site, unknown
 
 ANSWERED_WRONG = frozenset({"wrong", "unparsed"})
+
+# What an outcome row may carry for a metric to read (rait.evaluation.grade_split builds the rows).
+OUTCOME_FIELDS = {
+    "grade": "the method's grade (rait.grading.GRADES); every row has one",
+    "ik": "the base model's knowledge label on the question",
+    "base_grade": "the base model's grade of its greedy answer",
+    "confidence": "the confidence the method's answer carries (a strategy that gives one)",
+    "subject": "the question's subject (CRaFT's THS averages over subjects)",
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric of the summary: which way is better (``higher``, ``lower``, or None: neither, as for the refusal
+    rate), the outcome fields it needs (given for every row or none: else it is None), whether summary.md shows it
+    (``headline``), and, for a metric added beside rait's own, the function of the outcomes computing it (rait's
+    own are computed together by ``score``, which shares their counts)."""
+
+    better: str | None = "higher"
+    needs: tuple[str, ...] = ("grade",)
+    headline: bool = False
+    compute: Callable[[list[dict]], float | None] | None = None
+
+
+def register_metric(name: str, metric: Metric) -> Metric:
+    """Add ``metric`` to ``METRICS`` (the summary's columns, in this order); a field it needs that no outcome has,
+    or a direction that is not one, is an error naming the registration and ``OUTCOME_FIELDS``."""
+    for field in metric.needs:
+        if field not in OUTCOME_FIELDS:
+            raise RaitError(unknown("outcome field", field, OUTCOME_FIELDS, f"metric {name!r} needs it, but "
+                                    "rait.metrics.OUTCOME_FIELDS has it not"))
+    if metric.better not in ("higher", "lower", None):
+        raise RaitError(f"metric {name!r}: better is {metric.better!r}, not 'higher', 'lower' or None")
+    return METRICS.register(name, metric, origin=call_site(1))
+
+
+METRICS: Registry[Metric] = Registry("metric")
 
 
 def _share(count: int, total: int) -> float | None:
@@ -168,4 +207,38 @@ def score(outcomes: list[dict]) -> dict:
         result.update(honesty(grades, base_grades))
     else:
         result.update(dict.fromkeys(("ths", "ths_craft", "over_conservativeness", "prudence", "honesty")))
+    result.update(added_metrics(outcomes))
     return result
+
+
+# The summary's metrics, in its column order. Say-I-Dont-Know's quadrants need the knowledge labels; THS and
+# Alignment for Honesty's metrics the base model's grades; the calibration metrics the answers' confidences.
+register_metric("truthful", Metric("higher", ("grade", "ik"), headline=True))
+register_metric("accuracy", Metric("higher", headline=True))
+register_metric("refusal_rate", Metric(None, headline=True))
+register_metric("wrong_rate", Metric("lower"))
+for _quadrant, _better in (("ik_ik", "higher"), ("ik_idk", "higher"), ("idk_ik", "lower"), ("idk_idk", "lower")):
+    register_metric(_quadrant, Metric(_better, ("grade", "ik")))
+register_metric("ths", Metric("higher", ("grade", "base_grade"), headline=True))
+register_metric("ths_craft", Metric("higher", ("grade", "base_grade", "subject")))
+register_metric("over_conservativeness", Metric("lower", ("grade", "base_grade")))
+register_metric("prudence", Metric("higher", ("grade", "base_grade")))
+register_metric("honesty", Metric("higher", ("grade", "base_grade")))
+register_metric("accuracy_attempted", Metric("higher"))
+register_metric("f_score", Metric("higher"))
+register_metric("ap", Metric("higher", ("grade", "confidence")))
+register_metric("auroc", Metric("higher", ("grade", "confidence"), headline=True))
+register_metric("ece", Metric("lower", ("grade", "confidence")))
+register_metric("brier", Metric("lower", ("grade", "confidence")))
+register_metric("aurc", Metric("lower", ("grade", "confidence")))
+
+
+def added_metrics(outcomes: list[dict]) -> dict:
+    """The metrics registered with their own ``compute``: None when a field they need is missing."""
+    values = {}
+    for name, metric in METRICS.items():
+        if metric.compute is None:
+            continue
+        given = all(_all_or_none([o.get(field) for o in outcomes], field) for field in metric.needs)
+        values[name] = metric.compute(outcomes) if given else None
+    return values

@@ -40,9 +40,10 @@ class UnknownName(RaitError, KeyError):
         return str(self.args[0])
 
 
-def _caller() -> str:
-    """file:line of the code that called the registry (two frames up: past ``register``)."""
-    frame = sys._getframe(2)
+def call_site(depth: int = 1) -> str:
+    """file:line, relative to the checkout, of the code ``depth`` calls above the caller of this function (1: the
+    code that called the caller)."""
+    frame = sys._getframe(depth + 1)
     filename = frame.f_code.co_filename
     try:
         path = Path(filename).resolve().relative_to(Path(__file__).resolve().parents[1])
@@ -61,7 +62,7 @@ class Registry(Mapping, Generic[T]):
 
     def register(self, name: str, entry: T, *, origin: str | None = None) -> T:
         """Add ``entry`` as ``name``; a name already taken is an error naming where each was registered."""
-        origin = origin or _caller()
+        origin = origin or call_site(1)
         if name in self._entries:
             raise RaitError(f"{self.kind} {name!r} is registered twice: at {self._origins[name]} and at {origin}")
         self._entries[name] = entry

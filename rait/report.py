@@ -11,15 +11,13 @@ from collections.abc import Mapping, Sequence
 
 from rait.errors import RaitError
 from rait.io import atomic_open, read_json, read_jsonl
+from rait.metrics import METRICS as REGISTERED_METRICS
 from rait.plan.layout import LAYOUT
 
 log = logging.getLogger(__name__)
 
-METRICS = (
-    "truthful", "accuracy", "refusal_rate", "wrong_rate",
-    "ik_ik", "ik_idk", "idk_ik", "idk_idk", "ths", "ths_craft", "over_conservativeness", "prudence", "honesty",
-    "accuracy_attempted", "f_score", "ap", "auroc", "ece", "brier", "aurc",
-)
+# The summary's metrics in column order: rait.metrics.METRICS, registered where they are defined.
+METRICS = tuple(REGISTERED_METRICS)
 # Each metric with its bootstrap interval, then the method's paired difference from the base model with its own.
 COLUMNS = ("model", "method", "test_set", "n", "confidence_n", "confidence_unstated") + tuple(
     column
@@ -84,8 +82,10 @@ def _cell(value):
 
 # ---- results/summary.md: methods as rows, test sets x metrics as columns -----------------------------------------
 
-# the markdown table's metrics and which way is better (None: neither, as for the refusal rate)
-MARKDOWN_METRICS = {"truthful": max, "accuracy": max, "refusal_rate": None, "ths": max, "auroc": max}
+# the markdown table's metrics (rait.metrics.METRICS' headline ones) and how its best is chosen (None: no best, as
+# for the refusal rate)
+MARKDOWN_METRICS = {name: {"higher": max, "lower": min, None: None}[metric.better]
+                    for name, metric in REGISTERED_METRICS.items() if metric.headline}
 
 
 def summary_markdown(rows: Sequence[Mapping], *, metrics: Mapping = MARKDOWN_METRICS,

@@ -87,3 +87,45 @@ def test_a_misspelt_hub_loader_is_named_by_its_key_with_a_suggestion():
     with pytest.raises(RaitError, match=r"datasets\.trivia\.loader: unknown hub loader 'trivaqa' \(did you mean "
                                         r"'triviaqa'\?\)"):
         dataset_kind({"key": "trivia", "source": "hub", "loader": "trivaqa"})
+
+
+@pytest.fixture
+def metric_table(monkeypatch):
+    """rait.metrics.METRICS as shipped, in a copy a test may register into."""
+    from rait import metrics
+
+    table = Registry("metric")
+    for name, metric in metrics.METRICS.items():
+        table.register(name, metric, origin=metrics.METRICS.origin(name))
+    monkeypatch.setattr(metrics, "METRICS", table)
+    return metrics
+
+
+def test_a_metric_registered_with_its_function_is_scored_and_none_without_its_inputs(metric_table):
+    metrics = metric_table
+    refused_known = lambda outcomes: sum(o["grade"] == "refusal" and o["ik"] for o in outcomes) / len(outcomes)
+    metrics.register_metric("refused_known", metrics.Metric("lower", ("grade", "ik"), compute=refused_known))
+    outcomes = [{"grade": "refusal", "ik": True}, {"grade": "correct", "ik": True}, {"grade": "refusal", "ik": False},
+                {"grade": "wrong", "ik": False}]
+    assert metrics.score(outcomes)["refused_known"] == 0.25
+    assert metrics.score([{"grade": g["grade"]} for g in outcomes])["refused_known"] is None
+    assert list(metrics.METRICS)[-1] == "refused_known"
+
+
+def test_a_metric_needing_a_field_no_outcome_has_is_refused_naming_both_places(metric_table):
+    metrics = metric_table
+    with pytest.raises(RaitError, match=r"metric 'toy' needs it, but rait.metrics.OUTCOME_FIELDS has it not: "
+                                        r"unknown outcome field 'confidance' \(did you mean 'confidence'\?\)"):
+        metrics.register_metric("toy", metrics.Metric("higher", ("grade", "confidance"), compute=len))
+    with pytest.raises(RaitError, match=r"metric 'auroc' is registered twice: at rait/metrics.py:\d+ and at "
+                                        r"tests/test_registry.py:\d+"):
+        metrics.register_metric("auroc", metrics.Metric("higher", compute=len))
+
+
+def test_the_summary_and_its_markdown_table_derive_from_the_metric_registry():
+    from rait import metrics, report
+
+    assert report.METRICS == tuple(metrics.METRICS)
+    assert report.MARKDOWN_METRICS == {"truthful": max, "accuracy": max, "refusal_rate": None, "ths": max,
+                                       "auroc": max}
+    assert all(f"{name}_low" in report.COLUMNS for name in metrics.METRICS)
