@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from rait.construct.confidence import followup_context
 from rait.progress import progress
+from rait.prompts import chat_prompt, plain_completion
 
 
 def answer_before_followup(text: str, wording: dict) -> str:
@@ -62,8 +63,6 @@ class FollowUp:
 
     def prompt_text(self, prompt: str) -> str:
         """The question as the model is asked it, up to where its answer starts."""
-        from rait.training.common import chat_prompt
-
         if self.chat:
             return self.tokenizer.apply_chat_template(chat_prompt(prompt, self.system), tokenize=False,
                                                       add_generation_prompt=True)
@@ -71,8 +70,6 @@ class FollowUp:
 
     def answer_text(self, prompt: str, answer: str) -> str:
         """The answer as it follows the prompt (a plain-text answer after one space, as in training)."""
-        from rait.training.common import plain_completion
-
         return answer if self.chat else plain_completion(prompt, answer)
 
     def logprobs(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[float, int]]:

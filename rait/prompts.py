@@ -79,12 +79,32 @@ def render_question(record: dict, templates: Mapping[str, str]) -> str:
         raise RaitError(f"prompt template prompts.{kind} has an unknown field {err}") from None
 
 
+# The one place a conversation is built: sampling, training, the reward model, R-Tuning's follow-up and CUT's
+# judged prompts all ask these, so that a model is asked a question the same way everywhere.
+
+
+def chat_prompt(prompt: str, system: str | None) -> list[dict]:
+    """The messages of a question: the system prompt (if any), then the user's."""
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": prompt})
+    return messages
+
+
+def assistant(text: str) -> list[dict]:
+    return [{"role": "assistant", "content": text}]
+
+
+def plain_completion(prompt: str, answer: str) -> str:
+    """The answer as a plain-text completion: one space between prompt and answer (eos is added by TRL)."""
+    if prompt[-1:].isspace() or answer[:1].isspace():
+        return answer
+    return " " + answer
+
+
 def as_chat_text(tokenizer, user_text: str, system: str | None = None) -> str:
     if not getattr(tokenizer, "chat_template", None):
         raise RaitError("the model has no chat template; set its `chat: false` in config")
-    messages = [{"role": "system", "content": system}] if system else []
-    messages.append({"role": "user", "content": user_text})
-    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    return tokenizer.apply_chat_template(chat_prompt(user_text, system), add_generation_prompt=True, tokenize=False)
 
 
 def prompt_text(tokenizer, record: dict, templates: Mapping[str, str], chat: bool, system: str | None = None) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from rait.errors import RaitError
 from rait.io import atomic_open, read_json, read_jsonl
 from rait.metrics import METRICS as REGISTERED_METRICS
-from rait.plan.layout import LAYOUT
+from rait.plan.layout import LAYOUT, LOG_HISTORY_FILE, STATS_FILE
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,6 @@ def figure_files(*, evals: Sequence[str], curves: Sequence[str], checkpoints: Se
     Knowledge paths follow rait's layout: ``knowledge/{model}/{dataset}_{split}.jsonl``,
     ``.../flow/{dataset}_train.jsonl``."""
     from rait import plots
-    from rait.training import LOG_HISTORY_FILE, STATS_FILE
 
     written: dict[str, list[str]] = defaultdict(list)
     for folder in out.values():  # every category's folder exists, if empty: Snakemake's outputs

@@ -17,11 +17,10 @@ from collections.abc import Sequence
 
 from rait.errors import RaitError
 from rait.progress import progress
+from rait.prompts import assistant, chat_prompt, plain_completion
 
 
 def pair_text(tokenizer, prompt: str, answer: str, *, chat: bool, system: str | None = None) -> str:
-    from rait.training.common import assistant, chat_prompt, plain_completion
-
     if chat:
         return tokenizer.apply_chat_template(chat_prompt(prompt, system) + assistant(answer), tokenize=False)
     return prompt + plain_completion(prompt, answer) + tokenizer.eos_token

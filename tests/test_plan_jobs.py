@@ -146,3 +146,20 @@ def test_a_grading_profile_is_checked_against_its_datasets_kind_and_named_by_its
 def test_an_unknown_model_key_is_named_with_the_known_ones(shipped):
     with pytest.raises(RaitError, match=r"unknown model key 'llama9'.*known: .*llama2_7b"):
         shipped.eval_inputs("llama9", "dpo")
+
+
+def test_each_trainers_schema_section_holds_the_settings_it_reads():
+    """training.<kind> in the schema against the trainer's SETTINGS: every key a user may write there is read (LoRA
+    by every trainer, a reward's weights by a rewarded one), and every setting the trainer reads is either written
+    there or given by the plan (Plan.trainer_options: the reward, its model and weights, the confidence marker)."""
+    from rait.rewards import REWARDS
+    from rait.training import TRAINERS
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    sections = schema["definitions"]["training"]["properties"]
+    given_by_plan = {"reward", "reward_model", "reward_settings", "confidence_marker", "confidence_position"}
+    for kind, trainer in TRAINERS.items():
+        written = set(sections[kind]["properties"])
+        readable = set(trainer.SETTINGS) | {"lora"} | (set(REWARDS) if getattr(trainer, "REWARDED", False) else set())
+        assert written <= readable, (kind, written - readable)
+        assert set(trainer.SETTINGS) - written <= given_by_plan, (kind, set(trainer.SETTINGS) - written)

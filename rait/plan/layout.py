@@ -14,6 +14,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path, PurePosixPath
 
+# Inside a trained checkpoint, beside the weights: the training statistics, the trainer's whole log history (one
+# logged step per line: loss, learning rate, rewards, KL, ...), and TensorBoard's event files when hparams ask for
+# them (report_to: tensorboard).
+STATS_FILE = "training_stats.json"
+LOG_HISTORY_FILE = "log_history.jsonl"
+TENSORBOARD_DIR = "tensorboard"
+
 
 @dataclasses.dataclass(frozen=True)
 class Layout:

@@ -21,12 +21,9 @@ from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from rait.errors import RaitError
+from rait.prompts import assistant, chat_prompt, plain_completion  # noqa: F401 (the trainers' prompt builders)
 
-STATS_FILE = "training_stats.json"
-# the trainer's whole log history, one logged step (loss, learning rate, rewards, KL, ...) per line
-LOG_HISTORY_FILE = "log_history.jsonl"
-# TensorBoard's event files when hparams ask for them (report_to: tensorboard), kept with the checkpoint
-TENSORBOARD_DIR = "tensorboard"
+from rait.plan.layout import LOG_HISTORY_FILE, STATS_FILE, TENSORBOARD_DIR  # noqa: E402, F401 (a checkpoint's files)
 # Options every trainer takes (``--options``), from the model entry and the ``training`` section; a trainer
 # module adds the keys it reads from its own settings section (``training.<kind>``) in ``SETTINGS``.
 COMMON_OPTIONS = ("chat", "system", "lora", "seed")
@@ -69,23 +66,6 @@ def check_records(records: Sequence[dict], fields: Sequence[str], what: str,
         missing = [field for field in fields if not isinstance(record.get(field), str) or not record[field].strip()]
         if missing:
             raise RaitError(f"{where}: {name} has no {', '.join(missing)} (a non-empty string is required)")
-
-
-def plain_completion(prompt: str, answer: str) -> str:
-    """The answer as a plain-text completion: one space between prompt and answer (eos is added by TRL)."""
-    if prompt[-1:].isspace() or answer[:1].isspace():
-        return answer
-    return " " + answer
-
-
-def chat_prompt(prompt: str, system: str | None) -> list[dict]:
-    messages = [{"role": "system", "content": system}] if system else []
-    messages.append({"role": "user", "content": prompt})
-    return messages
-
-
-def assistant(text: str) -> list[dict]:
-    return [{"role": "assistant", "content": text}]
 
 
 # --------------------------------------------------------------------------
