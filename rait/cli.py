@@ -31,7 +31,7 @@ from rait.evaluation import check_scored_prediction, score_predictions
 from rait.io import iter_jsonl, write_json
 from rait.profiles import PROFILES
 from rait.records import check_record, is_multiple_choice
-from rait.uncertainty import DEFAULTS as BOOTSTRAP
+from rait.intervals import DEFAULTS as BOOTSTRAP
 
 
 def _read_checked(path: str, check: Callable[[dict, str], dict]) -> list[dict]:

@@ -20,7 +20,7 @@ from rait.judging import judged_grade, judgments_by_id, tally
 from rait.metrics import score
 from rait.profiles import log_quirks
 from rait.records import is_multiple_choice
-from rait.uncertainty import intervals
+from rait.intervals import intervals
 
 
 def _by_id(records: list[dict]) -> dict:
@@ -101,7 +101,7 @@ def grade_split(
 
 def metrics(rows: list[dict], bootstrap: dict | None = None) -> dict:
     """A test set's block of the eval file: every metric (``rait.metrics.score``), its bootstrap interval and
-    paired difference from the base model (``rait.uncertainty.intervals``; ``bootstrap``: resamples, level,
+    paired difference from the base model (``rait.intervals.intervals``; ``bootstrap``: resamples, level,
     seed), and with a judge its verdict counts."""
     result = {**score(rows), **intervals(rows, **(bootstrap or {}))}
     if any("judge" in row for row in rows):

@@ -4,7 +4,7 @@ import pytest
 
 from rait.errors import RaitError
 from rait.metrics import score
-from rait.uncertainty import intervals
+from rait.intervals import intervals
 
 
 def rows(n, seed=0, p_correct=0.5):
