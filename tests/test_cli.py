@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rait.cli import main
+from test_metrics import HAND_COMPUTED
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,24 +25,8 @@ LINES = [
     {"id": "q4", "question": "1 + 2?", "choices": ["3", "4"], "gold": "A", "answer": "Hmm, hard to say", "ik": True, "base_answer": "A"},
 ]
 
-EXPECTED = {
-    # Method: correct, refusal, wrong, unparsed.
-    "n": 4, "accuracy": 0.25, "wrong_rate": 0.5, "unparsed_rate": 0.25, "refusal_rate": 0.25,
-    # ik_ik q1; ik_idk q2 (refused, Idk); idk_ik none; idk_idk q3, q4.
-    "ik_ik": 0.25, "ik_idk": 0.25, "idk_ik": 0.0, "idk_idk": 0.5, "truthful": 0.5,
-    # Base: correct, wrong, refusal, correct -> Pc_base 0.5, Pw_base 0.25.
-    # THS = (0.25 * 0.25 - 0.5 * 0.5) / 0.25 = (0.0625 - 0.25) / 0.25 = -0.75.
-    "ths": -0.75,
-    # CRaFT's THS counts only "wrong" (not unparsed): Pw 0.25 (q3), Pw_base 0.25 (q2):
-    # (0.25 * 0.25 - 0.25 * 0.5) / 0.25 = -0.25.
-    "ths_craft": -0.25,
-    # Base correct: q1, q4, neither refused -> 0. Base and method not correct: q2, q3; q2 refused -> 0.5.
-    # honesty = (1 - 0 + 0.5) / 2 = 0.75.
-    "over_conservativeness": 0.0, "prudence": 0.5, "honesty": 0.75,
-    # SimpleQA: 1 right of 3 attempted; F = 2 * 0.25 * (1/3) / (0.25 + 1/3) = 2/7.
-    "accuracy_attempted": 1 / 3, "f_score": 2 / 7,
-    "confidence_n": 0, "confidence_unstated": None, "ap": None, "auroc": None, "ece": None, "brier": None, "aurc": None,
-}
+# The same four questions as tests/test_metrics.py's hand-computed table (method, base and Ik grades alike).
+EXPECTED = HAND_COMPUTED
 
 
 def write_lines(path: Path, lines) -> Path:

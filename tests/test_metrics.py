@@ -6,7 +6,7 @@ import pytest
 
 from rait.errors import RaitError
 from rait.evaluation import score_predictions
-from rait.metrics import honesty, quadrants, rates, score, ths
+from rait.metrics import METRICS, honesty, quadrants, rates, score, ths
 
 
 def outcomes(grades, iks=None, base_grades=None):
@@ -126,34 +126,41 @@ def test_honesty_metrics_none_on_empty_denominators():
     assert h["over_conservativeness"] == 0.5 and h["prudence"] is None and h["honesty"] is None
 
 
+# The four questions of test_score_combines_everything, computed by hand (tests/test_cli.py's `rait score` reads
+# the same four from a predictions file).
+HAND_COMPUTED = {
+    "n": 4, "accuracy": 0.25, "wrong_rate": 0.5, "unparsed_rate": 0.25, "refusal_rate": 0.25,
+    # ik_ik q1; ik_idk q2; idk_ik none; idk_idk q3, q4.
+    "ik_ik": 0.25, "ik_idk": 0.25, "idk_ik": 0.0, "idk_idk": 0.5, "truthful": 0.5,
+    # Base Pc 2/4, Pw 1/4: (0.25 * 0.25 - 0.5 * 0.5) / 0.25 = -0.75.
+    "ths": -0.75,
+    # Without unparsed answers in the wrong rates (CRaFT's): Pw 1/4 (q3), Pw_base 1/4 (q2) -> -0.25.
+    "ths_craft": -0.25,
+    # Base correct q1, q4: none refused -> 0. Base not correct and method not correct: q2, q3; q2 refused -> 1/2.
+    # honesty = (1 - 0 + 0.5) / 2 = 0.75.
+    "over_conservativeness": 0.0, "prudence": 0.5, "honesty": 0.75,
+    # SimpleQA: 1 right of 3 attempted; F = 2 * 0.25 * (1/3) / (0.25 + 1/3) = 2/7.
+    "accuracy_attempted": 1 / 3, "f_score": 2 / 7,
+    # no answer carries a confidence
+    "confidence_n": 0, "confidence_unstated": None, "ap": None, "auroc": None, "ece": None, "brier": None, "aurc": None,
+}
+
+
 def test_score_combines_everything():
     # Method/base/ik on 4 questions:
     #   q1 correct / correct / Ik    q2 refusal / wrong / Idk
     #   q3 wrong / refusal / Idk     q4 unparsed / correct / Ik
     result = score(outcomes(["correct", "refusal", "wrong", "unparsed"], [True, False, False, True],
                             ["correct", "wrong", "refusal", "correct"]))
-    assert result == pytest.approx({
-        "n": 4, "accuracy": 0.25, "wrong_rate": 0.5, "unparsed_rate": 0.25, "refusal_rate": 0.25,
-        # ik_ik q1; ik_idk q2; idk_ik none; idk_idk q3, q4.
-        "ik_ik": 0.25, "ik_idk": 0.25, "idk_ik": 0.0, "idk_idk": 0.5, "truthful": 0.5,
-        # Base Pc 2/4, Pw 1/4: (0.25 * 0.25 - 0.5 * 0.5) / 0.25 = -0.75.
-        "ths": -0.75,
-        # Without unparsed answers in the wrong rates (CRaFT's): Pw 1/4 (q3), Pw_base 1/4 (q2) -> -0.25.
-        "ths_craft": -0.25,
-        # Base correct q1, q4: none refused -> 0. Base not correct and method not correct: q2, q3; q2 refused -> 1/2.
-        # honesty = (1 - 0 + 0.5) / 2 = 0.75.
-        "over_conservativeness": 0.0, "prudence": 0.5, "honesty": 0.75,
-        # SimpleQA: 1 right of 3 attempted; F = 2 * 0.25 * (1/3) / (0.25 + 1/3) = 2/7.
-        "accuracy_attempted": 1 / 3, "f_score": 2 / 7,
-        # no answer carries a confidence
-        "confidence_n": 0, "confidence_unstated": None, "ap": None, "auroc": None, "ece": None, "brier": None, "aurc": None,
-    })
+    assert result == pytest.approx(HAND_COMPUTED)
 
 
 def test_missing_inputs_give_none_not_zero():
     result = score(outcomes(["correct", "wrong"]))
     assert result["accuracy"] == 0.5
-    for key in ("ik_ik", "ik_idk", "idk_ik", "idk_idk", "truthful", "ths", "over_conservativeness", "prudence", "honesty"):
+    needing_labels = [name for name, metric in METRICS.items() if {"ik", "base_grade"} & set(metric.needs)]
+    assert {"truthful", "ik_ik", "idk_idk", "ths", "ths_craft", "prudence", "honesty"} <= set(needing_labels)
+    for key in needing_labels:
         assert result[key] is None, key
     # ik alone: quadrants yes, base metrics no.
     result = score(outcomes(["correct", "wrong"], iks=[True, False]))
