@@ -41,6 +41,19 @@ def _instruction_templates():
 
 
 INSTRUCTION_TEMPLATES = _instruction_templates()
+if set(INSTRUCTION_TEMPLATES) != set(registry.INSTRUCTIONS):
+    raise RaitError("rait.plan.jobs.INSTRUCTION_TEMPLATES must cover rait.methods.INSTRUCTIONS")
+
+# Where each per-question input kind of rait.methods.INPUT_KINDS lies, for one model and training dataset.
+INPUT_FILES = {
+    "questions": lambda layout, model, dataset: layout.questions(dataset, "train"),
+    "samples": lambda layout, model, dataset: layout.samples(model, dataset, "train"),
+    "knowledge": lambda layout, model, dataset: layout.knowledge(model, dataset, "train"),
+    "certainty": lambda layout, model, dataset: layout.knowledge(model, dataset, "train", kind="certainty"),
+    "flow": lambda layout, model, dataset: layout.knowledge(model, dataset, "train", kind="flow"),
+}
+if set(INPUT_FILES) != set(registry.INPUT_KINDS):
+    raise RaitError("rait.plan.jobs.INPUT_FILES and rait.methods.INPUT_KINDS disagree")
 
 
 class Plan:
@@ -64,8 +77,6 @@ class Plan:
             self.stages = registry.stages(self.methods)
         except RaitError as err:
             raise RaitError(f"method registry (rait/methods.py): {err}") from None
-        if set(INSTRUCTION_TEMPLATES) != set(registry.INSTRUCTIONS):
-            raise RaitError("rait.plan.jobs.INSTRUCTION_TEMPLATES must cover rait.methods.INSTRUCTIONS")
         self.check()
         self.judge = self._judge_settings()
         # cached per plan: each reads files or packages, and the DAG asks for them per job
@@ -268,17 +279,7 @@ class Plan:
 
     def input_file(self, kind: str, model: str, dataset: str) -> str:
         """Where a per-question input of rait.methods.INPUT_KINDS lies for one training dataset."""
-        layout = self.layout
-        files = {
-            "questions": lambda: layout.questions(dataset, "train"),
-            "samples": lambda: layout.samples(model, dataset, "train"),
-            "knowledge": lambda: layout.knowledge(model, dataset, "train"),
-            "certainty": lambda: layout.knowledge(model, dataset, "train", kind="certainty"),
-            "flow": lambda: layout.knowledge(model, dataset, "train", kind="flow"),
-        }
-        if set(files) != set(registry.INPUT_KINDS):
-            raise RaitError("rait.plan.jobs.Plan.input_file and rait.methods.INPUT_KINDS disagree")
-        return files[kind]()
+        return INPUT_FILES[kind](self.layout, model, dataset)
 
     def train_data_inputs(self, model: str, stage: str) -> dict:
         """The per-question files a stage's builder reads, one per training dataset (rait.methods.Data.inputs),

@@ -76,7 +76,7 @@ class Layout:
         return f"{self.root}/judgments/{judge}/{model}_{method}/{dataset}_test.jsonl"
 
     def eval_file(self, model: str = "{model}", method: str = "{method}") -> str:
-        return f"{self.root}/eval/{model}_{method}.json"
+        return self.eval_named(f"{model}_{method}")
 
     def eval_named(self, name: str = "{name}") -> str:
         """An eval folder's JSON file by its name (what a glob of the folder finds, parse_eval reads)."""

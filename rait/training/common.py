@@ -224,6 +224,11 @@ def job_key(model_path, records, options: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def is_global_main() -> bool:
+    """The main process of the whole job (``RANK`` is set by the launchers; unset: the only process)."""
+    return os.environ.get("RANK", "0") == "0"
+
+
 def work_dir(out_dir: Path, key: str) -> Path:
     """Scratch space for the trainer, beside ``out_dir`` and named by the job's key; the same path on every rank."""
     return out_dir.parent / f".{out_dir.name}.train-{key}"
@@ -239,7 +244,7 @@ def claim(out_dir: Path, key: str) -> None:
     parameters that no live job holds (a killed job's, an edited config's) go. A live job's folder stays: removed
     under it, its next save would fail; it finds itself stale at its next checkpoint (``watch_claim``) or at its
     end and removes its folder itself."""
-    if os.environ.get("RANK", "0") != "0":
+    if not is_global_main():
         return
     from rait.io import atomic_open
 
@@ -257,7 +262,7 @@ def hold_work_dir(work: Path) -> int | None:
     SIGKILL too. Returns the descriptor to close at the end (None on other ranks)."""
     import fcntl
 
-    if os.environ.get("RANK", "0") != "0":
+    if not is_global_main():
         return None
     for _ in range(5):
         work.mkdir(parents=True, exist_ok=True)
@@ -296,13 +301,20 @@ class StaleJob(RaitError):
     """A newer training job claimed the output: this one's result, and its scratch folder, are of no use."""
 
 
+def stale_job(out_dir: Path, holder: str | None, key: str, stopping_at: int | None = None) -> StaleJob:
+    """The error of a job whose output a newer job (parameters ``holder``) claimed, at its end or (``stopping_at``)
+    at a checkpoint."""
+    stopping = "" if stopping_at is None else f"stopping at step {stopping_at}, "
+    return StaleJob(f"{out_dir}: a newer training job (parameters {holder}) claimed this output after this one "
+                    f"(parameters {key}) started; {stopping}this job's result is stale and is not moved into place")
+
+
 def check_claim(out_dir: Path, key: str) -> None:
     """Before the result moves into place (every rank): a newer job for ``out_dir`` wins, this one's result is
     stale (its job was orphaned and the plan changed) and never replaces what the newer one writes."""
     holder = claim_holder(out_dir)
     if holder != key:
-        raise StaleJob(f"{out_dir}: a newer training job (parameters {holder}) claimed this output after this one "
-                        f"(parameters {key}) started; this job's result is stale and is not moved into place")
+        raise stale_job(out_dir, holder, key)
 
 
 def claim_holder(out_dir: Path) -> str | None:
@@ -325,21 +337,19 @@ def watch_claim(out_dir: Path, key: str):
             holder = [claim_holder(out_dir) if state.is_world_process_zero else None]
             broadcast_object_list(holder)
             if holder[0] != key:
-                raise StaleJob(f"{out_dir}: a newer training job (parameters {holder[0]}) claimed this output "
-                               f"after this one (parameters {key}) started; stopping at step {state.global_step}, "
-                               "this job's result is stale and is not moved into place")
+                raise stale_job(out_dir, holder[0], key, stopping_at=state.global_step)
 
     return WatchClaim()
 
 
 def release(out_dir: Path, key: str) -> None:
-    if os.environ.get("RANK", "0") == "0" and claim_holder(out_dir) == key:
+    if is_global_main() and claim_holder(out_dir) == key:
         claim_file(out_dir).unlink()
 
 
 def remove_work_dir(work: Path) -> None:
-    """Remove the scratch folder, from the global main process only (``RANK`` is set by the launchers)."""
-    if os.environ.get("RANK", "0") == "0":
+    """Remove the scratch folder, from the global main process only."""
+    if is_global_main():
         shutil.rmtree(work, ignore_errors=True)
 
 

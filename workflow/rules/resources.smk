@@ -8,10 +8,6 @@ from rait import plan
 from rait.launch import CPU_FALLBACK_ENV, slurm_gpus_per_node
 
 
-def model_resource(name, wildcard="model"):
-    return lambda wildcards: at_plan(PLAN.model_entry, getattr(wildcards, wildcard))[name]
-
-
 def default_partition():
     """The profile's default `slurm_partition` (default-resources), for a GPU rule's job that needs no GPU: a
     rule's own resource would otherwise stand in for it, and a rule's resource cannot name another."""
@@ -76,13 +72,13 @@ def gpu_job_resources(gpus=None, wildcard="model"):
     function `gpus` of the wildcards), the optional `gpu_model`, `mem_mb` and `runtime`. `gpu` is the profile's
     one GPU mechanism. The partition: `slurm.gpu_partition` (which slurm/config.yaml sets) for a job with GPUs,
     the profile's default one for a job without (a CPU model's sampling on a cluster)."""
-    count = gpus or model_resource("gpus", wildcard)
+    count = gpus or entry_value("gpus", wildcard)
     return dict(
         gpu=gpus_this_executor_gives(count, wildcard),
         slurm_partition=lambda wildcards: config["slurm"]["gpu_partition"] if count(wildcards) else default_partition(),
         gpu_model=lambda wildcards: entry_value("gpu_model", wildcard)(wildcards) if count(wildcards) else None,
-        mem_mb=model_resource("mem_mb", wildcard),
-        runtime=model_resource("runtime", wildcard),
+        mem_mb=entry_value("mem_mb", wildcard),
+        runtime=entry_value("runtime", wildcard),
     )
 
 
@@ -102,7 +98,7 @@ def training_resources():
     srun (rait.launch). `tasks_per_gpu=0` keeps the executor from turning `tasks` into --ntasks-per-gpu.
     The command reads `node_gpus` and `nodes` (resources, not params: where a model trains is no reason to
     train it again)."""
-    nodes = model_resource("nodes")
+    nodes = entry_value("nodes")
 
     def when(multi, value):
         return lambda wildcards: value(wildcards) if (nodes(wildcards) > 1) == multi else None
