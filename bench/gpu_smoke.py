@@ -1,6 +1,6 @@
 """A short check on a CUDA machine, through rait's own entry points: SFT (full fine-tuning, bf16), DPO (LoRA, bf16)
 and GRPO (abstention reward) with `python -m rait.training`, a reward model and its scores and R-Tuning's follow-up
-log-probabilities (rait.scoring, rait.followup), then sampling with the transformers engine in bf16.
+log-probabilities (rait.reward_model, rait.followup), then sampling with the transformers engine in bf16.
 
     python bench/gpu_smoke.py INPUTS OUT
 
@@ -45,7 +45,7 @@ def sample(model: Path, questions: list[dict]) -> dict:
 
 def score(out: Path, inputs: Path) -> dict:
     from rait.followup import FollowUp
-    from rait.scoring import RewardModel
+    from rait.reward_model import RewardModel
 
     pairs = [json.loads(line) for line in (inputs / "dpo.jsonl").read_text().splitlines()][:64]
     started = time.monotonic()

@@ -25,19 +25,23 @@ Strategies, by the name a method's ``Answer.strategy`` gives (``rait.methods``):
   the text before the marker, x its ``confidence``; ``response`` keeps the whole text and ``statement`` says
   whether x was ``ok``, ``missing`` or ``out_of_range`` (then there is no confidence; the evaluation counts them).
 * ``followup_sure``: R-Tuning's: the greedy answer, then the follow-up question; ``confidence`` mixes P(sure) and
-  the answer's token probability (``rait.followup``; rule ``predict_with_followup``).
+  the answer's token probability (``rait.followup``).
 * ``best_of_n``: N sampled answers of the checkpoint (``methods.<name>.answer.n``, the model's sampling
-  settings), de-duplicated and scored by the method's scorer stage (a reward model, ``rait.scoring``); the
-  best is the answer, its score kept as ``score`` and, through a sigmoid, as ``confidence`` with
+  settings), de-duplicated and scored by the method's scorer stage (a reward model, ``rait.reward_model``); the
+  best is the answer, its reward kept as ``reward`` and, through a sigmoid, as ``confidence`` with
   ``confidence_scale: score``: a reward model ranks answers, it is not calibrated, so the evaluation reports AP,
   AUROC and AURC for it and no ECE, Brier score or reliability bins.
 
-A new strategy is one entry in ``STRATEGIES``, naming the prediction rule that feeds it (``rule``; its inputs
-differ from one strategy to the next: a scorer checkpoint, a follow-up question), in ``workflow/rules/evaluate.smk``.
+One rule, ``predict_answers``, serves every strategy that runs the method's checkpoint: it generates (one greedy
+answer per question, or N samples for a strategy with ``samples``), gives the generations to the strategy's
+``enrich`` with what else it declared (``checkpoints``: a scorer stage), and writes ``predictions``. A new
+strategy is one entry in ``STRATEGIES`` and no rule. ``sampled_greedy`` runs no model: rule
+``collect_sampled_answers`` copies the base model's greedy answers out of its samples.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass
@@ -46,23 +50,50 @@ from collections.abc import Callable
 from rait.errors import RaitError
 from rait.registry import Registry
 
+log = logging.getLogger(__name__)
+
 # what a prediction's confidence is: a probability of being right (the calibration metrics apply), or a score that
 # only orders the answers (a reward model's, through a sigmoid: ranking metrics only)
 CONFIDENCE_SCALES = ("probability", "score")
 
 
 @dataclass(frozen=True)
+class AnswerJob:
+    """What a strategy's ``enrich`` may read besides the generations: one prediction job's questions and
+    settings."""
+    records: list[dict]  # the test questions, in the generations' order
+    templates: dict  # how a question is rendered (rait.prompts.render_question)
+    settings: dict  # methods.<name>.answer, with the model's confidence_marker
+    weights: str  # the answering checkpoint
+    chat: bool
+    system: str | None
+    # the checkpoints the strategy declared (Strategy.checkpoints), by name: {"scorer": path}
+    checkpoints: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Strategy:
     description: str
-    # generations of the answering checkpoint (rait.sampling.sample_records rows) and the method's answer
-    # settings (methods.<name>.answer, plus confidence_marker) -> prediction records
+    # generations of the answering checkpoint (rait.sampling.sample_records rows, enriched) and the method's
+    # answer settings (methods.<name>.answer, plus confidence_marker) -> prediction records
     predictions: Callable[..., list[dict]]
-    # the rule of workflow/rules/evaluate.smk that writes its predictions
-    rule: str = "predict_answers"
-    # answers from the base model's samples of the test split: only the untouched model on its own prompt
+    # what the strategy adds to the generated rows before ``predictions``, with the job's questions, settings and
+    # checkpoints: a reward model's scores, a follow-up question's confidences (None: nothing)
+    enrich: Callable[[list[dict], AnswerJob], None] | None = None
+    # N samples per question (methods.<name>.answer.n, the model's sampling settings) instead of one greedy answer
+    samples: bool = False
+    # checkpoints read besides the method's own, each a field of rait.methods.Answer naming a stage ("scorer")
+    checkpoints: tuple[str, ...] = ()
+    # answers from the base model's samples of the test split (rule collect_sampled_answers, no model run): only
+    # the untouched model on its own prompt
     from_base_samples: bool = False
-    # candidates scored by a scorer stage's checkpoint (rows carry "candidates" and their "scores")
-    scorer: bool = False
+
+
+def predictions_of(strategy: Strategy, generated: list[dict], job: AnswerJob) -> list[dict]:
+    """A strategy's prediction records of one job's generations."""
+    if strategy.enrich is not None:
+        strategy.enrich(generated, job)
+    return strategy.predictions(generated, job.settings)
 
 
 def greedy_predictions(generated: list[dict], settings: dict | None = None) -> list[dict]:
@@ -118,23 +149,60 @@ def marker_predictions(generated: list[dict], settings: dict | None = None) -> l
     return rows
 
 
+def ask_followup(generated: list[dict], job: AnswerJob) -> None:
+    """R-Tuning's follow-up on each greedy answer: the ``answer`` cut before the follow-up the model writes itself,
+    and its ``confidences`` (``rait.followup``)."""
+    from rait.construct.confidence import followup_wording
+    from rait.followup import FollowUp, answer_before_followup
+    from rait.prompts import render_question
+
+    wording = followup_wording(job.settings)
+    for row in generated:
+        row["answer"] = answer_before_followup(row["greedy"], wording)
+    asker = FollowUp(job.weights, chat=job.chat, system=job.system)
+    # the user's question as rendered, not the generation's prompt (already chat templated): FollowUp templates it
+    questions = [render_question(record, job.templates) for record in job.records]
+    confidences = asker.confidences(questions, [row["answer"] for row in generated], wording,
+                                    job.settings["answer_weight"])
+    for row, confidence in zip(generated, confidences, strict=True):
+        row["confidences"] = confidence
+    log.info("%d questions; %d answers empty before the follow-up; mean P(sure) %.3f", len(generated),
+             sum(not row["answer"] for row in generated), sum(c["sure"] for c in confidences) / max(1, len(confidences)))
+
+
 def followup_predictions(scored: list[dict], settings: dict | None = None) -> list[dict]:
     """Rows with the ``answer`` cut before the follow-up and its ``confidences`` (``rait.followup``)."""
     return [{"id": row["id"], "prompt": row["prompt"], "answer": row["answer"], "response": row["greedy"],
              **row["confidences"]} for row in scored]
 
 
+def reward_candidates(generated: list[dict], job: AnswerJob) -> None:
+    """Each question's distinct samples (``candidates``; the greedy answer when all N are empty) and their
+    ``rewards`` by the scorer stage's reward model (``rait.reward_model``)."""
+    from rait.prompts import render_question
+    from rait.reward_model import RewardModel, distinct
+
+    scorer = RewardModel(job.checkpoints["scorer"], chat=job.chat, system=job.system)
+    single = 0
+    for record, row in zip(job.records, generated, strict=True):
+        row["candidates"] = distinct(row["samples"]) or [row["greedy"]]
+        single += len(row["candidates"]) == 1
+        question = render_question(record, job.templates)
+        row["rewards"] = scorer.scores([(question, candidate) for candidate in row["candidates"]])
+    log.info("%d questions; %d had one distinct candidate (nothing to choose)", len(generated), single)
+
+
 def best_of_n_predictions(scored: list[dict], settings: dict | None = None) -> list[dict]:
-    """Rows with ``candidates`` and their ``scores`` (``rait.scoring``): the best candidate of each."""
-    from rait.scoring import best_of, sigmoid
+    """Rows with ``candidates`` and their ``rewards`` (``reward_candidates``): the best candidate of each."""
+    from rait.reward_model import best_of, sigmoid
 
     predictions = []
     for row in scored:
-        answer, score = best_of(row["candidates"], row["scores"])
-        # the sigmoid orders the answers as the score does, but a reward model is trained to rank pairs, not to
+        answer, reward = best_of(row["candidates"], row["rewards"])
+        # the sigmoid orders the answers as the reward does, but a reward model is trained to rank pairs, not to
         # give probabilities: the evaluation reports only ranking metrics for it (rait.calibration)
-        predictions.append({"id": row["id"], "prompt": row["prompt"], "answer": answer, "score": score,
-                            "confidence": sigmoid(score), "confidence_scale": "score",
+        predictions.append({"id": row["id"], "prompt": row["prompt"], "answer": answer, "reward": reward,
+                            "confidence": sigmoid(reward), "confidence_scale": "score",
                             "candidates": len(row["candidates"])})
     return predictions
 
@@ -146,14 +214,13 @@ STRATEGIES.register("stated_num", Strategy("the greedy answer and its stated per
 STRATEGIES.register("stated_verb", Strategy("the greedy answer and its stated verbal confidence",
                                             stated_predictions(stated_level)))
 STRATEGIES.register("sampled_greedy", Strategy("the base model's greedy answer, generated with its samples",
-                                               greedy_predictions, rule="collect_sampled_answers",
-                                               from_base_samples=True))
+                                               greedy_predictions, from_base_samples=True))
 STRATEGIES.register("best_of_n", Strategy("the best of N samples by a reward model", best_of_n_predictions,
-                                          rule="predict_best_of_n", scorer=True))
+                                          enrich=reward_candidates, samples=True, checkpoints=("scorer",)))
 STRATEGIES.register("stated_after_marker", Strategy("the greedy answer and the confidence it states after the marker",
                                                     marker_predictions))
 STRATEGIES.register("followup_sure", Strategy("the greedy answer and R-Tuning's P(sure) after the follow-up question",
-                                              followup_predictions, rule="predict_with_followup"))
+                                              followup_predictions, enrich=ask_followup))
 
 
 def check_prediction(record: dict, origin: str) -> dict:

@@ -37,7 +37,7 @@ def answer_before_followup(text: str, wording: dict) -> str:
 
 def sure_share(logp_sure: float, logp_unsure: float) -> float:
     """P(sure) / (P(sure) + P(unsure)) from log-probabilities: the sigmoid of their difference."""
-    from rait.scoring import sigmoid
+    from rait.reward_model import sigmoid
 
     return sigmoid(logp_sure - logp_unsure)
 

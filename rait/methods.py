@@ -105,6 +105,11 @@ class Answer:
     scorer: str | None = None  # a stage whose checkpoint scores candidate answers (strategy best_of_n)
 
 
+# The fields of Answer that name a stage whose checkpoint a strategy reads besides the answering one
+# (rait.answering.Strategy.checkpoints).
+ANSWER_CHECKPOINTS = ("scorer",)
+
+
 @dataclass(frozen=True)
 class Method:
     family: str
@@ -324,10 +329,15 @@ def check(methods: Mapping[str, Method] | None = None, *, builders=None, trainer
             known("demo", method.demo, DEMOS, owner)
         if method.checkpoint != BASE and method.checkpoint not in table:
             raise RaitError(f"{owner}: answers with stage {method.checkpoint!r}, which no method trains")
-        wants_scorer = getattr(strategies[method.answer.strategy], "scorer", False)
-        if wants_scorer != bool(method.answer.scorer):
-            raise RaitError(f"{owner}: answer strategy {method.answer.strategy!r} "
-                            + ("needs a scorer stage (Answer.scorer)" if wants_scorer else "takes no scorer"))
+        declared = tuple(getattr(strategies[method.answer.strategy], "checkpoints", ()))
+        for name in sorted(set(declared) - set(ANSWER_CHECKPOINTS)):
+            raise RaitError(f"{owner}: answer strategy {method.answer.strategy!r} declares checkpoint {name!r}, which "
+                            f"no field of rait.methods.Answer names (known: {', '.join(ANSWER_CHECKPOINTS)})")
+        for name in ANSWER_CHECKPOINTS:
+            wants = name in declared
+            if wants != bool(getattr(method.answer, name)):
+                raise RaitError(f"{owner}: answer strategy {method.answer.strategy!r} "
+                                + (f"needs a {name} stage (Answer.{name})" if wants else f"takes no {name}"))
         if method.answer.scorer and method.answer.scorer not in table:
             raise RaitError(f"{owner}: scores with stage {method.answer.scorer!r}, which no method trains")
         if getattr(strategies[method.answer.strategy], "from_base_samples", False) and (

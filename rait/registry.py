@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -55,8 +55,10 @@ def call_site(depth: int = 1) -> str:
 class Registry(Mapping, Generic[T]):
     """Entries of one kind (``kind``: the word an error uses, "data builder"), each registered once."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, check: Callable[[T], str | None] | None = None):
         self.kind = kind
+        # what an entry must be: a function giving a problem, or None when there is none
+        self._check = check
         self._entries: dict[str, T] = {}
         self._origins: dict[str, str] = {}
 
@@ -65,6 +67,9 @@ class Registry(Mapping, Generic[T]):
         origin = origin or call_site(1)
         if name in self._entries:
             raise RaitError(f"{self.kind} {name!r} is registered twice: at {self._origins[name]} and at {origin}")
+        problem = self._check(entry) if self._check else None
+        if problem:
+            raise RaitError(f"{self.kind} {name!r} (registered at {origin}): {problem}")
         self._entries[name] = entry
         self._origins[name] = origin
         return entry

@@ -273,7 +273,7 @@ def conqord_functions(settings: dict, *, marker: str = DEFAULT_MARKER, position:
     counts = counts or StatementCounts()
     scorer = None
     if reward_model:
-        from rait.scoring import RewardModel
+        from rait.reward_model import RewardModel
 
         scorer = RewardModel(str(reward_model), chat=chat, system=system)
 
@@ -291,9 +291,20 @@ def conqord_functions(settings: dict, *, marker: str = DEFAULT_MARKER, position:
     return [conqord], [1.0]
 
 
-# Reward name (rait.methods.Stage.reward) -> a function of its config settings giving TRL's reward functions and
-# their weights (GRPOConfig.reward_weights).
-REWARDS = Registry("reward")
-REWARDS.register("abstention", abstention_functions)
-REWARDS.register("calibration", calibration_functions)
-REWARDS.register("conqord", conqord_functions)
+@dataclass(frozen=True)
+class Reward:
+    """A reward a GRPO stage names (rait.methods.Stage.reward): ``functions(settings, ...)`` gives TRL's reward
+    functions and their weights (GRPOConfig.reward_weights) from its settings, ``training.grpo.<name>``, whose
+    defaults are ``defaults`` (the plan puts them under what the config sets)."""
+    functions: Callable[..., tuple[list[Callable], list[float]]]
+    defaults: dict
+    description: str
+
+
+REWARDS: Registry[Reward] = Registry("reward")
+REWARDS.register("abstention", Reward(abstention_functions, ABSTENTION_DEFAULTS,
+                                      "TruthRL's ternary reward: correct, refusal, wrong"))
+REWARDS.register("calibration", Reward(calibration_functions, CALIBRATION_DEFAULTS,
+                                       "RLCR's format, accuracy and Brier rewards, weighted (configs/*/RLCR.yaml)"))
+REWARDS.register("conqord", Reward(conqord_functions, CONQORD_DEFAULTS,
+                                   "CONQORD's quality plus alpha x its order-preserving term, clipped"))

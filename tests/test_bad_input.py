@@ -124,6 +124,9 @@ CONFIG_CASES = [
      "results/eval/smollm2_135m_abstain_rl.json",
      ["methods.abstain_rl.training.grpo.hparams (model smollm2_135m, stage abstain_rl): unknown key 'kl_coef' "
       "(not a field of trl.GRPOConfig)"]),
+    ("trainer_setting_typo", {"models": {"smollm2_135m": {"training": {"dpo": {"betta": 0.2}}}}}, DEFAULT,
+     ["config key models.smollm2_135m.training.dpo.betta: not a setting of this trainer (rait/training/dpo.py:",
+      "defines hparams, beta, sft_weight); did you mean 'beta'?"]),
     ("reward_setting_typo", {"methods": {"conqord": {"training": {"grpo": {"conqord": {"btach": 4}}}}}},
      DEFAULT, ["'btach' was unexpected", "['methods']['conqord']['training']['grpo']['conqord']"]),
     ("precision_contradicted_by_hparams", {"models": {"smollm2_135m": {"precision": "fp32"}},

@@ -138,7 +138,7 @@ def test_a_judge_judges_each_prediction_file_once_and_its_verdicts_reach_the_gra
 
 def test_reward_model_bon_ppo_hir_and_cut_run_end_to_end(synth_run):
     """Say-I-Dont-Know's reward model, Idk-BoN, Idk-PPO (RLOO) and Idk-HIR, and CUT, on the synthetic world."""
-    from rait.scoring import RewardModel
+    from rait.reward_model import RewardModel
     from rait.training.reward import split_heldout, usable_pairs
 
     workdir, configfile = synth_run
@@ -146,7 +146,7 @@ def test_reward_model_bon_ppo_hir_and_cut_run_end_to_end(synth_run):
     snakemake(workdir, *[f"results/eval/synth_tiny_{method}.json" for method in new], configfile=configfile)
     checkpoints = workdir / "results/checkpoints"
     # The reward model's held-out pairs: for a fact the model knows, its correct answer over the refusal; for one
-    # it does not, the refusal over its wrong answer. Measured: 13 of 15 (TRL's accuracy and rait.scoring's).
+    # it does not, the refusal over its wrong answer. Measured: 13 of 15 (TRL's accuracy and rait.reward_model's).
     stats = read_json(checkpoints / "synth_tiny_reward/training_stats.json")
     assert stats["heldout_pairs"] >= 10 and stats["heldout_accuracy"] > 0.8, stats
     pairs = read_jsonl(workdir / "results/train_data/synth_tiny_reward.jsonl")

@@ -16,6 +16,22 @@ def test_deep_merge_merges_nested_sections_key_by_key_and_leaves_its_inputs_alon
     assert deep_merge(base, None) == base
 
 
+def test_defaults_go_under_what_is_written_and_the_written_order_stays():
+    """A trainer's defaults fill what a config leaves out; a section the config writes keeps its keys' order (a
+    job's options are JSON text: another order would rerun it)."""
+    from rait.plan.settings import merge_under
+
+    defaults = {"hparams": {"learning_rate": 1e-4, "num_train_epochs": 3, "max_length": 512}, "beta": 0.1}
+    written = {"beta": 0.2, "hparams": {"max_length": 64, "learning_rate": 1e-5}}
+    merged = merge_under(defaults, written)
+    assert merged == {"beta": 0.2, "hparams": {"max_length": 64, "learning_rate": 1e-5, "num_train_epochs": 3}}
+    assert list(merged) == ["beta", "hparams"] and list(merged["hparams"]) == ["max_length", "learning_rate",
+                                                                              "num_train_epochs"]
+    assert list(merge_under(defaults, None)) == ["hparams", "beta"] and merge_under(defaults, {"hparams": None}) == {
+        "hparams": None, "beta": 0.1}
+    assert defaults == {"hparams": {"learning_rate": 1e-4, "num_train_epochs": 3, "max_length": 512}, "beta": 0.1}
+
+
 def _config(model_training=None, model_methods=None):
     return {
         "training": {"seed": 0, "grpo": {"hparams": {"learning_rate": 1e-5, "num_generations": 8, "max_steps": -1}}},

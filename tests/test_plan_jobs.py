@@ -4,7 +4,9 @@ wiring."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 
 import pytest
 import yaml
@@ -95,6 +97,22 @@ def test_an_evaluation_reads_the_judges_verdicts_of_the_method_and_of_the_base_m
     assert "judgments" not in plan_of().eval_inputs("llama2_7b", "dpo")
 
 
+def test_one_prediction_rule_gets_what_each_strategy_declares(shipped):
+    """predict_answers serves every strategy that runs a checkpoint: best-of-N's N samples and its scorer's files
+    and path come from the strategy's entry (samples, checkpoints), a greedy strategy gets one answer and nothing
+    else; only the base model's answers come from its samples (collect_sampled_answers)."""
+    assert shipped.methods_answering_from_samples(True) == ["base"]
+    assert set(shipped.methods_answering_from_samples(False)) == set(METHODS) - {"base"}
+    bon = shipped.answer_inputs("llama2_7b", "bon")
+    assert bon == {"model": shipped.checkpoint_files("llama2_7b", "sft"),
+                   "scorer": shipped.checkpoint_files("llama2_7b", "reward")}
+    assert shipped.answer_checkpoints("llama2_7b", "bon") == {"scorer": "results/checkpoints/llama2_7b_reward"}
+    assert shipped.prediction_sampling("llama2_7b", "bon")["n"] == shipped.method_settings("llama2_7b", "bon")["answer"]["n"]
+    assert shipped.answer_inputs("llama2_7b", "rtuning") == {"model": shipped.checkpoint_files("llama2_7b", "rtuning")}
+    assert shipped.answer_checkpoints("llama2_7b", "rtuning") == {}
+    assert shipped.prediction_sampling("llama2_7b", "rtuning")["n"] == 0
+
+
 def test_the_summary_covers_the_demo_and_every_evaluation_on_disk_but_a_stray_file(shipped):
     on_disk = shipped.evaluations_among(["llama3_8b_dpo", "notes", "gpt4_dpo", "curves/llama3_8b_dpo"])
     assert on_disk == ["results/eval/llama3_8b_dpo.json"]
@@ -148,18 +166,63 @@ def test_an_unknown_model_key_is_named_with_the_known_ones(shipped):
         shipped.eval_inputs("llama9", "dpo")
 
 
-def test_each_trainers_schema_section_holds_the_settings_it_reads():
-    """training.<kind> in the schema against the trainer's SETTINGS: every key a user may write there is read (LoRA
-    by every trainer, a reward's weights by a rewarded one), and every setting the trainer reads is either written
-    there or given by the plan (Plan.trainer_options: the reward, its model and weights, the confidence marker)."""
+def test_each_trainers_schema_section_is_its_settings_dataclass():
+    """training.<kind> in the schema lists exactly the fields a user may write of the trainer's Settings (and a
+    rewarded trainer's reward names); the fields the plan gives are in its SETTINGS and never in the schema."""
     from rait.rewards import REWARDS
     from rait.training import TRAINERS
+    from rait.training.settings import written
 
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
     sections = schema["definitions"]["training"]["properties"]
-    given_by_plan = {"reward", "reward_model", "reward_settings", "confidence_marker", "confidence_position"}
     for kind, trainer in TRAINERS.items():
-        written = set(sections[kind]["properties"])
-        readable = set(trainer.SETTINGS) | {"lora"} | (set(REWARDS) if getattr(trainer, "REWARDED", False) else set())
-        assert written <= readable, (kind, written - readable)
-        assert set(trainer.SETTINGS) - written <= given_by_plan, (kind, set(trainer.SETTINGS) - written)
+        fields = {field.name for field in written(trainer.Settings)}
+        rewards = set(REWARDS) if getattr(trainer, "REWARDED", False) else set()
+        assert set(sections[kind]["properties"]) == fields | rewards, kind
+        assert set(trainer.SETTINGS) <= {field.name for field in dataclasses.fields(trainer.Settings)}
+
+
+def test_config_readme_documents_every_trainer_setting_a_user_writes():
+    from rait.rewards import REWARDS
+    from rait.training import TRAINERS
+    from rait.training.settings import written
+
+    guide = (REPO / "config" / "README.md").read_text()
+    for kind, trainer in TRAINERS.items():
+        names = [field.name for field in written(trainer.Settings) if field.name != "lora"]
+        names += list(REWARDS) if getattr(trainer, "REWARDED", False) else []
+        for name in names:
+            assert f"`training.{kind}.{name}`" in guide, (kind, name)
+
+
+def test_a_trainers_defaults_come_from_its_settings_under_what_the_config_writes(shipped):
+    """The shipped config writes no trainer section: each comes whole from the trainer's Settings and its rewards'
+    defaults; a key written in the config wins, the rest of the section stays the default."""
+    from rait.rewards import REWARDS
+    from rait.training.dpo import Settings as DPOSettings
+
+    assert "dpo" not in yaml.safe_load((REPO / "config" / "config.yaml").read_text())["training"]
+    dpo = shipped.stage_training("llama2_7b", "dpo")["dpo"]
+    assert dpo == {"hparams": DPOSettings().hparams, "beta": DPOSettings.beta, "sft_weight": DPOSettings.sft_weight}
+    assert shipped.stage_training("llama2_7b", "abstain_rl")["grpo"]["abstention"] == REWARDS["abstention"].defaults
+    plan = plan_of(training={"dpo": {"beta": 0.3, "hparams": {"learning_rate": 1.0e-7}}})
+    dpo = plan.stage_training("llama2_7b", "dpo")["dpo"]
+    assert (dpo["beta"], dpo["sft_weight"]) == (0.3, DPOSettings.sft_weight)
+    assert dpo["hparams"] == {**DPOSettings().hparams, "learning_rate": 1.0e-7}
+    assert json.loads(plan.trainer_options("llama2_7b", "dpo"))["beta"] == 0.3
+
+
+@pytest.mark.parametrize("where", ["training", "methods.dpo.training", "models.llama2_7b.training",
+                                   "models.llama2_7b.methods.dpo.training"])
+def test_a_trainer_setting_its_dataclass_lacks_is_named_with_the_dataclass(where):
+    """As the Snakefile checks the config before the schema (tests/test_bad_input.py runs it so)."""
+    from rait.plan.settings import check_trainer_sections
+
+    overrides = {"dpo": {"betta": 0.2}}
+    for key in reversed(where.split(".")):
+        overrides = {key: overrides}
+    with pytest.raises(RaitError, match=rf"{re.escape(where)}\.dpo\.betta: not a setting of this trainer "
+                                        r"\(rait/training/dpo\.py:\d+ defines hparams, beta, sft_weight\); "
+                                        r"did you mean 'beta'\?"):
+        check_trainer_sections(deep_merge(SHIPPED, overrides))
+    check_trainer_sections(SHIPPED)

@@ -11,6 +11,7 @@ from rait.answering import STRATEGIES
 from rait.construct import BUILDERS, Builder
 from rait.datasets import dataset_kind
 from rait.errors import RaitError
+from rait.metrics import METRICS
 from rait.registry import Registry, UnknownName, did_you_mean
 from rait.rewards import REWARDS
 from rait.training import TRAINERS
@@ -46,6 +47,7 @@ def test_an_unknown_name_says_the_closest_and_reads_as_a_missing_key():
     (TRAINERS, "trainer", "gpro", "grpo"),
     (STRATEGIES, "answer strategy", "stated_nun", "stated_num"),
     (REWARDS, "reward", "calibraton", "calibration"),
+    (METRICS, "metric", "refusal_rte", "refusal_rate"),
 ])
 def test_every_extension_points_registry_suggests_the_name_meant(table, kind, name, close):
     with pytest.raises(UnknownName, match=rf"unknown {kind} '{name}' \(did you mean '{close}'\?\)"):
@@ -81,6 +83,24 @@ def test_a_builder_declaring_an_option_the_plan_cannot_give_is_refused_where_it_
     with pytest.raises(RaitError, match=r"builder .*build_toy: unknown builder option 'refusel' \(did you mean "
                                         r"'refusal'\?\)"):
         Builder(build_toy, ("refusel",))
+
+
+def test_a_trainer_module_without_its_settings_dataclass_is_refused_where_it_is_registered():
+    import types
+
+    from rait.training import sft
+
+    toy = types.ModuleType("rait.training.toy")
+    toy.__dict__.update({name: getattr(sft, name) for name in ("FIELDS", "CONFIG_CLASS", "SETTINGS", "build_trainer",
+                                                               "train")})
+    table = Registry("trainer", check=TRAINERS._check)
+    line = test_a_trainer_module_without_its_settings_dataclass_is_refused_where_it_is_registered.__code__.co_firstlineno
+    with pytest.raises(RaitError) as caught:
+        table.register("toy", toy)
+    assert str(caught.value) == (f"trainer 'toy' (registered at tests/test_registry.py:{line + 11}): module "
+                                 "rait.training.toy has no Settings (a dataclass of rait.training.settings fields)")
+    toy.Settings = sft.Settings
+    assert table.register("toy", toy) is toy
 
 
 def test_a_misspelt_hub_loader_is_named_by_its_key_with_a_suggestion():

@@ -42,7 +42,7 @@ def test_read_statement_splits_the_answer_from_its_confidence(text, answer, conf
 def test_abstention_reward_is_ternary_and_an_unparsed_choice_is_wrong():
     weights = check_abstention({})
     assert [abstention_reward(g, weights) for g in ("correct", "refusal", "wrong", "unparsed")] == [1.0, 0.0, -1.0, -1.0]
-    (reward,), (weight,) = REWARDS["abstention"]({})
+    (reward,), (weight,) = REWARDS["abstention"].functions({})
     completions = ["Paris", "I don't know.", "Lyon", "B", "Z", [{"role": "assistant", "content": "It is Paris."}]]
     rows = [grading(OPEN), grading(OPEN), grading(OPEN), grading(MC), grading(MC), grading(OPEN)]
     assert reward(completions, rows) == [1.0, 0.0, -1.0, 1.0, -1.0, 1.0] and weight == 1.0
@@ -75,7 +75,7 @@ def test_rlcr_rewards_follow_their_code():
 
 def test_calibration_functions_grade_the_answer_before_the_marker_and_count_missing_confidences():
     counts = StatementCounts()
-    functions, weights = REWARDS["calibration"]({}, counts=counts)
+    functions, weights = REWARDS["calibration"].functions({}, counts=counts)
     assert [f.__name__ for f in functions] == ["rlcr_format", "rlcr_accuracy", "rlcr_brier"]
     assert weights == [0.5, 0.5, 0.5]
     completions = ["Paris Confidence: 0.9", "Lyon Confidence: 0.9", "Paris", "Paris Confidence: 5"]
@@ -101,13 +101,13 @@ def test_conqord_order_term_is_zero_for_equal_confidences_and_positive_when_conf
 
 def test_conqord_function_reads_a_missing_confidence_as_one():
     counts = StatementCounts()
-    (reward,), _ = REWARDS["conqord"]({}, counts=counts)
+    (reward,), _ = REWARDS["conqord"].functions({}, counts=counts)
     rewards = reward(prompts=["p", "q"], completions=["Paris Confidence: 0.8", "Lyon"], grading=[grading(OPEN)] * 2)
     # r = (1, 0), c = (0.8, 1.0): terms (1)(0.8 - 1) = -0.2 for both
     assert rewards == pytest.approx([1 - 0.1, -0.1])
     assert counts.counts["missing"] == 1
     with pytest.raises(RaitError, match="unknown key"):
-        REWARDS["conqord"]({"beta": 1})
+        REWARDS["conqord"].functions({"beta": 1})
 
 
 @pytest.mark.parametrize("text, answer, confidence, status", [
@@ -133,7 +133,7 @@ def test_conqord_rewards_three_completions_as_the_original():
     0.5 every reward falls below -5 and is clipped there (the last-marker, out-of-range-as-1.0 reading gave
     0.95, -0.10, 0.95)."""
     counts = StatementCounts()
-    (reward,), _ = REWARDS["conqord"]({}, counts=counts)
+    (reward,), _ = REWARDS["conqord"].functions({}, counts=counts)
     paris = grading(OPEN)
     completions = ["Paris Confidence: 0.9", "Lyon Confidence: 80", "Paris Confidence: 0.2 ... Confidence: 0.9"]
     assert reward(prompts=["a", "b", "c"], completions=completions, grading=[paris] * 3) == [-5.0, -5.0, -5.0]
@@ -149,8 +149,8 @@ def test_the_order_term_compares_one_answer_per_prompt_batch_at_a_time():
     assert conqord_rewards([1.0, 0.0, 0.0, 1.0], [0.8, 0.3, 0.6, 0.9], alpha=0.5, clip=5.0,
                            groups=[[0, 2], [1, 3]]) == pytest.approx([1 + 0.5 * 0.2, 0 + 0.5 * 0.6, 0 + 0.5 * 0.2,
                                                                      1 + 0.5 * 0.6])
-    (reward,), _ = REWARDS["conqord"]({"batch": 1})
+    (reward,), _ = REWARDS["conqord"].functions({"batch": 1})
     assert reward(prompts=["a", "b"], completions=["Paris Confidence: 0.1", "Lyon Confidence: 0.9"],
                   grading=[grading(OPEN)] * 2) == [1.0, 0.0]
     with pytest.raises(RaitError, match="batch"):
-        REWARDS["conqord"]({"batch": 0})
+        REWARDS["conqord"].functions({"batch": 0})

@@ -608,7 +608,7 @@ def reward_model(sft_full, tmp_path_factory):
 def test_reward_model_is_a_one_label_classifier_that_ranks_held_out_pairs(reward_model):
     from transformers import AutoModelForSequenceClassification
 
-    from rait.scoring import RewardModel
+    from rait.reward_model import RewardModel
 
     out, stats = reward_model
     assert stats["method"] == "reward" and stats["heldout_pairs"] == 4  # 20% of the 20 usable pairs
@@ -691,7 +691,7 @@ def test_a_non_finite_loss_or_reward_stops_training_with_an_error(reward_model):
     """RL never goes on with a NaN reward, and no trainer with a NaN loss."""
     from types import SimpleNamespace
 
-    from rait.scoring import RewardModel
+    from rait.reward_model import RewardModel
     from rait.training.common import _finite_loss_callback
 
     callback = _finite_loss_callback("train_x")

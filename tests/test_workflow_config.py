@@ -99,7 +99,7 @@ def test_the_llama2_7b_dpo_plan_downloads_on_the_cpu_side_and_runs_every_gpu_job
 def test_a_cpu_models_jobs_go_to_the_cpu_partition_and_a_gpu_models_to_the_gpu_one():
     """Every GPU rule (sampling, certainty, rehearsal, prediction, judging, training) for a model with gpus: 0
     on the profile's default partition, without a gpu request; for a GPU model on slurm.gpu_partition."""
-    assert {"sample_answers", "train_stage", "measure_certainty", "predict_with_followup"} <= gpu_rules()
+    assert {"sample_answers", "train_stage", "measure_certainty", "predict_answers"} <= gpu_rules()
     result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama2_7b_dpo.json",
                        "results/eval/smollm2_135m_dpo.json", "results/eval/smollm2_135m_craft.json")
     jobs = plan_blocks(result.stdout)
@@ -274,9 +274,9 @@ def test_bon_and_ppo_plan_the_reward_model_sampling_and_rl_with_gpus():
     predicts best-of-N on GPUs; Idk-PPO's RL stage asks for two GPUs (gpu_factor 2: the reward model beside the
     policy, whose LoRA reference shares its weights)."""
     plans = plan_resources("results/eval/llama2_7b_bon.json")
-    assert {job["gpu"] for job in plans["predict_best_of_n"]} == {"1"}
+    assert {job["gpu"] for job in plans["predict_answers"]} == {"1"}
     assert len(plans["train_stage"]) == 3 and {job["gpu"] for job in plans["train_stage"]} == {"1"}
-    assert plans["sample_heldout"] and all(job["slurm_partition"] == "gpu" for job in plans["predict_best_of_n"])
+    assert plans["sample_heldout"] and all(job["slurm_partition"] == "gpu" for job in plans["predict_answers"])
     result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama2_7b_ppo.json")
     blocks = {block.split("\n")[0].split(":")[0]: block for block in result.stdout.split("\nrule ")[1:]
               if "checkpoints/llama2_7b_ppo" in block.split("output:")[1].splitlines()[0]}
@@ -287,7 +287,7 @@ def test_bon_and_ppo_plan_the_reward_model_sampling_and_rl_with_gpus():
 
 def test_rl_and_confidence_methods_plan_on_slurm_with_gpus():
     """abstain_rl (GRPO from Idk-SFT), calibrated_rl and conqord (GRPO from the stated-confidence SFT, one shared
-    conf_sft job) and rtuning (its follow-up prediction rule) plan offline, every GPU job on the gpu partition."""
+    conf_sft job) and rtuning (its follow-up questions) plan offline, every GPU job on the gpu partition."""
     plans = plan_resources("results/eval/llama3_8b_abstain_rl.json")
     assert len(plans["train_stage"]) == 2 and {job["gpu"] for job in plans["train_stage"]} == {"1"}
     assert all(job["slurm_partition"] == "gpu" for rule in ("train_stage", "predict_answers", "sample_answers")
@@ -297,7 +297,8 @@ def test_rl_and_confidence_methods_plan_on_slurm_with_gpus():
     trained = sorted(line.split("checkpoints/")[1] for line in result.stdout.splitlines()
                      if "output: results/checkpoints/" in line)
     assert trained == ["llama3_8b_calibrated_rl", "llama3_8b_conf_sft", "llama3_8b_conqord", "llama3_8b_rtuning"]
-    followup = [block for block in result.stdout.split("\nrule ")[1:] if block.startswith("predict_with_followup")]
+    followup = [block for block in result.stdout.split("\nrule ")[1:]
+                if block.startswith("predict_answers") and "predictions/llama3_8b_rtuning/" in block]
     assert len(followup) == 2 and all("gpu=1" in block and "slurm_partition=gpu" in block for block in followup)
     # CONQORD with the paper's reward-model quality: the GRPO stage is scored by the reward stage, on two GPUs
     result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama3_8b_conqord_rm.json")

@@ -16,7 +16,8 @@ from rait import methods as registry
 from rait.errors import RaitError
 from rait.plan import checks
 from rait.plan.layout import LAYOUT, Layout, check_unambiguous
-from rait.plan.settings import deep_merge, settings_layers, stage_training
+from rait.plan.settings import (check_trainer_sections, deep_merge, settings_layers, stage_training,
+                                with_trainer_defaults)
 from rait.registry import unknown
 
 SPLITS = ("train", "test")
@@ -66,7 +67,6 @@ class Plan:
         from rait.construct import BUILDERS
         from rait.training import TRAINERS
 
-        self.config = config
         self.layout = layout
         self.methods = registry.METHODS if methods is None else methods
         self.builders = BUILDERS if builders is None else builders
@@ -77,6 +77,9 @@ class Plan:
             self.stages = registry.stages(self.methods)
         except RaitError as err:
             raise RaitError(f"method registry (rait/methods.py): {err}") from None
+        check_trainer_sections(config, self.trainers)
+        # each trainer's defaults live in its Settings (rait.training.settings), not in config.yaml
+        self.config = with_trainer_defaults(config, self.trainers)
         self.check()
         self.judge = self._judge_settings()
         # cached per plan: each reads files or packages, and the DAG asks for them per job
@@ -395,21 +398,35 @@ class Plan:
     def eval_datasets(self, model: str) -> list[str]:
         return self.model_section(model, "evaluation")["datasets"]
 
-    def methods_predicted_by(self, rule: str) -> list[str]:
-        """The methods whose answer strategy's predictions the prediction rule ``rule`` writes (Strategy.rule)."""
-        return [name for name, method in self.methods.items() if self.strategies[method.answer.strategy].rule == rule]
+    def methods_answering_from_samples(self, from_samples: bool) -> list[str]:
+        """The methods whose answers are (True) or are not (False) the base model's greedy answers read from its
+        samples (Strategy.from_base_samples: rule collect_sampled_answers; the others: predict_answers)."""
+        return [name for name, method in self.methods.items()
+                if self.strategies[method.answer.strategy].from_base_samples == from_samples]
+
+    def _answer_checkpoints(self, method: str) -> dict[str, str]:
+        """The stages a method's strategy reads besides the answering one, by name (Strategy.checkpoints)."""
+        answer = self.methods[method].answer
+        return {name: getattr(answer, name) for name in self.strategies[answer.strategy].checkpoints}
+
+    def answer_checkpoints(self, model: str, method: str) -> dict[str, str]:
+        return {name: self.stage_checkpoint(model, stage) for name, stage in self._answer_checkpoints(method).items()}
+
+    def answer_inputs(self, model: str, method: str) -> dict[str, list[str]]:
+        """The answering checkpoint's files and those of each checkpoint the strategy reads."""
+        return {"model": self.answer_model_files(model, method),
+                **{name: self.checkpoint_files(model, stage) for name, stage in self._answer_checkpoints(method).items()}}
+
+    def prediction_sampling(self, model: str, method: str) -> dict:
+        """N samples per question for a strategy that samples (best_of_n), else one answer (answer_sampling)."""
+        sampled = self.strategies[self.methods[method].answer.strategy].samples
+        return self.best_of_n_sampling(model, method) if sampled else self.answer_sampling(model, method)
 
     def answer_checkpoint(self, model: str, method: str) -> str:
         return self.stage_checkpoint(model, self.methods[method].checkpoint)
 
     def answer_model_files(self, model: str, method: str) -> list[str]:
         return self.checkpoint_files(model, self.methods[method].checkpoint)
-
-    def answer_scorer_files(self, model: str, method: str) -> list[str]:
-        return self.checkpoint_files(model, self.methods[method].answer.scorer)
-
-    def answer_scorer(self, model: str, method: str) -> str:
-        return self.stage_checkpoint(model, self.methods[method].answer.scorer)
 
     def _answer(self, model: str, method: str) -> dict:
         return self.method_settings(model, method).get("answer", {})

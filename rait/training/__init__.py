@@ -7,10 +7,12 @@ fine-tuning), merged into the base before saving. What they share (checks, LoRA,
 final checkpoint atomically, statistics) is ``rait.training.common``; how a job starts its processes on several
 GPUs or nodes is ``rait.launch`` and ``rait.training.cli``.
 
-A trainer module has ``FIELDS`` (what each record must hold), ``SETTINGS`` (the keys it reads from its
-settings section in config, ``training.<kind>`` by default), ``build_trainer(...)`` and ``train(model_path,
-records, out_dir, **options)``. A new trainer is one module and its name in the tuple registered in ``TRAINERS``; the workflow's
-training rule dispatches on a stage's ``trainer`` (``rait.methods``).
+A trainer module has ``FIELDS`` (what each record must hold), ``Settings`` (a dataclass of the keys of its
+settings section in config, ``training.<kind>`` by default, with their defaults and help, and of the options the
+plan gives it: ``rait.training.settings``), ``SETTINGS`` (the options it reads, from ``Settings``),
+``CONFIG_CLASS``, ``build_trainer(...)`` and ``train(model_path, records, out_dir, **options)``. A new trainer is
+one module registered in ``TRAINERS`` (a module lacking one of these is refused there); the workflow's training
+rule dispatches on a stage's ``trainer`` (``rait.methods``).
 """
 
 from rait.training import cut, dpo, grpo, reward, rloo, sft
@@ -18,7 +20,19 @@ from rait.training.common import COMMON_OPTIONS, LOG_HISTORY_FILE, STATS_FILE, T
 
 from rait.registry import Registry  # noqa: E402
 
-TRAINERS = Registry("trainer")
+
+def _trainer_problem(module) -> str | None:
+    """What a trainer module lacks of what the plan and ``python -m rait.training`` read."""
+    import dataclasses
+
+    missing = [name for name in ("FIELDS", "CONFIG_CLASS", "SETTINGS", "build_trainer", "train")
+               if not hasattr(module, name)]
+    if not dataclasses.is_dataclass(getattr(module, "Settings", None)):
+        missing.append("Settings (a dataclass of rait.training.settings fields)")
+    return f"module {module.__name__} has no {', '.join(missing)}" if missing else None
+
+
+TRAINERS = Registry("trainer", check=_trainer_problem)
 for _module in (sft, dpo, reward, rloo, grpo, cut):
     TRAINERS.register(_module.__name__.rsplit(".", 1)[1], _module, origin=_module.__name__.replace(".", "/") + ".py")
 

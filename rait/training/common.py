@@ -25,7 +25,8 @@ from rait.prompts import assistant, chat_prompt, plain_completion  # noqa: F401 
 
 from rait.plan.layout import LOG_HISTORY_FILE, STATS_FILE, TENSORBOARD_DIR  # noqa: E402, F401 (a checkpoint's files)
 # Options every trainer takes (``--options``), from the model entry and the ``training`` section; a trainer
-# module adds the keys it reads from its own settings section (``training.<kind>``) in ``SETTINGS``.
+# module adds the options it reads (its ``Settings``: its own section ``training.<kind>`` and what the plan gives)
+# in ``SETTINGS``.
 COMMON_OPTIONS = ("chat", "system", "lora", "seed")
 
 DEFAULT_LORA = {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear"}

@@ -32,20 +32,42 @@ the step, where theirs would go on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from rait.errors import RaitError
 from rait.prompts import check_fields
+from rait.training import settings
+from rait.training.settings import setting
 from rait.training.common import (chat_prompt, check_records, load_tokenizer, lora_config, make_config,
                                   plain_completion, prepare_work_dir, set_logging, train_stage)
 
 FIELDS = ("prompt", "target")
-SETTINGS = ("hparams", "threshold", "weight", "judgment_prompt")
 CONFIG_CLASS = "transformers.TrainingArguments"  # what its hparams are fields of
 JUDGMENT_PROMPT_FIELDS = ("prompt", "judgment")
 DEFAULT_JUDGMENT_PROMPT = "{prompt}\n\nA judgment of the response: {judgment}\nWrite a response that matches the judgment."
 EPS = 1e-5
+
+
+@dataclass(frozen=True)
+class Settings:
+    """training.cut: CUT's trainer as its fine-tuning-unlike.sh runs it"""
+    hparams: dict = setting({"learning_rate": 4.0e-4, "num_train_epochs": 1, "per_device_train_batch_size": 8,
+                             "lr_scheduler_type": "cosine", "warmup_steps": 100},
+                            help="transformers.TrainingArguments fields (over their defaults)")
+    threshold: float = setting(1.1, help="a response token gets the unlikelihood loss when its probability with the "
+                                         "judgment is more than this times without (the paper's online value; "
+                                         "1.2 offline)")
+    weight: float = setting(1.0, help="the unlikelihood loss's weight (CUT's --weight_unlike)")
+    judgment_prompt: str = setting(DEFAULT_JUDGMENT_PROMPT, help="how the judgment is added to the prompt; fields "
+                                                                 "{prompt} and {judgment}, both required")
+    lora: dict | None = setting({"r": 16, "alpha": 16, "dropout": 0.05,
+                                 "target_modules": ["gate_proj", "up_proj", "down_proj"]},
+                                help="CUT's LoRA: r 16, alpha 16 on the MLP projections")
+
+
+SETTINGS = settings.keys(Settings)
 
 
 def unlikelihood_term(p_with, p_without, threshold: float, weight: float):
@@ -187,8 +209,8 @@ def check_judgment_prompt(template: str, key: str = "training.cut.judgment_promp
 
 
 def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | None = None,
-                  lora: dict | None = None, hparams: dict | None = None, threshold: float = 1.1,
-                  weight: float = 1.0, judgment_prompt: str = DEFAULT_JUDGMENT_PROMPT, seed: int = 0,
+                  lora: dict | None = None, hparams: dict | None = None, threshold: float = Settings.threshold,
+                  weight: float = Settings.weight, judgment_prompt: str = Settings.judgment_prompt, seed: int = 0,
                   log: Callable[[str], None] | None = print):
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, TrainingArguments
@@ -221,9 +243,9 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
-          lora: dict | None = None, hparams: dict | None = None, threshold: float = 1.1, weight: float = 1.0,
-          judgment_prompt: str = DEFAULT_JUDGMENT_PROMPT, seed: int = 0, save_steps: int | None = None,
-          log: Callable[[str], None] | None = print) -> dict:
+          lora: dict | None = None, hparams: dict | None = None, threshold: float = Settings.threshold,
+          weight: float = Settings.weight, judgment_prompt: str = Settings.judgment_prompt, seed: int = 0,
+          save_steps: int | None = None, log: Callable[[str], None] | None = print) -> dict:
     """CUT on ``records`` ({"id", "prompt", "target", "judgment"?}) from ``model_path``; ``hparams`` are
     ``transformers.TrainingArguments`` fields. Output as for ``rait.training.sft.train``."""
     threshold, weight, judgment_prompt = _settings(threshold, weight, judgment_prompt)

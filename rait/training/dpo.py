@@ -7,16 +7,30 @@ with the adapters disabled; without it TRL loads a frozen copy.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from rait.errors import RaitError
+from rait.training import settings
+from rait.training.settings import setting
 from rait.training.common import (assistant, chat_prompt, make_config, options_checked_by_trl, plain_completion,
                                   prepare, prepare_work_dir, set_logging, train_stage)
 
 FIELDS = ("prompt", "chosen", "rejected")
-SETTINGS = ("hparams", "beta", "sft_weight")
 CONFIG_CLASS = "trl.DPOConfig"  # what its hparams are fields of
+
+
+@dataclass(frozen=True)
+class Settings:
+    """training.dpo"""
+    hparams: dict = setting({"learning_rate": 5.0e-6, "num_train_epochs": 1, "per_device_train_batch_size": 8,
+                             "max_length": 512}, help="trl.DPOConfig fields (over TRL's defaults)")
+    beta: float = setting(0.1, help="DPO's KL weight (trl.DPOConfig.beta)")
+    sft_weight: float = setting(0.01, help="the weight of the NLL term on the chosen answer beside the DPO loss")
+
+
+SETTINGS = settings.keys(Settings)
 
 
 def rows(records: Sequence[dict], *, chat: bool, system: str | None = None) -> list[dict]:
@@ -62,8 +76,8 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
-          lora: dict | None = None, hparams: dict | None = None, beta: float = 0.1,
-          sft_weight: float = 0.01, seed: int = 0, save_steps: int | None = None,
+          lora: dict | None = None, hparams: dict | None = None, beta: float = Settings.beta,
+          sft_weight: float = Settings.sft_weight, seed: int = 0, save_steps: int | None = None,
           log: Callable[[str], None] | None = print) -> dict:
     """DPO on preference pairs ({"id", "prompt", "chosen", "rejected"}) starting from ``model_path``.
 

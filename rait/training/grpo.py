@@ -17,21 +17,40 @@ log as ``confidence/missing``).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from rait.errors import RaitError
 from rait.rewards import DEFAULT_MARKER, REWARDS, StatementCounts
+from rait.training import settings
+from rait.training.settings import setting
 from rait.training.common import (chat_prompt, make_config, options_checked_by_trl, prepare, prepare_work_dir,
                                   set_logging, train_stage)
 
 FIELDS = ("prompt",)
-# reward (the rule's name), confidence_marker and confidence_position are passed by the workflow from the registry
-# and the training section; reward_settings is training.grpo.<reward>
-SETTINGS = ("hparams", "reward", "reward_settings", "confidence_marker", "confidence_position", "reward_model")
 CONFIG_CLASS = "trl.GRPOConfig"  # what its hparams are fields of
-# the stage names its reward (rait.methods.Stage.reward)
+# the stage names its reward (rait.methods.Stage.reward); each reward's settings are training.grpo.<reward>, their
+# defaults the reward's (rait.rewards.REWARDS)
 REWARDED = True
+
+
+@dataclass(frozen=True)
+class Settings:
+    """training.grpo: the generic GRPO settings; each RL method's own, as its original ran them, are its
+    defaults over these (methods.<name>.training.grpo)"""
+    hparams: dict = setting({"learning_rate": 1.0e-6, "num_train_epochs": 1, "per_device_train_batch_size": 8,
+                             "num_generations": 8, "max_completion_length": 64, "temperature": 0.7},
+                            help="trl.GRPOConfig fields (over TRL's defaults); reward_weights come from the reward")
+    reward: str | None = setting(help="the stage's reward (rait.methods.Stage.reward)", given_by_plan=True)
+    reward_settings: dict | None = setting(help="training.grpo.<reward>", given_by_plan=True)
+    confidence_marker: str = setting(DEFAULT_MARKER, help="training.confidence_marker", given_by_plan=True)
+    confidence_position: str = setting("after", help="training.confidence_position", given_by_plan=True)
+    reward_model: str | None = setting(help="the checkpoint of the stage's scorer (conqord_rm)", given_by_plan=True)
+    lora: dict | None = setting(help="LoRA for this trainer's stages instead of training.lora (null: full fine-tuning)")
+
+
+SETTINGS = settings.keys(Settings)
 
 
 def rows(records: Sequence[dict], *, chat: bool, system: str | None = None) -> list[dict]:
@@ -55,14 +74,14 @@ def reward_functions(reward: str | None, settings: dict | None, *, marker: str, 
                         f"{', '.join(REWARDS)}")
     if reward_model and reward != "conqord":
         raise RaitError(f"train_grpo: reward {reward!r} grades answers; only conqord scores them with a reward model")
-    return REWARDS[reward](settings or {}, marker=marker, position=position, counts=counts, reward_model=reward_model,
+    return REWARDS[reward].functions(settings or {}, marker=marker, position=position, counts=counts, reward_model=reward_model,
                            chat=chat, system=system)
 
 
 def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | None = None,
                   lora: dict | None = None, hparams: dict | None = None, reward: str | None = None,
-                  reward_settings: dict | None = None, confidence_marker: str = DEFAULT_MARKER,
-                  confidence_position: str = "after", reward_model: str | None = None,
+                  reward_settings: dict | None = None, confidence_marker: str = Settings.confidence_marker,
+                  confidence_position: str = Settings.confidence_position, reward_model: str | None = None,
                   counts: StatementCounts | None = None, seed: int = 0, log: Callable[[str], None] | None = print):
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
@@ -86,8 +105,8 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, reward: str | None = None,
-          reward_settings: dict | None = None, confidence_marker: str = DEFAULT_MARKER,
-          confidence_position: str = "after", reward_model: str | None = None, seed: int = 0,
+          reward_settings: dict | None = None, confidence_marker: str = Settings.confidence_marker,
+          confidence_position: str = Settings.confidence_position, reward_model: str | None = None, seed: int = 0,
           save_steps: int | None = None, log: Callable[[str], None] | None = print) -> dict:
     """GRPO from ``model_path`` on the prompts of ``records`` ({"id", "prompt", "grading"}), rewarded by
     ``rait.rewards.REWARDS[reward]``; ``hparams`` are ``trl.GRPOConfig`` fields (num_generations, beta,

@@ -11,24 +11,39 @@ r_rejected) averaged over the tokens from the first one where chosen and rejecte
 token only, the same score the model is used with. rait keeps TRL's: the per-token loss trains every position of a
 pair to rank, which nothing reads, and needs a trainer of its own. A seeded share of the pairs (``heldout``, 0.1) is
 kept out of training; TRL's pairwise accuracy on them is written to ``training_stats.json`` beside the model
-(``heldout_accuracy``). The checkpoint is a plain sequence-classification model, read by ``rait.scoring``.
+(``heldout_accuracy``). The checkpoint is a plain sequence-classification model, read by ``rait.reward_model``.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from rait.errors import RaitError
+from rait.training import settings
+from rait.training.settings import setting
 from rait.training.common import (lora_config, make_config, options_checked_by_trl, prepare, prepare_work_dir,
                                   set_logging, train_stage)
 from rait.training.dpo import rows
 
 FIELDS = ("prompt", "chosen", "rejected")
-SETTINGS = ("hparams", "heldout")
 CONFIG_CLASS = "trl.RewardConfig"  # what its hparams are fields of
+
+
+@dataclass(frozen=True)
+class Settings:
+    """training.reward: Say-I-Dont-Know's lr 9e-6, one epoch"""
+    hparams: dict = setting({"learning_rate": 9.0e-6, "num_train_epochs": 1, "per_device_train_batch_size": 8,
+                             "max_length": 512}, help="trl.RewardConfig fields (over TRL's defaults)")
+    heldout: float = setting(0.1, help="share of the pairs kept out; the pairwise accuracy on them goes in "
+                                       "training_stats.json")
+    lora: dict | None = setting(help="LoRA for this trainer's stages instead of training.lora (null: full fine-tuning)")
+
+
+SETTINGS = settings.keys(Settings)
 MODEL_CLASS = "AutoModelForSequenceClassification"
 log_ = logging.getLogger(__name__)
 
@@ -54,7 +69,7 @@ def split_heldout(records: Sequence[dict], share: float, seed: int) -> tuple[lis
 
 
 def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | None = None,
-                  lora: dict | None = None, hparams: dict | None = None, heldout: float = 0.1, seed: int = 0,
+                  lora: dict | None = None, hparams: dict | None = None, heldout: float = Settings.heldout, seed: int = 0,
                   log: Callable[[str], None] | None = print):
     """The ``trl.RewardTrainer`` that ``train`` runs; its eval set is the held-out pairs."""
     from datasets import Dataset
@@ -88,7 +103,7 @@ def heldout_stats(trainer) -> dict:
 
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
-          lora: dict | None = None, hparams: dict | None = None, heldout: float = 0.1, seed: int = 0,
+          lora: dict | None = None, hparams: dict | None = None, heldout: float = Settings.heldout, seed: int = 0,
           save_steps: int | None = None, log: Callable[[str], None] | None = print) -> dict:
     """A reward model on preference pairs ({"id", "prompt", "chosen", "rejected"}) from ``model_path``;
     ``hparams`` are ``trl.RewardConfig`` fields. Output as for ``rait.training.sft.train``, the model a

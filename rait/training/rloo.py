@@ -13,23 +13,37 @@ KL 0.1 (``kl_ctl``; TRL subtracts it from the reward as a sequence-level KL, the
 score clipped to [-5, 5] (``clip_reward_value``; TRL's ``reward_clip_range``), lr 1e-6 with a cosine schedule and
 100 warm-up steps, weight decay 0.1 (``train.sh``).
 
-The reward is the reward model's score of (prompt, answer), written as in its training (``rait.scoring``); a
+The reward is the reward model's score of (prompt, answer), written as in its training (``rait.reward_model``); a
 non-finite score stops training with an error instead of turning the loss into NaN.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable, Sequence
 
 from rait.errors import RaitError
+from rait.training import settings
+from rait.training.settings import setting
 from rait.training.common import (chat_prompt, make_config, options_checked_by_trl, prepare, prepare_work_dir,
                                   set_logging, train_stage)
 
 FIELDS = ("prompt",)
-# reward_model is not a config key: the workflow passes the checkpoint of the stage's scorer (rait.methods)
-SETTINGS = ("hparams", "reward_model")
 CONFIG_CLASS = "trl.RLOOConfig"  # what its hparams are fields of
+
+
+@dataclass(frozen=True)
+class Settings:
+    """training.rloo: the generic RLOO settings; Idk-PPO's own (method ppo) are its defaults over these"""
+    hparams: dict = setting({"learning_rate": 1.0e-5, "num_train_epochs": 1, "per_device_train_batch_size": 8,
+                             "num_generations": 4, "beta": 0.05, "max_completion_length": 64},
+                            help="trl.RLOOConfig fields (over TRL's defaults)")
+    reward_model: str | None = setting(help="the checkpoint of the stage's scorer (rait.methods)", given_by_plan=True)
+    lora: dict | None = setting(help="LoRA for this trainer's stages instead of training.lora (null: full fine-tuning)")
+
+
+SETTINGS = settings.keys(Settings)
 
 
 def rows(records: Sequence[dict], *, chat: bool, system: str | None = None) -> list[dict]:
@@ -38,9 +52,9 @@ def rows(records: Sequence[dict], *, chat: bool, system: str | None = None) -> l
 
 
 def reward_function(reward_model_path: str, *, chat: bool, system: str | None = None):
-    """A TRL reward function scoring (prompt, completion) with the reward model, as ``rait.scoring`` does."""
+    """A TRL reward function scoring (prompt, completion) with the reward model, as ``rait.reward_model`` does."""
     from rait.rewards import message_text
-    from rait.scoring import RewardModel
+    from rait.reward_model import RewardModel
 
     scorer = RewardModel(str(reward_model_path), chat=chat, system=system)
 

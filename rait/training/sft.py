@@ -9,15 +9,28 @@ GPT-2). TRL masks the prompt tokens out of the loss (labels -100), so the loss i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable, Sequence
 
+from rait.training import settings
+from rait.training.settings import setting
 from rait.training.common import (assistant, chat_prompt, make_config, options_checked_by_trl, plain_completion,
                                   prepare, prepare_work_dir, set_logging, train_stage)
 
 FIELDS = ("prompt", "target")
-SETTINGS = ("hparams",)
 CONFIG_CLASS = "trl.SFTConfig"  # what its hparams are fields of
+
+
+@dataclass(frozen=True)
+class Settings:
+    """training.sft"""
+    hparams: dict = setting({"learning_rate": 1.0e-4, "num_train_epochs": 3, "per_device_train_batch_size": 8,
+                             "gradient_accumulation_steps": 1, "max_length": 512},
+                            help="trl.SFTConfig fields (over TRL's defaults)")
+
+
+SETTINGS = settings.keys(Settings)
 
 
 def rows(records: Sequence[dict], *, chat: bool, system: str | None = None) -> list[dict]:

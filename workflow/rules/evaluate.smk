@@ -1,32 +1,28 @@
 # Stage 7: each method answers the test splits by its answer strategy (rait.answering); answers are scored
 # against the base model's knowledge labels and greedy answers, optionally with a model judge (grading.judge).
-# One prediction rule per strategy.
+# One prediction rule for every strategy that runs the method's checkpoint; the base model's answers are read from
+# its samples (collect_sampled_answers).
 ANSWER_CHECKPOINT = of(PLAN.answer_checkpoint, "model", "method")
 ANSWER_TEMPLATES = of(PLAN.answer_templates, "model", "method")
-# The rules here that write predictions; every answer strategy names one (rait.answering.Strategy.rule).
-PREDICTION_RULES = ("predict_answers", "predict_best_of_n", "predict_with_followup", "collect_sampled_answers")
-for _name, _strategy in PLAN.strategies.items():
-    # (a `rule` word followed by a colon on one line reads as a rule to snakemake --lint)
-    _known = _strategy.rule in PREDICTION_RULES
-    if not _known:
-        raise WorkflowError(f"answer strategy {_name!r} (rait/answering.py) names rule {_strategy.rule!r}, which "
-                            f"evaluate.smk does not have: {', '.join(PREDICTION_RULES)}")
 
 
 rule predict_answers:
-    """Strategies `greedy`, `stated_num`, `stated_verb`: the method's checkpoint answers each test question once,
-    greedily (the stated ones read the confidence the answer states)."""
+    """Every answer strategy but `sampled_greedy` (rait.answering.STRATEGIES): the method's checkpoint answers
+    each test question (greedily, or N samples for best-of-N), the strategy adds what it declared (a reward model's
+    scores, R-Tuning's follow-up) and writes the predictions."""
     input:
+        # the answering checkpoint and any other the strategy reads (best-of-N's scorer)
+        unpack(of(PLAN.answer_inputs, "model", "method")),
         questions=LAYOUT.questions(split="test"),
-        model=of(PLAN.answer_model_files, "model", "method"),
     output:
         LAYOUT.predictions(),
     wildcard_constraints:
-        method="|".join(PLAN.methods_predicted_by("predict_answers")) or "(?!)",
+        method="|".join(PLAN.methods_answering_from_samples(False)) or "(?!)",
     params:
-        **generation_params(ANSWER_CHECKPOINT, templates=ANSWER_TEMPLATES, sampling=of(PLAN.answer_sampling, "model", "method")),
+        **generation_params(ANSWER_CHECKPOINT, templates=ANSWER_TEMPLATES, sampling=of(PLAN.prediction_sampling, "model", "method")),
         strategy=lambda wildcards: METHODS[wildcards.method].answer.strategy,
         answer=of(PLAN.answer_settings, "model", "method"),
+        checkpoints=of(PLAN.answer_checkpoints, "model", "method"),
     resources:
         **gpu_job_resources(),
     log:
@@ -40,61 +36,6 @@ rule predict_answers:
         "../scripts/predict_answers.py"
 
 
-rule predict_best_of_n:
-    """Strategy `best_of_n` (Idk-BoN): N samples of the method's checkpoint per test question, de-duplicated,
-    scored by its scorer stage's reward model; the best is the answer (rait.scoring)."""
-    input:
-        questions=LAYOUT.questions(split="test"),
-        model=of(PLAN.answer_model_files, "model", "method"),
-        scorer=of(PLAN.answer_scorer_files, "model", "method"),
-    output:
-        LAYOUT.predictions(),
-    wildcard_constraints:
-        method="|".join(PLAN.methods_predicted_by("predict_best_of_n")) or "(?!)",
-    params:
-        **generation_params(ANSWER_CHECKPOINT, templates=ANSWER_TEMPLATES, sampling=of(PLAN.best_of_n_sampling, "model", "method")),
-        scorer=of(PLAN.answer_scorer, "model", "method"),
-        strategy="best_of_n",
-    resources:
-        **gpu_job_resources(),
-    log:
-        f"{RESULTS}/logs/predict_best_of_n/{{model}}_{{method}}/{{dataset}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/predict_best_of_n/{{model}}_{{method}}/{{dataset}}.tsv"
-    conda:
-        sampling_env
-    threads: 2
-    script:
-        "../scripts/predict_best_of_n.py"
-
-
-rule predict_with_followup:
-    """Strategy `followup_sure` (R-Tuning): the checkpoint's greedy answer, then the follow-up question "Are you
-    sure ...? I am" and P(sure) / (P(sure) + P(unsure)), mixed with the answer's token probability (rait.followup)."""
-    input:
-        questions=LAYOUT.questions(split="test"),
-        model=of(PLAN.answer_model_files, "model", "method"),
-    output:
-        LAYOUT.predictions(),
-    wildcard_constraints:
-        method="|".join(PLAN.methods_predicted_by("predict_with_followup")) or "(?!)",
-    params:
-        **generation_params(ANSWER_CHECKPOINT, templates=ANSWER_TEMPLATES, sampling=of(PLAN.answer_sampling, "model", "method")),
-        strategy="followup_sure",
-        answer=of(PLAN.answer_settings, "model", "method"),
-    resources:
-        **gpu_job_resources(),
-    log:
-        f"{RESULTS}/logs/predict_with_followup/{{model}}_{{method}}/{{dataset}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/predict_with_followup/{{model}}_{{method}}/{{dataset}}.tsv"
-    conda:
-        sampling_env
-    threads: 2
-    script:
-        "../scripts/predict_with_followup.py"
-
-
 rule collect_sampled_answers:
     """Strategy `sampled_greedy`: the base model's greedy answers, generated beside its samples of the test split."""
     input:
@@ -102,7 +43,7 @@ rule collect_sampled_answers:
     output:
         LAYOUT.predictions(),
     wildcard_constraints:
-        method="|".join(PLAN.methods_predicted_by("collect_sampled_answers")) or "(?!)",
+        method="|".join(PLAN.methods_answering_from_samples(True)) or "(?!)",
     params:
         strategy="sampled_greedy",
     log:
