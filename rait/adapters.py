@@ -163,20 +163,25 @@ def target_pattern(factors: dict) -> str:
     return "^(?:" + "|".join(re.escape(module) for module in sorted(factors)) + ")$"
 
 
-def write_adapter(adapter: Adapter, folder) -> Path:
-    """``folder`` holding the adapter in PEFT's format, written beside it and renamed into place."""
+def write_adapter_files(adapter: Adapter, folder) -> None:
+    """The adapter's two files in PEFT's format into an existing ``folder``."""
     from safetensors.torch import save_file
 
+    tensors = {}
+    for module, (a, b) in adapter.factors.items():
+        tensors[f"base_model.model.{module}.lora_A.weight"] = a.contiguous()
+        tensors[f"base_model.model.{module}.lora_B.weight"] = b.contiguous()
+    save_file(tensors, str(Path(folder) / WEIGHTS_FILE), metadata={"format": "pt"})
+    (Path(folder) / CONFIG_FILE).write_text(json.dumps(adapter.config, indent=2, sort_keys=True), encoding="utf-8")
+
+
+def write_adapter(adapter: Adapter, folder) -> Path:
+    """``folder`` holding the adapter in PEFT's format, written beside it and renamed into place."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        tensors = {}
-        for module, (a, b) in adapter.factors.items():
-            tensors[f"base_model.model.{module}.lora_A.weight"] = a.contiguous()
-            tensors[f"base_model.model.{module}.lora_B.weight"] = b.contiguous()
-        save_file(tensors, str(scratch / WEIGHTS_FILE), metadata={"format": "pt"})
-        (scratch / CONFIG_FILE).write_text(json.dumps(adapter.config, indent=2, sort_keys=True), encoding="utf-8")
+        write_adapter_files(adapter, scratch)
         if folder.exists():
             shutil.rmtree(folder)
         scratch.rename(folder)

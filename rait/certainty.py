@@ -130,10 +130,14 @@ def load_sharded(model_class, model_path: str):
     ``device_map="auto"``) when there are several, as a 70B model needs; on the one GPU or the CPU otherwise."""
     import torch
 
+    from rait.checkpoints import is_adapter, load_causal_lm
+
     gpus = torch.cuda.device_count()
+    # a LoRA stage stored as an adapter: its base with the adapter merged in (rait.checkpoints)
+    load = load_causal_lm if is_adapter(model_path) else model_class.from_pretrained
     if gpus > 1:
-        return model_class.from_pretrained(model_path, dtype="auto", device_map="auto").eval()
-    return model_class.from_pretrained(model_path, dtype="auto").to("cuda" if gpus else "cpu").eval()
+        return load(model_path, dtype="auto", device_map="auto").eval()
+    return load(model_path, dtype="auto").to("cuda" if gpus else "cpu").eval()
 
 
 def letter_probabilities(model_path: str, records: list[dict], *, templates: dict, chat: bool,

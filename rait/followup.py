@@ -51,14 +51,16 @@ class FollowUp:
 
     def __init__(self, path: str, *, chat: bool, system: str | None = None, batch_size: int = 16):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
+
+        from rait.checkpoints import load_causal_lm
 
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device).eval()
+        self.model = load_causal_lm(path, dtype=dtype).to(self.device).eval()
         self.chat, self.system, self.batch_size = chat, system, batch_size
 
     def prompt_text(self, prompt: str) -> str:

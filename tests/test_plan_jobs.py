@@ -113,6 +113,23 @@ def test_one_prediction_rule_gets_what_each_strategy_declares(shipped):
     assert shipped.prediction_sampling("llama2_7b", "rtuning")["n"] == 0
 
 
+def test_lora_stages_stored_as_adapters_are_told_so_and_their_consumers_read_the_base_too(shipped):
+    """training.lora_storage: adapter (issue 26): a LoRA stage of a causal LM is stored as an adapter (its trainer
+    is told; merged, the default, passes nothing, as before the option existed) and every job loading it also
+    depends on the full checkpoint its chain applies to; reward models and full fine-tuning stay full."""
+    plan = plan_of(training={"lora_storage": "adapter"})
+    assert [plan.stage_storage("llama2_7b", s) for s in ("sft_half", "dpo", "reward", "rehearsal")] == [
+        "adapter", "adapter", "full", "full"]
+    assert plan.stage_storage("llama3_70b", "dpo") == "full"  # lora: null
+    assert plan.checkpoint_files("llama2_7b", "dpo") == ["results/checkpoints/llama2_7b_dpo", "results/models/llama2_7b"]
+    assert plan.checkpoint_files("llama2_7b", "reward") == ["results/checkpoints/llama2_7b_reward"]
+    assert plan.answer_inputs("llama2_7b", "bon")["scorer"] == ["results/checkpoints/llama2_7b_reward"]
+    assert json.loads(plan.trainer_options("llama2_7b", "dpo"))["storage"] == "adapter"
+    assert "storage" not in json.loads(plan.trainer_options("llama2_7b", "reward"))
+    assert "storage" not in json.loads(shipped.trainer_options("llama2_7b", "dpo"))
+    assert shipped.checkpoint_files("llama2_7b", "dpo") == ["results/checkpoints/llama2_7b_dpo"]
+
+
 def test_the_summary_covers_the_demo_and_every_evaluation_on_disk_but_a_stray_file(shipped):
     on_disk = shipped.evaluations_among(["llama3_8b_dpo", "notes", "gpt4_dpo", "curves/llama3_8b_dpo"])
     assert on_disk == ["results/eval/llama3_8b_dpo.json"]

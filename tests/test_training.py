@@ -590,6 +590,23 @@ def test_cut_trains_and_saves_a_plain_checkpoint(tiny_model, tmp_path):
         cut.train(tiny_model, cut_records(), out, chat=False, lora=None, judgment_prompt="{verdict}", log=None)
 
 
+def test_cut_with_lora_trains_the_same_adapter_on_every_run(tiny_model, tmp_path):
+    """The LoRA factors are drawn after the job's seed is set: two runs of one job (here in one process, whose
+    random state the first run moved on) end with the same loss and weights. Before, each run drew its own."""
+    import torch as _torch
+
+    losses = []
+    for index in range(2):
+        _torch.rand(7)  # whatever ran before in the process must not matter
+        stats = cut.train(tiny_model, cut_records(), tmp_path / f"cut{index}", chat=True,
+                          lora={"r": 4, "target_modules": ["c_fc"]},
+                          hparams={**FAST, "learning_rate": 1e-2, "max_steps": 3}, log=None)
+        losses.append(stats["train_loss"])
+    assert losses[0] == losses[1]
+    first, second = state(tmp_path / "cut0"), state(tmp_path / "cut1")
+    assert all(_torch.equal(first[key], second[key]) for key in first)
+
+
 # ---- reward model and RL --------------------------------------------------------------------------------------
 
 
@@ -855,3 +872,62 @@ def test_the_whole_runs_loss_counts_the_steps_before_a_resume():
     # logged every two steps: each logged loss weighs the steps it covers
     history = [{"loss": 2.0, "step": 2}, {"loss": 1.0, "step": 4}]
     assert whole_run_loss(0.25, 8, history, 4) == pytest.approx((2 * 2 + 1 * 2 + 0.25 * 4) / 8)
+
+
+def test_a_lora_chain_stored_as_adapters_computes_what_the_merged_chain_does(tiny_model, tmp_path):
+    """SFT then DPO with LoRA, once stored merged (each stage a full copy) and once as adapters (issue 26): the
+    DPO stage's adapter is SFT's and its own stacked, over the base; loaded by rait.checkpoints it gives the merged
+    chain's logits. The adapter checkpoint holds no full weights, a fraction of the merged one's bytes."""
+    from rait.adapters import read_adapter
+    from rait.checkpoints import ADAPTER_FILE, adapter_base, is_adapter, load_causal_lm
+
+    lora = {"r": 4, "alpha": 8, "dropout": 0.0}
+    runs = {}
+    for storage in ("merged", "adapter"):
+        first, second = tmp_path / storage / "sft", tmp_path / storage / "dpo"
+        sft.train(tiny_model, sft_records(), first, chat=False, lora=lora, storage=storage,
+                  hparams={**FAST, "learning_rate": 1e-2, "max_steps": 4}, log=None)
+        stats = dpo.train(first, dpo_records(), second, chat=False, lora=lora, storage=storage,
+                          hparams={**FAST, "learning_rate": 1e-2, "max_steps": 3}, log=None)
+        runs[storage] = (first, second, stats)
+    merged_sft, merged_dpo, _ = runs["merged"]
+    adapter_sft, adapter_dpo, stats = runs["adapter"]
+    assert not is_adapter(merged_dpo) and is_adapter(adapter_sft) and is_adapter(adapter_dpo)
+    assert adapter_base(adapter_dpo) == adapter_base(adapter_sft) == str(tiny_model)
+    assert read_adapter(adapter_dpo).rank == 8 and stats["stored"] == "adapter"
+    assert json.loads((adapter_dpo / ADAPTER_FILE).read_text())["rank"] == 8
+    assert not list(adapter_dpo.glob("model*.safetensors")) and (adapter_dpo / common.STATS_FILE).is_file()
+    tokenizer = AutoTokenizer.from_pretrained(adapter_dpo)
+    ids = torch.tensor([tokenizer(r["prompt"])["input_ids"] for r in sft_records(2)])
+    with torch.no_grad():
+        for merged, adapter in ((merged_sft, adapter_sft), (merged_dpo, adapter_dpo)):
+            expected = AutoModelForCausalLM.from_pretrained(merged).eval()(input_ids=ids).logits
+            got = load_causal_lm(adapter).eval()(input_ids=ids).logits
+            assert (expected - got).abs().max().item() < 1e-4, (merged.name, (expected - got).abs().max().item())
+    assert not list(adapter_dpo.parent.glob(".*"))  # no scratch folder left: the DPO start's merged copy is gone
+    size = lambda folder: sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())  # noqa: E731
+    assert size(adapter_dpo) < size(merged_dpo)
+
+
+def test_an_adapter_whose_base_changed_is_refused_before_loading(tiny_model, tmp_path):
+    from rait.checkpoints import adapter_base, load_causal_lm
+
+    base = tmp_path / "base"
+    AutoModelForCausalLM.from_pretrained(tiny_model).save_pretrained(base)
+    AutoTokenizer.from_pretrained(tiny_model).save_pretrained(base)
+    out = tmp_path / "sft"
+    sft.train(base, sft_records(), out, chat=False, lora={"r": 4}, storage="adapter",
+              hparams={**FAST, "max_steps": 1}, log=None)
+    assert adapter_base(out) == str(base)
+    config = json.loads((base / "config.json").read_text())
+    (base / "config.json").write_text(json.dumps({**config, "n_layer": 3}))  # another model under the same path
+    with pytest.raises(RaitError, match=r"trained on a base with fingerprint \w+, but .*/base is now \w+ \(another "
+                                        r"model or revision under that path\): retrain the stage"):
+        load_causal_lm(out)
+    import shutil
+
+    shutil.rmtree(base)
+    with pytest.raises(RaitError, match=r"its base checkpoint .*/base is gone"):
+        load_causal_lm(out)
+    with pytest.raises(RaitError, match="storage must be one of merged, adapter, got 'copy'"):
+        sft.train(tiny_model, sft_records(), tmp_path / "x", chat=False, storage="copy", log=None)

@@ -162,8 +162,31 @@ class Plan:
         return self.model_checkpoint(model) if stage == registry.BASE else self.layout.checkpoint(model, stage)
 
     def checkpoint_files(self, model: str, stage: str) -> list[str]:
-        """What a job loading ``stage``'s checkpoint depends on."""
-        return self.built_model_files(model) if stage == registry.BASE else [self.stage_checkpoint(model, stage)]
+        """What a job loading ``stage``'s checkpoint depends on: the checkpoint, and for one stored as an adapter
+        the full checkpoint it applies to."""
+        if stage == registry.BASE:
+            return self.built_model_files(model)
+        base = self.adapter_base_stage(model, stage)
+        return [self.stage_checkpoint(model, stage), *([] if base is None else self.checkpoint_files(model, base))]
+
+    def stage_storage(self, model: str, stage: str) -> str:
+        """How a stage's checkpoint is stored: "adapter" (training.lora_storage, for a LoRA stage of a causal LM),
+        else "full"."""
+        if stage == registry.BASE:
+            return "full"
+        trainer = self.trainers[self.stages[stage].trainer]
+        lora = self.trainer_section(model, stage).get("lora", self.stage_training(model, stage)["lora"])
+        wanted = self.stage_training(model, stage).get("lora_storage", "merged")
+        causal = getattr(trainer, "MODEL_CLASS", "AutoModelForCausalLM") == "AutoModelForCausalLM"
+        return "adapter" if wanted == "adapter" and lora is not None and causal else "full"
+
+    def adapter_base_stage(self, model: str, stage: str) -> str | None:
+        """The stage (or ``base``) whose full checkpoint an adapter stage applies to: the first start down its
+        chain that is not itself an adapter; None for a full checkpoint."""
+        if self.stage_storage(model, stage) != "adapter":
+            return None
+        start = self.stages[stage].start
+        return self.adapter_base_stage(model, start) or start
 
     def engine_env(self, model: str) -> str:
         """vLLM models sample in the vLLM env; the rest with transformers in the models env."""
@@ -367,6 +390,8 @@ class Plan:
                           f"{where}.hparams (model {model}, stage {stage.name})")
         precision_hparams(entry["precision"], section.get("hparams") or {},
                           f"config key {stage.settings_key}.hparams (model {model}, stage {stage.name})", model=model)
+        if self.stage_storage(model, stage.name) == "adapter":  # absent: merged, as before the option existed
+            options["storage"] = "adapter"
         if stage.scorer:
             options["reward_model"] = self.stage_checkpoint(model, stage.scorer)
         if stage.reward:  # the registry names the reward; its weights are training.<trainer>.<reward>

@@ -93,7 +93,9 @@ class TransformersEngine:
     def __init__(self, model_path: str, batch_size: int | None = None, token_budget: int = 24576,
                  top_k_prefilter: int = 64, dtype: str = "auto", threads: int | None = None, **unused):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
+
+        from rait.checkpoints import load_causal_lm
 
         if unused:
             log.info("transformers engine ignores options %s", sorted(unused))
@@ -113,7 +115,8 @@ class TransformersEngine:
         self.pad_id = self.tokenizer.pad_token_id
         if self.pad_id is None:
             self.pad_id = self.tokenizer.eos_token_id
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype).to(self.device).eval()
+        # a LoRA stage stored as an adapter: its base with the adapter merged in (rait.checkpoints)
+        self.model = load_causal_lm(model_path, dtype=dtype).to(self.device).eval()
         # transformers renamed the forward's `past_key_values` to `cache` (5.2x); take whichever this one has
         self._cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
         log.info("transformers engine: %s on %s, token budget %d, top-k prefilter %d", model_path, self.device,

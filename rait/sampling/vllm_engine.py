@@ -30,6 +30,7 @@ import os
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from rait.errors import RaitError
 from rait.sampling import Generation, SamplingSpec, truncate_at_stop
@@ -131,16 +132,38 @@ class VllmEngine:
             self.seed,
             {key: options[key] for key in sorted(options)},
         )
+        # a LoRA stage stored as an adapter: vLLM serves it over its base (rait.checkpoints)
+        self.lora_request, model = self._adapter(model_path, options)
         started = time.monotonic()
         try:
             with _spawn_safe_main():
-                self.llm = LLM(model=model_path, seed=self.seed, **options)
+                self.llm = LLM(model=model, seed=self.seed, **options)
         except TypeError as err:
             if "unexpected keyword argument" not in str(err):
                 raise
             raise RaitError(f"vllm engine: option not known to vllm.LLM ({err})") from None
         log.info("vllm engine ready in %.0f s", time.monotonic() - started)
         self.max_model_len = self._max_model_len()
+
+    @staticmethod
+    def _adapter(model_path: str, options: dict):
+        """(LoRARequest, base) for an adapter checkpoint, its rank within ``max_lora_rank`` (the smallest rank vLLM
+        serves that holds it); (None, model_path) for a full one."""
+        from rait.adapters import served_rank
+        from rait.checkpoints import adapter_base, adapter_rank, is_adapter
+
+        if not is_adapter(model_path):
+            return None, model_path
+        from vllm.lora.request import LoRARequest
+
+        rank = adapter_rank(model_path)
+        options.setdefault("enable_lora", True)
+        options.setdefault("max_loras", 1)
+        options.setdefault("max_lora_rank", served_rank(rank))
+        if options["max_lora_rank"] < rank:
+            raise RaitError(f"{model_path}: a LoRA adapter of rank {rank} above the engine's max_lora_rank "
+                            f"{options['max_lora_rank']} (config key models.<model>.engine_options)")
+        return LoRARequest("rait-stage", 1, str(Path(model_path).resolve())), adapter_base(model_path)
 
     def _max_model_len(self) -> int | None:
         engine = getattr(self.llm, "llm_engine", None)
@@ -159,7 +182,8 @@ class VllmEngine:
         # vLLM takes a tqdm constructor for its bar: the progress goes to the rule's log, not the terminal
         from rait.progress import tqdm_factory
 
-        return self.llm.generate(prompts, params, use_tqdm=tqdm_factory(log) if progress else False)
+        adapter = {"lora_request": self.lora_request} if self.lora_request is not None else {}
+        return self.llm.generate(prompts, params, use_tqdm=tqdm_factory(log) if progress else False, **adapter)
 
     def per_request_seed_supported(self, probe_prompt: list[int]) -> bool:
         """Whether this platform takes ``SamplingParams(seed=...)``; probed once, then cached."""

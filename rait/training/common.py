@@ -27,7 +27,7 @@ from rait.plan.layout import LOG_HISTORY_FILE, STATS_FILE, TENSORBOARD_DIR  # no
 # Options every trainer takes (``--options``), from the model entry and the ``training`` section; a trainer
 # module adds the options it reads (its ``Settings``: its own section ``training.<kind>`` and what the plan gives)
 # in ``SETTINGS``.
-COMMON_OPTIONS = ("chat", "system", "lora", "seed")
+COMMON_OPTIONS = ("chat", "system", "lora", "seed", "storage")
 
 DEFAULT_LORA = {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear"}
 # Short names accepted in the ``lora`` dict, besides every ``peft.LoraConfig`` field.
@@ -464,9 +464,11 @@ def _count_params(model) -> tuple[int, int]:
 
 
 def _run(trainer, model_path, out_dir: Path, work: Path, key: str, *, lora: bool, extra: dict, log,
-         model_class: str = "AutoModelForCausalLM", after_train: Callable | None = None) -> dict:
+         model_class: str = "AutoModelForCausalLM", after_train: Callable | None = None, loaded: str | None = None,
+         storage: str = "merged") -> dict:
     """Train, save (all ranks), then merge/cast/save into ``out_dir`` on the main process. ``after_train(trainer)``
-    may add statistics (a reward model's held-out accuracy)."""
+    may add statistics (a reward model's held-out accuracy); ``loaded``: the full checkpoint the trainer started
+    from, when ``model_path`` is an adapter checkpoint (``rait.checkpoints.materialize``)."""
     is_main = trainer.accelerator.is_main_process
     say = log if (log and is_main) else (lambda message: None)
     trainable, total = _count_params(trainer.model)
@@ -498,12 +500,14 @@ def _run(trainer, model_path, out_dir: Path, work: Path, key: str, *, lora: bool
         "total_params": total,
         "lora": lora,
         "world_size": accelerator.num_processes,
+        **({"stored": "adapter"} if lora and storage == "adapter" else {}),
         **(after_train(trainer) if after_train else {}),
     }
     if is_main:  # on CPU, from what save_model wrote: the same code whether or not the weights were sharded
         check_claim(out_dir, key)  # again: the merge takes minutes on a large model
         save_final(model_path, stage, out_dir, trainer.processing_class, lora=lora, stats=stats,
-                   model_class=model_class, log_history=trainer.state.log_history, tensorboard=work / "runs")
+                   model_class=model_class, log_history=trainer.state.log_history, tensorboard=work / "runs",
+                   loaded=loaded, storage=storage)
         say(f"{extra['method']}: loss {stats['train_loss']:.4f} in {stats['runtime_s']:.0f}s; saved {out_dir}")
     accelerator.wait_for_everyone()
     return stats
@@ -525,15 +529,25 @@ def whole_run_loss(training_loss: float, global_step: int, log_history: Sequence
 
 def save_final(model_path, stage: Path, out_dir: Path, tokenizer, *, lora: bool, stats: dict,
                model_class: str = "AutoModelForCausalLM", log_history: Sequence[dict] = (),
-               tensorboard: Path | None = None) -> None:
+               tensorboard: Path | None = None, loaded: str | None = None, storage: str = "merged") -> None:
     """A plain checkpoint in the starting model's dtype: LoRA merged into a fresh copy of the base. ``model_class``:
     the transformers auto class it is (a reward model: ``AutoModelForSequenceClassification``, one label). The
-    trainer's ``log_history`` and TensorBoard folder (when there is one) are kept beside the weights."""
+    trainer's ``log_history`` and TensorBoard folder (when there is one) are kept beside the weights. With
+    ``storage`` "adapter" a LoRA stage is stored as the chain's stacked adapter over its base instead
+    (``rait.checkpoints``); ``loaded``: the full checkpoint the trainer started from, if not ``model_path``."""
     import transformers
     from transformers import AutoConfig
 
+    from rait.io import atomic_dir
+
+    if lora and storage == "adapter":
+        with atomic_dir(out_dir) as tmp:
+            _write_adapter(model_path, stage, tmp, tokenizer, model_class)
+            _write_records(tmp, stats, log_history, tensorboard)
+        return
     auto = getattr(transformers, model_class)
     kwargs = {"num_labels": 1} if model_class == "AutoModelForSequenceClassification" else {}
+    model_path = loaded or model_path
     dtype = AutoConfig.from_pretrained(model_path).dtype
     if lora:
         from peft import PeftModel
@@ -549,37 +563,80 @@ def save_final(model_path, stage: Path, out_dir: Path, tokenizer, *, lora: bool,
         model.config.pad_token_id = tokenizer.pad_token_id
         if getattr(model, "generation_config", None) is not None:
             model.generation_config.pad_token_id = tokenizer.pad_token_id
-    from rait.io import atomic_dir
-
     with atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        (tmp / STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
-        (tmp / LOG_HISTORY_FILE).write_text("".join(json.dumps(entry) + "\n" for entry in log_history),
-                                            encoding="utf-8")
-        if tensorboard is not None and tensorboard.is_dir():
-            shutil.copytree(tensorboard, tmp / TENSORBOARD_DIR)
+        _write_records(tmp, stats, log_history, tensorboard)
+
+
+def _write_records(folder: Path, stats: dict, log_history: Sequence[dict], tensorboard: Path | None) -> None:
+    (folder / STATS_FILE).write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    (folder / LOG_HISTORY_FILE).write_text("".join(json.dumps(entry) + "\n" for entry in log_history),
+                                           encoding="utf-8")
+    if tensorboard is not None and tensorboard.is_dir():
+        shutil.copytree(tensorboard, folder / TENSORBOARD_DIR)
+
+
+def _write_adapter(model_path, stage: Path, folder: Path, tokenizer, model_class: str) -> None:
+    """The stage's adapter stacked onto its start's (when the start is an adapter stage), over the start's base."""
+    from rait.adapters import read_adapter, stack
+    from rait.checkpoints import chain_of, write_adapter_checkpoint
+
+    if model_class != "AutoModelForCausalLM":
+        raise RaitError(f"{model_class} stages cannot be stored as adapters (their head is trained whole)")
+    base, parents = chain_of(model_path)
+    stacked = stack([*parents, read_adapter(stage)])
+    stacked.config["base_model_name_or_path"] = base
+    write_adapter_checkpoint(stacked, base, folder)
+    tokenizer.save_pretrained(folder)
+
+
+# How a LoRA stage is stored: merged into a full copy of its start, or as an adapter over the base (rait.checkpoints)
+STORAGES = ("merged", "adapter")
+
+
+def _full_start(model_path, work: Path) -> str:
+    """The full checkpoint a trainer starts from: ``model_path``, or an adapter start's merged copy (made once per
+    job, by the main process; the other ranks wait for it)."""
+    from rait.checkpoints import is_adapter, materialize
+
+    if not is_adapter(model_path):
+        return str(model_path)
+    folder = work / "start"
+    if is_global_main():
+        materialize(model_path, folder)
+    else:
+        while not (folder / "config.json").is_file():
+            time.sleep(2)
+    return str(folder)
 
 
 def train_stage(build_trainer: Callable, model_path, records, out_dir, *, lora: dict | None, extra: dict,
                 log: Callable[[str], None] | None, model_class: str = "AutoModelForCausalLM",
-                after_train: Callable | None = None, save_steps: int | None = None, **options) -> dict:
+                after_train: Callable | None = None, save_steps: int | None = None, storage: str = "merged",
+                **options) -> dict:
     """Build a trainer with ``build_trainer(model_path, records, work_dir, lora=..., log=..., **options)`` in a
     scratch folder beside ``out_dir`` named by the job's parameters, train it (resuming from the folder's latest
     checkpoint when a killed run of the same job left one; one every ``save_steps``) and save the final checkpoint.
     The scratch folder goes when the job succeeds, when a newer job claimed the output, and when it fails with
-    nothing to resume from."""
+    nothing to resume from. A start stored as an adapter (``rait.checkpoints``) is merged into a full copy in the
+    scratch folder first, which the trainer starts from (its reference and KL anchor); ``storage`` "adapter" keeps
+    a LoRA stage as the chain's stacked adapter instead of a merged copy."""
+    if storage not in STORAGES:
+        raise RaitError(f"storage must be one of {', '.join(STORAGES)}, got {storage!r} (config key "
+                        "training.lora_storage)")
     out_dir = Path(out_dir)
     key = job_key(model_path, records, {"lora": lora, "extra": extra, "model_class": model_class, **options})
     work = work_dir(out_dir, key)
     held = hold_work_dir(work)
     claim(out_dir, key)
     try:
-        trainer = build_trainer(model_path, records, work, lora=lora, log=log, **options)
+        loaded = _full_start(model_path, work)
+        trainer = build_trainer(loaded, records, work, lora=lora, log=log, **options)
         save_every(trainer, save_steps)
         trainer.add_callback(watch_claim(out_dir, key))
         stats = _run(trainer, str(model_path), out_dir, work, key, lora=lora is not None, extra=extra, log=log,
-                     model_class=model_class, after_train=after_train)
+                     model_class=model_class, after_train=after_train, loaded=loaded, storage=storage)
     except StaleJob:  # a newer job owns the output: nothing here will ever be resumed
         remove_work_dir(work)
         raise

@@ -213,7 +213,7 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
                   weight: float = Settings.weight, judgment_prompt: str = Settings.judgment_prompt, seed: int = 0,
                   log: Callable[[str], None] | None = print):
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, TrainingArguments
+    from transformers import AutoModelForCausalLM, TrainingArguments, set_seed
 
     what = "train_cut"
     check_records(records, FIELDS, what)
@@ -225,6 +225,9 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
     args = make_config(TrainingArguments, hparams, {"output_dir": str(work_dir), "seed": seed, "data_seed": seed,
                                                     "save_strategy": "no", "remove_unused_columns": False}, what)
     prepare_work_dir(args, Path(work_dir))
+    # seeded before the LoRA factors are drawn: TRL's trainers seed before they wrap the model, transformers'
+    # Trainer only when it is built, after; unseeded, two runs of one job trained different adapters
+    set_seed(seed)
     model = AutoModelForCausalLM.from_pretrained(str(model_path))
     peft_config = lora_config(lora)
     if peft_config is not None:
@@ -245,13 +248,13 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, threshold: float = Settings.threshold,
           weight: float = Settings.weight, judgment_prompt: str = Settings.judgment_prompt, seed: int = 0,
-          save_steps: int | None = None, log: Callable[[str], None] | None = print) -> dict:
+          save_steps: int | None = None, storage: str = "merged", log: Callable[[str], None] | None = print) -> dict:
     """CUT on ``records`` ({"id", "prompt", "target", "judgment"?}) from ``model_path``; ``hparams`` are
     ``transformers.TrainingArguments`` fields. Output as for ``rait.training.sft.train``."""
     threshold, weight, judgment_prompt = _settings(threshold, weight, judgment_prompt)
     extra = {"method": "cut", "chat": chat, "seed": seed, "threshold": threshold, "weight": weight,
              "judged": sum(bool(r.get("judgment")) for r in records)}
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
-                       save_steps=save_steps,
+                       save_steps=save_steps, storage=storage,
                        hparams=hparams, threshold=threshold, weight=weight, judgment_prompt=judgment_prompt,
                        seed=seed, extra=extra)

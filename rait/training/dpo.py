@@ -78,7 +78,7 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, beta: float = Settings.beta,
           sft_weight: float = Settings.sft_weight, seed: int = 0, save_steps: int | None = None,
-          log: Callable[[str], None] | None = print) -> dict:
+          storage: str = "merged", log: Callable[[str], None] | None = print) -> dict:
     """DPO on preference pairs ({"id", "prompt", "chosen", "rejected"}) starting from ``model_path``.
 
     The loss is TRL's sigmoid DPO loss with ``beta`` plus ``sft_weight`` times the mean NLL of the chosen
@@ -89,5 +89,5 @@ def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: s
     beta, sft_weight = _weights(beta, sft_weight, "train_dpo")
     extra = {"method": "dpo", "chat": chat, "seed": seed, "beta": beta, "sft_weight": sft_weight}
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
-                       save_steps=save_steps,
+                       save_steps=save_steps, storage=storage,
                        hparams=hparams, beta=beta, sft_weight=sft_weight, seed=seed, extra=extra)

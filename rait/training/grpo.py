@@ -107,7 +107,7 @@ def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: s
           lora: dict | None = None, hparams: dict | None = None, reward: str | None = None,
           reward_settings: dict | None = None, confidence_marker: str = Settings.confidence_marker,
           confidence_position: str = Settings.confidence_position, reward_model: str | None = None, seed: int = 0,
-          save_steps: int | None = None, log: Callable[[str], None] | None = print) -> dict:
+          save_steps: int | None = None, storage: str = "merged", log: Callable[[str], None] | None = print) -> dict:
     """GRPO from ``model_path`` on the prompts of ``records`` ({"id", "prompt", "grading"}), rewarded by
     ``rait.rewards.REWARDS[reward]``; ``hparams`` are ``trl.GRPOConfig`` fields (num_generations, beta,
     max_completion_length, temperature, ...). Output as for ``rait.training.sft.train``."""
@@ -121,7 +121,7 @@ def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: s
                 "last_logged_reward": rewards[-1] if rewards else None}
 
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
-                       save_steps=save_steps,
+                       save_steps=save_steps, storage=storage,
                        hparams=hparams, reward=reward, reward_settings=reward_settings,
                        confidence_marker=confidence_marker, confidence_position=confidence_position,
                        reward_model=reward_model, counts=counts, seed=seed,

@@ -104,12 +104,12 @@ def heldout_stats(trainer) -> dict:
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, heldout: float = Settings.heldout, seed: int = 0,
-          save_steps: int | None = None, log: Callable[[str], None] | None = print) -> dict:
+          save_steps: int | None = None, storage: str = "merged", log: Callable[[str], None] | None = print) -> dict:
     """A reward model on preference pairs ({"id", "prompt", "chosen", "rejected"}) from ``model_path``;
     ``hparams`` are ``trl.RewardConfig`` fields. Output as for ``rait.training.sft.train``, the model a
     one-label sequence classifier, the statistics with the held-out accuracy."""
     extra = {"method": "reward", "chat": chat, "seed": seed, "heldout": heldout}
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
-                       save_steps=save_steps,
+                       save_steps=save_steps, storage=storage,
                        hparams=hparams, heldout=heldout, seed=seed, extra=extra, model_class=MODEL_CLASS,
                        after_train=heldout_stats)

@@ -87,11 +87,11 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, reward_model: str | None = None, seed: int = 0,
-          save_steps: int | None = None, log: Callable[[str], None] | None = print) -> dict:
+          save_steps: int | None = None, storage: str = "merged", log: Callable[[str], None] | None = print) -> dict:
     """RLOO from ``model_path`` on the prompts of ``records`` ({"id", "prompt"}), rewarded by ``reward_model``
     (a ``rait.training.reward`` checkpoint); ``hparams`` are ``trl.RLOOConfig`` fields (num_generations, beta,
     max_completion_length, temperature, ...). Output as for ``rait.training.sft.train``."""
     extra = {"method": "rloo", "chat": chat, "seed": seed, "reward_model": str(reward_model)}
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
-                       save_steps=save_steps,
+                       save_steps=save_steps, storage=storage,
                        hparams=hparams, reward_model=reward_model, seed=seed, extra=extra)

@@ -61,7 +61,7 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, seed: int = 0, save_steps: int | None = None,
-          log: Callable[[str], None] | None = print) -> dict:
+          storage: str = "merged", log: Callable[[str], None] | None = print) -> dict:
     """Supervised fine-tuning on ``records`` ({"id", "prompt", "target"}), loss on the target only.
 
     ``lora``: LoRA options (r, alpha, dropout, target_modules; ``{}`` for the defaults ``DEFAULT_LORA``), or
@@ -71,5 +71,5 @@ def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: s
     Writes the merged model, tokenizer and ``training_stats.json`` to ``out_dir`` and returns those statistics.
     """
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
-                       save_steps=save_steps,
+                       save_steps=save_steps, storage=storage,
                        hparams=hparams, seed=seed, extra={"method": "sft", "chat": chat, "seed": seed})

@@ -34,7 +34,7 @@ rule sample_rehearsed:
     """The rehearsed model samples the train questions again (open questions; multiple choice reads letter probabilities)."""
     input:
         questions=LAYOUT.questions(),
-        model=LAYOUT.checkpoint(stage=REHEARSAL),
+        model=of(PLAN.checkpoint_files, "model", stage=REHEARSAL),
     output:
         LAYOUT.samples(stage=REHEARSAL),
     params:

@@ -49,7 +49,8 @@ rule sample_heldout:
     input:
         questions=of(PLAN.heldout_questions, "model", "stage"),
         trained=LAYOUT.train_data(),
-        model=LAYOUT.checkpoint(),
+        # the checkpoint, and the base it applies to when it is an adapter
+        model=of(PLAN.checkpoint_files, "model", "stage"),
     output:
         LAYOUT.heldout_samples(),
     wildcard_constraints:

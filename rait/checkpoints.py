@@ -1,0 +1,118 @@
+"""A stage's checkpoint as its consumers read it: a full model, or a LoRA adapter over a base (issue 26).
+
+A LoRA stage stored as an adapter (``training.lora_storage: adapter``) holds PEFT's adapter files, the tokenizer,
+its statistics, and ``ADAPTER_FILE``: the full checkpoint it applies to (``base``, as the plan names it: the
+model, or a stage trained in full such as CRaFT's rehearsal) and that checkpoint's fingerprint. The adapter is the
+whole chain's (``rait.adapters.stack``): a stage that starts from another adapter stage stores the parent's update
+and its own as one, so that every consumer applies one adapter to one base. Consumers load through
+``load_causal_lm`` (the base with the adapter merged in memory) whatever the checkpoint is; a trainer starting from
+an adapter stage starts from ``materialize``'s merged copy in its scratch folder, so that DPO's reference and RL's
+KL anchor are the parent as before.
+
+An adapter whose base is gone or is another model than the one it was trained on (another revision, another
+key) is refused before any engine loads, naming both: the fingerprint is the base's ``config.json`` and the names
+and sizes of its weight files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from rait.adapters import CONFIG_FILE, Adapter, read_adapter, write_adapter_files
+from rait.errors import RaitError
+
+ADAPTER_FILE = "rait_adapter.json"
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+
+
+def is_adapter(path) -> bool:
+    return (Path(path) / ADAPTER_FILE).is_file()
+
+
+def fingerprint(folder) -> str:
+    """The base checkpoint's identity: its config.json and the names and sizes of its weight files (cheap for a
+    16 GB model, and it changes with another model or revision)."""
+    folder = Path(folder)
+    config = folder / "config.json"
+    if not config.is_file():
+        raise RaitError(f"{folder}: no config.json: not a checkpoint folder")
+    digest = hashlib.sha256(config.read_bytes())
+    for path in sorted(folder.iterdir()):
+        if path.suffix in WEIGHT_SUFFIXES:
+            digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    return digest.hexdigest()[:16]
+
+
+def adapter_base(path) -> str:
+    """The full checkpoint an adapter checkpoint applies to, checked to be the one it was trained on."""
+    record_path = Path(path) / ADAPTER_FILE
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        base = record["base"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise RaitError(f"{record_path}: unreadable adapter record ({err}); retrain the stage") from None
+    if not Path(base).is_dir():
+        raise RaitError(f"{path}: its base checkpoint {base} is gone")
+    found = fingerprint(base)
+    if found != record.get("fingerprint"):
+        raise RaitError(f"{path}: trained on a base with fingerprint {record.get('fingerprint')}, but {base} is "
+                        f"now {found} (another model or revision under that path): retrain the stage")
+    return base
+
+
+def adapter_rank(path) -> int:
+    """The stacked rank an adapter checkpoint's record states."""
+    try:
+        return int(json.loads((Path(path) / ADAPTER_FILE).read_text(encoding="utf-8"))["rank"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise RaitError(f"{Path(path) / ADAPTER_FILE}: unreadable adapter record ({err}); retrain the stage") from None
+
+
+def write_adapter_checkpoint(adapter: Adapter, base: str, folder: Path) -> None:
+    """The adapter's files and its record into ``folder`` (the caller's atomic scratch folder)."""
+    write_adapter_files(adapter, folder)
+    record = {"base": str(base), "fingerprint": fingerprint(base), "rank": adapter.rank}
+    (Path(folder) / ADAPTER_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
+def chain_of(start) -> tuple[str, list[Adapter]]:
+    """(base, adapters) a stage starting from ``start`` stacks its own adapter onto: an adapter checkpoint's
+    base and stacked adapter, or ``start`` itself and none."""
+    if is_adapter(start):
+        return adapter_base(start), [read_adapter(start)]
+    return str(start), []
+
+
+def load_causal_lm(path, **kwargs):
+    """``AutoModelForCausalLM.from_pretrained(path, **kwargs)``, or for an adapter checkpoint its base with the
+    adapter merged in (the model the stage trained, to rounding)."""
+    from transformers import AutoModelForCausalLM
+
+    if not is_adapter(path):
+        return AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
+    from peft import PeftModel
+
+    base = AutoModelForCausalLM.from_pretrained(adapter_base(path), **kwargs)
+    if not (Path(path) / CONFIG_FILE).is_file():
+        raise RaitError(f"{path}: no {CONFIG_FILE}: a half-written adapter checkpoint; retrain the stage")
+    return PeftModel.from_pretrained(base, str(path)).merge_and_unload()
+
+
+def materialize(path, folder) -> Path:
+    """A full checkpoint (weights and tokenizer) of ``path`` in ``folder``, written atomically; kept when a
+    complete one is there already (a resumed job)."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from rait.io import atomic_dir
+
+    folder = Path(folder)
+    if (folder / "config.json").is_file():
+        return folder
+    dtype = AutoConfig.from_pretrained(adapter_base(path)).dtype
+    model = load_causal_lm(path, dtype=dtype or "auto")
+    with atomic_dir(folder) as tmp:
+        model.save_pretrained(tmp)
+        AutoTokenizer.from_pretrained(str(path)).save_pretrained(tmp)
+    return folder
