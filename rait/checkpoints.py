@@ -20,7 +20,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from rait.adapters import CONFIG_FILE, Adapter, read_adapter, write_adapter_files
+from rait.adapters import CONFIG_FILE, WEIGHTS_FILE, Adapter, read_adapter, write_adapter_files
 from rait.errors import RaitError
 
 ADAPTER_FILE = "rait_adapter.json"
@@ -94,21 +94,37 @@ def load_causal_lm(path, **kwargs):
         return AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
     from peft import PeftModel
 
-    base = AutoModelForCausalLM.from_pretrained(adapter_base(path), **kwargs)
-    if not (Path(path) / CONFIG_FILE).is_file():
-        raise RaitError(f"{path}: no {CONFIG_FILE}: a half-written adapter checkpoint; retrain the stage")
+    base_path = adapter_base(path)
+    for name in (CONFIG_FILE, WEIGHTS_FILE):  # before the base loads: minutes for a large model
+        if not (Path(path) / name).is_file():
+            raise RaitError(f"{path}: no {name}: a half-written adapter checkpoint; retrain the stage")
+    base = AutoModelForCausalLM.from_pretrained(base_path, **kwargs)
     return PeftModel.from_pretrained(base, str(path)).merge_and_unload()
 
 
-def materialize(path, folder) -> Path:
-    """A full checkpoint (weights and tokenizer) of ``path`` in ``folder``, written atomically; kept when a
-    complete one is there already (a resumed job)."""
+def export(path, folder) -> Path:
+    """A full checkpoint of any stage in ``folder``, to upload or serve elsewhere: an adapter merged into its
+    base, a full checkpoint copied; written atomically either way."""
+    import shutil
+
+    from rait.io import atomic_dir
+
+    if is_adapter(path):
+        return materialize(path, folder, keep=False)
+    with atomic_dir(folder) as tmp:
+        shutil.copytree(path, tmp, dirs_exist_ok=True)
+    return Path(folder)
+
+
+def materialize(path, folder, keep: bool = True) -> Path:
+    """A full checkpoint (weights and tokenizer) of the adapter checkpoint ``path`` in ``folder``, written
+    atomically; with ``keep``, a complete one already there is kept (a resumed training job)."""
     from transformers import AutoConfig, AutoTokenizer
 
     from rait.io import atomic_dir
 
     folder = Path(folder)
-    if (folder / "config.json").is_file():
+    if keep and (folder / "config.json").is_file():
         return folder
     dtype = AutoConfig.from_pretrained(adapter_base(path)).dtype
     model = load_causal_lm(path, dtype=dtype or "auto")

@@ -128,6 +128,7 @@ def test_lora_stages_stored_as_adapters_are_told_so_and_their_consumers_read_the
     assert "storage" not in json.loads(plan.trainer_options("llama2_7b", "reward"))
     assert "storage" not in json.loads(shipped.trainer_options("llama2_7b", "dpo"))
     assert shipped.checkpoint_files("llama2_7b", "dpo") == ["results/checkpoints/llama2_7b_dpo"]
+    assert LAYOUT.merged_checkpoint("llama2_7b", "dpo") == "results/merged/llama2_7b_dpo"  # rule export_merged
 
 
 def test_the_summary_covers_the_demo_and_every_evaluation_on_disk_but_a_stray_file(shipped):

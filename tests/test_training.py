@@ -907,6 +907,17 @@ def test_a_lora_chain_stored_as_adapters_computes_what_the_merged_chain_does(tin
     assert not list(adapter_dpo.parent.glob(".*"))  # no scratch folder left: the DPO start's merged copy is gone
     size = lambda folder: sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())  # noqa: E731
     assert size(adapter_dpo) < size(merged_dpo)
+    # export (rule export_merged): the adapter stage as a plain checkpoint, a full one copied
+    from rait.checkpoints import export
+
+    export(adapter_dpo, tmp_path / "export" / "dpo")
+    export(merged_dpo, tmp_path / "export" / "merged_dpo")
+    with torch.no_grad():
+        expected = AutoModelForCausalLM.from_pretrained(merged_dpo).eval()(input_ids=ids).logits
+        for exported in ("dpo", "merged_dpo"):
+            got = AutoModelForCausalLM.from_pretrained(tmp_path / "export" / exported).eval()(input_ids=ids).logits
+            assert (expected - got).abs().max().item() < 1e-4
+    assert not is_adapter(tmp_path / "export" / "dpo") and (tmp_path / "export" / "dpo" / "tokenizer.json").is_file()
 
 
 def test_an_adapter_whose_base_changed_is_refused_before_loading(tiny_model, tmp_path):
@@ -919,6 +930,11 @@ def test_an_adapter_whose_base_changed_is_refused_before_loading(tiny_model, tmp
     sft.train(base, sft_records(), out, chat=False, lora={"r": 4}, storage="adapter",
               hparams={**FAST, "max_steps": 1}, log=None)
     assert adapter_base(out) == str(base)
+    weights = (out / "adapter_model.safetensors").read_bytes()
+    (out / "adapter_model.safetensors").unlink()
+    with pytest.raises(RaitError, match=r"no adapter_model.safetensors: a half-written adapter checkpoint"):
+        load_causal_lm(out)
+    (out / "adapter_model.safetensors").write_bytes(weights)
     config = json.loads((base / "config.json").read_text())
     (base / "config.json").write_text(json.dumps({**config, "n_layer": 3}))  # another model under the same path
     with pytest.raises(RaitError, match=r"trained on a base with fingerprint \w+, but .*/base is now \w+ \(another "

@@ -41,6 +41,10 @@ class Layout:
     def checkpoint(self, model: str = "{model}", stage: str = "{stage}") -> str:
         return f"{self.root}/checkpoints/{model}_{stage}"
 
+    def merged_checkpoint(self, model: str = "{model}", stage: str = "{stage}") -> str:
+        """A stage's full checkpoint for use outside the DAG (rule export_merged); nothing in the DAG reads it."""
+        return f"{self.root}/merged/{model}_{stage}"
+
     # ---- stage 3-5: samples, knowledge, CRaFT, training data -----------------------------------------------------
 
     def sample_shard(self, model="{model}", dataset="{dataset}", split="{split}", shard="{shard}",

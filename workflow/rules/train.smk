@@ -29,7 +29,25 @@ rule train_stage:
         "../envs/training.yaml"
     threads: 2
     shell:
-        OFFLINE_PREFIX + " python -m rait.training {params.trainer} --gpus {resources.node_gpus} --nodes {resources.nodes}"
+        f"{OFFLINE_PREFIX} python -m rait.training {{params.trainer}} --gpus {{resources.node_gpus}} --nodes {{resources.nodes}}"
         " --save-steps {resources.save_steps} --precision {params.precision}"
         " --deepspeed {params.deepspeed:q} --model {params.start:q} --data {input.data:q} --out {output:q}"
         " --options {params.options:q} > {log:q} 2>&1"
+
+
+rule export_merged:
+    """A stage's full checkpoint in results/merged/, to upload or serve elsewhere: a stage stored as an adapter
+    (training.lora_storage) merged into its base, any other copied. Nothing in the DAG reads it."""
+    input:
+        of(PLAN.checkpoint_files, "model", "stage"),
+    output:
+        directory(LAYOUT.merged_checkpoint()),
+    params:
+        checkpoint=of(PLAN.stage_checkpoint, "model", "stage"),
+    log:
+        f"{RESULTS}/logs/export_merged/{{model}}_{{stage}}.log",
+    conda:
+        "../envs/models.yaml"
+    threads: 2
+    script:
+        "../scripts/export_merged.py"
