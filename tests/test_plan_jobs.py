@@ -120,6 +120,10 @@ def test_lora_stages_stored_as_adapters_are_told_so_and_their_consumers_read_the
     plan = plan_of(training={"lora_storage": "adapter"})
     assert [plan.stage_storage("llama2_7b", s) for s in ("sft_half", "dpo", "reward", "rehearsal")] == [
         "adapter", "adapter", "full", "full"]
+    # set globally, it holds for a model whose entry has a training section of its own (the demo's)
+    assert plan.stage_storage("smollm2_135m", "sft") == "adapter"
+    assert plan_of(models={"smollm2_135m": {"training": {"lora_storage": "merged"}}},
+                   training={"lora_storage": "adapter"}).stage_storage("smollm2_135m", "sft") == "full"
     assert plan.stage_storage("llama3_70b", "dpo") == "full"  # lora: null
     assert plan.checkpoint_files("llama2_7b", "dpo") == ["results/checkpoints/llama2_7b_dpo", "results/models/llama2_7b"]
     assert plan.checkpoint_files("llama2_7b", "reward") == ["results/checkpoints/llama2_7b_reward"]
