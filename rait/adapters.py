@@ -1,4 +1,4 @@
-"""LoRA adapters as stored files: read, stack a chain into one, pad to an engine's rank, write atomically.
+"""LoRA adapters as stored files: read, stack a chain into one, write atomically.
 
 A stage that starts from another LoRA stage trains its own low-rank update on the parent's weights, so a chain's
 weights are W + s_1 B_1 A_1 + s_2 B_2 A_2 + ... (``s = alpha / r``, or ``alpha / sqrt(r)`` with rsLoRA). The
@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +28,7 @@ from rait.errors import RaitError
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
 _KEY = re.compile(r"^base_model\.model\.(?P<module>.+)\.lora_(?P<factor>[AB])\.weight$")
-# ranks vLLM serves (vllm.config.lora: max_lora_rank's choices)
+# the values vLLM takes for max_lora_rank (vllm.config.lora); it serves any adapter rank up to it
 VLLM_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 
 
@@ -132,23 +130,6 @@ def stack(adapters: list[Adapter]) -> Adapter:
     return Adapter(config, factors, " + ".join(adapter.origin for adapter in adapters))
 
 
-def pad_rank(adapter: Adapter, rank: int) -> Adapter:
-    """The same update at a higher rank (zero rows of A, zero columns of B; the scaling kept), for an engine that
-    serves only some ranks (``VLLM_RANKS``)."""
-    import torch
-
-    if rank < adapter.rank:
-        raise RaitError(f"{adapter.origin}: rank {adapter.rank} cannot be padded down to {rank}")
-    extra = rank - adapter.rank
-    factors = {module: (torch.cat([a, a.new_zeros(extra, a.shape[1])], 0).contiguous(),
-                        torch.cat([b, b.new_zeros(b.shape[0], extra)], 1).contiguous())
-               for module, (a, b) in adapter.factors.items()}
-    # the same scaling at the new rank: alpha scales with r (with sqrt(r) under rsLoRA)
-    ratio = math.sqrt(rank / adapter.rank) if adapter.config.get("use_rslora") else rank / adapter.rank
-    config = {**adapter.config, "r": rank, "lora_alpha": float(adapter.config["lora_alpha"]) * ratio}
-    return Adapter(config, factors, adapter.origin)
-
-
 def served_rank(rank: int, ranks: tuple[int, ...] = VLLM_RANKS) -> int:
     """The smallest rank an engine serves that holds ``rank``; an error above its largest."""
     for allowed in ranks:
@@ -177,15 +158,8 @@ def write_adapter_files(adapter: Adapter, folder) -> None:
 
 def write_adapter(adapter: Adapter, folder) -> Path:
     """``folder`` holding the adapter in PEFT's format, written beside it and renamed into place."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        write_adapter_files(adapter, scratch)
-        if folder.exists():
-            shutil.rmtree(folder)
-        scratch.rename(folder)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    return folder
+    from rait.io import atomic_dir
+
+    with atomic_dir(folder) as tmp:
+        write_adapter_files(adapter, tmp)
+    return Path(folder)

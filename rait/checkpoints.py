@@ -45,29 +45,32 @@ def fingerprint(folder) -> str:
     return digest.hexdigest()[:16]
 
 
-def adapter_base(path) -> str:
-    """The full checkpoint an adapter checkpoint applies to, checked to be the one it was trained on."""
+def _record(path) -> dict:
+    """An adapter checkpoint's ``ADAPTER_FILE``: its base, the base's fingerprint, its stacked rank."""
     record_path = Path(path) / ADAPTER_FILE
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
-        base = record["base"]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
+        return {"base": str(record["base"]), "fingerprint": record.get("fingerprint"), "rank": int(record["rank"])}
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise RaitError(f"{record_path}: unreadable adapter record ({err}); retrain the stage") from None
+
+
+def adapter_base(path) -> str:
+    """The full checkpoint an adapter checkpoint applies to, checked to be the one it was trained on."""
+    record = _record(path)
+    base = record["base"]
     if not Path(base).is_dir():
         raise RaitError(f"{path}: its base checkpoint {base} is gone")
     found = fingerprint(base)
-    if found != record.get("fingerprint"):
-        raise RaitError(f"{path}: trained on a base with fingerprint {record.get('fingerprint')}, but {base} is "
+    if found != record["fingerprint"]:
+        raise RaitError(f"{path}: trained on a base with fingerprint {record['fingerprint']}, but {base} is "
                         f"now {found} (another model or revision under that path): retrain the stage")
     return base
 
 
 def adapter_rank(path) -> int:
     """The stacked rank an adapter checkpoint's record states."""
-    try:
-        return int(json.loads((Path(path) / ADAPTER_FILE).read_text(encoding="utf-8"))["rank"])
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-        raise RaitError(f"{Path(path) / ADAPTER_FILE}: unreadable adapter record ({err}); retrain the stage") from None
+    return _record(path)["rank"]
 
 
 def write_adapter_checkpoint(adapter: Adapter, base: str, folder: Path) -> None:

@@ -9,7 +9,7 @@ import json
 import pytest
 import torch
 
-from rait.adapters import (CONFIG_FILE, WEIGHTS_FILE, pad_rank, read_adapter, served_rank, stack, write_adapter)
+from rait.adapters import CONFIG_FILE, WEIGHTS_FILE, read_adapter, served_rank, stack, write_adapter
 from rait.errors import RaitError
 
 TOKENS = torch.tensor([[1, 5, 9, 13, 2, 7, 40, 3], [4, 4, 8, 15, 16, 23, 42, 0]])
@@ -81,11 +81,6 @@ def test_a_stacked_chain_serves_the_logits_of_the_sequentially_merged_model(tmp_
     write_adapter(stacked, tmp_path / "stacked")
     difference = (served(base, tmp_path / "stacked") - expected).abs().max().item()
     assert difference < 1e-4, difference
-    # padded to the rank vLLM serves above it: the same update
-    padded = pad_rank(read_adapter(tmp_path / "stacked"), served_rank(stacked.rank))
-    write_adapter(padded, tmp_path / "padded")
-    assert padded.rank == 16 if stacked.rank > 8 else 8
-    assert (served(base, tmp_path / "padded") - expected).abs().max().item() < 1e-4
     # one adapter alone stacks to itself
     alone = stack([read_adapter(folders[0])])
     write_adapter(alone, tmp_path / "alone")
@@ -124,8 +119,6 @@ def test_what_cannot_be_stacked_is_refused_by_name(tmp_path):
     other.factors = {m: (torch.zeros(2, 7), torch.zeros(5, 2)) for m in llama.factors}
     with pytest.raises(RaitError, match="adapters of different base models"):
         stack([llama, other])
-    with pytest.raises(RaitError, match="cannot be padded down"):
-        pad_rank(llama, 1)
 
 
 def test_a_failed_write_leaves_nothing_behind(tmp_path):

@@ -175,10 +175,13 @@ class Plan:
         if stage == registry.BASE:
             return "full"
         trainer = self.trainers[self.stages[stage].trainer]
-        lora = self.trainer_section(model, stage).get("lora", self.stage_training(model, stage)["lora"])
         wanted = self.stage_training(model, stage).get("lora_storage", "merged")
         causal = getattr(trainer, "MODEL_CLASS", "AutoModelForCausalLM") == "AutoModelForCausalLM"
-        return "adapter" if wanted == "adapter" and lora is not None and causal else "full"
+        return "adapter" if wanted == "adapter" and self.stage_lora(model, stage) is not None and causal else "full"
+
+    def stage_lora(self, model: str, stage: str) -> dict | None:
+        """A stage's LoRA settings (None: full fine-tuning): its trainer section's ``lora``, else training.lora."""
+        return self.trainer_section(model, stage).get("lora", self.stage_training(model, stage)["lora"])
 
     def adapter_base_stage(self, model: str, stage: str) -> str | None:
         """The stage (or ``base``) whose full checkpoint an adapter stage applies to: the first start down its
@@ -381,7 +384,7 @@ class Plan:
         training = self.stage_training(model, stage.name)
         section = self.trainer_section(model, stage.name)
         entry = self.model_entry(model)
-        options = {"chat": entry["chat"], "system": entry.get("system"), "lora": section.get("lora", training["lora"]),
+        options = {"chat": entry["chat"], "system": entry.get("system"), "lora": self.stage_lora(model, stage.name),
                    "seed": training["seed"]}
         options.update({key: section[key] for key in trainer.SETTINGS if key in section})
         # a misspelt hyper-parameter fails the plan, not the job hours later; named where it was written
