@@ -89,6 +89,21 @@ class Strategy:
     from_base_samples: bool = False
 
 
+def answer(params, questions: str, output: str, loaded=None) -> None:
+    """A prediction job (rule ``predict_answers``): its checkpoint answers the test ``questions`` as its strategy
+    says, the predictions written to ``output``; ``loaded``: the model's engine service's engine
+    (rait.answer_service) instead of one of its own."""
+    from rait.io import read_jsonl, write_jsonl
+    from rait.sampling import generate_for
+
+    records = read_jsonl(questions)
+    log.info("%d questions, strategy %s", len(records), params.strategy)
+    generated = generate_for(records, params, loaded=loaded)
+    job = AnswerJob(records, dict(params.templates), dict(params.answer), params.weights, params.chat,
+                    params.system, dict(params.checkpoints))
+    write_jsonl(output, predictions_of(STRATEGIES[params.strategy], generated, job))
+
+
 def predictions_of(strategy: Strategy, generated: list[dict], job: AnswerJob) -> list[dict]:
     """A strategy's prediction records of one job's generations."""
     if strategy.enrich is not None:

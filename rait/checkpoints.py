@@ -31,6 +31,11 @@ def is_adapter(path) -> bool:
     return (Path(path) / ADAPTER_FILE).is_file()
 
 
+def same_checkpoint(a, b) -> bool:
+    """Whether two paths name one checkpoint folder."""
+    return Path(a).resolve() == Path(b).resolve()
+
+
 def fingerprint(folder) -> str:
     """The base checkpoint's identity: its config.json and the names and sizes of its weight files (cheap for a
     16 GB model, and it changes with another model or revision)."""

@@ -26,7 +26,10 @@ from rait.errors import BAD_INPUT_EXIT, RaitError
 def setup_logging(log_file: str | None = None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
-        handlers.append(logging.FileHandler(log_file, mode="w"))
+        # emptied, then appended to: another process may write into this job's log too (the engine service writes
+        # the log of each job it answers), and appending writes never land on each other
+        open(log_file, "w").close()
+        handlers.append(logging.FileHandler(log_file, mode="a"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", handlers=handlers, force=True)
 
 

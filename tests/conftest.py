@@ -58,6 +58,14 @@ def write_config(path: Path, **overrides) -> Path:
     return path
 
 
+def plan_split(stdout: str) -> list[str]:
+    """A dry run's output cut before each job's ``rule`` line (the jobs of a group, such as an engine service and
+    the predictions it answers, are printed indented)."""
+    import re
+
+    return re.split(r"\n[ \t]*rule ", stdout)
+
+
 def snakemake(workdir: Path, *args: str, configfile: Path | None = None, check: bool = True, timeout: int = 1800):
     """Run the repo's workflow with ``workdir`` as working directory; returns the CompletedProcess."""
     command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "-d", str(workdir), "-c", "2",
@@ -107,7 +115,7 @@ def gpu_rules() -> set[str]:
         for block in re.split(r"\n(?=rule )", path.read_text()):
             name = re.match(r"rule (\w+):", block)
             if name and re.search(r"^\s+resources:", block, flags=re.M):
-                assert re.search(r"\*\*(gpu_job_resources|training_resources)\(", block), (
+                assert re.search(r"\*\*(gpu_job_resources|training_resources|answer_job_resources)\(", block), (
                     f"rule {name.group(1)} has resources but not from the GPU helpers (no partition)")
                 rules.add(name.group(1))
     return rules

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ONE_THREAD, REPO, snakemake
+from conftest import ONE_THREAD, REPO, plan_split, snakemake
 from rait.io import read_json, read_jsonl
 
 # xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
@@ -69,7 +69,7 @@ def smk_files(root: Path) -> dict[str, bytes]:
 def planned(output: str) -> dict[str, list[str]]:
     """Each planned job's outputs, by rule, from a dry run."""
     jobs: dict[str, list[str]] = {}
-    for block in output.split("\nrule ")[1:] + output.split("\nlocalrule ")[1:]:
+    for block in plan_split(output)[1:] + output.split("\nlocalrule ")[1:]:
         name = block.split(":")[0]
         line = next(line for line in block.splitlines() if line.strip().startswith("output:"))
         jobs.setdefault(name, []).append(line.split("output:")[1].strip())

@@ -105,23 +105,28 @@ def test_one_prediction_rule_gets_what_each_strategy_declares(shipped):
     assert set(shipped.methods_answering_from_samples(False)) == set(METHODS) - {"base"}
     bon = shipped.answer_inputs("llama2_7b", "bon")
     assert bon == {"model": shipped.checkpoint_files("llama2_7b", "sft"),
-                   "scorer": shipped.checkpoint_files("llama2_7b", "reward")}
+                   "scorer": shipped.checkpoint_files("llama2_7b", "reward"), "engine": ["results/engines/llama2_7b.json"]}
     assert shipped.answer_checkpoints("llama2_7b", "bon") == {"scorer": "results/checkpoints/llama2_7b_reward"}
     assert shipped.prediction_sampling("llama2_7b", "bon")["n"] == shipped.method_settings("llama2_7b", "bon")["answer"]["n"]
-    assert shipped.answer_inputs("llama2_7b", "rtuning") == {"model": shipped.checkpoint_files("llama2_7b", "rtuning")}
+    assert shipped.answer_inputs("llama2_7b", "rtuning") == {"model": shipped.checkpoint_files("llama2_7b", "rtuning"),
+                                                              "engine": ["results/engines/llama2_7b.json"]}
     assert shipped.answer_checkpoints("llama2_7b", "rtuning") == {}
     assert shipped.prediction_sampling("llama2_7b", "rtuning")["n"] == 0
 
 
 def test_lora_stages_stored_as_adapters_are_told_so_and_their_consumers_read_the_base_too(shipped):
-    """training.lora_storage: adapter (issue 26): a LoRA stage of a causal LM is stored as an adapter (its trainer
-    is told; merged, the default, passes nothing, as before the option existed) and every job loading it also
+    """Issue 26: a LoRA stage of a causal LM is stored as an adapter by default (its trainer is told; merged, the
+    switch back to full copies, passes nothing, as before the option existed) and every job loading it also
     depends on the full checkpoint its chain applies to; reward models and full fine-tuning stay full."""
-    plan = plan_of(training={"lora_storage": "adapter"})
+    plan = shipped
     assert [plan.stage_storage("llama2_7b", s) for s in ("sft_half", "dpo", "reward", "rehearsal")] == [
         "adapter", "adapter", "full", "full"]
+    assert json.loads(plan.trainer_options("llama2_7b", "dpo"))["storage"] == "adapter"
+    merged = plan_of(training={"lora_storage": "merged"})
+    assert merged.stage_storage("llama2_7b", "dpo") == "full"
+    assert "storage" not in json.loads(merged.trainer_options("llama2_7b", "dpo"))
     # set globally, it holds for a model whose entry has a training section of its own (the demo's)
-    assert plan.stage_storage("smollm2_135m", "sft") == "adapter"
+    assert merged.stage_storage("smollm2_135m", "sft") == "full"
     assert plan_of(models={"smollm2_135m": {"training": {"lora_storage": "merged"}}},
                    training={"lora_storage": "adapter"}).stage_storage("smollm2_135m", "sft") == "full"
     assert plan.stage_storage("llama3_70b", "dpo") == "full"  # lora: null
@@ -130,8 +135,7 @@ def test_lora_stages_stored_as_adapters_are_told_so_and_their_consumers_read_the
     assert plan.answer_inputs("llama2_7b", "bon")["scorer"] == ["results/checkpoints/llama2_7b_reward"]
     assert json.loads(plan.trainer_options("llama2_7b", "dpo"))["storage"] == "adapter"
     assert "storage" not in json.loads(plan.trainer_options("llama2_7b", "reward"))
-    assert "storage" not in json.loads(shipped.trainer_options("llama2_7b", "dpo"))
-    assert shipped.checkpoint_files("llama2_7b", "dpo") == ["results/checkpoints/llama2_7b_dpo"]
+    assert merged.checkpoint_files("llama2_7b", "dpo") == ["results/checkpoints/llama2_7b_dpo"]
     assert LAYOUT.merged_checkpoint("llama2_7b", "dpo") == "results/merged/llama2_7b_dpo"  # rule export_merged
 
 
@@ -248,3 +252,34 @@ def test_a_trainer_setting_its_dataclass_lacks_is_named_with_the_dataclass(where
                                         r"did you mean 'beta'\?"):
         check_trainer_sections(deep_merge(SHIPPED, overrides))
     check_trainer_sections(SHIPPED)
+
+
+def test_the_methods_over_the_base_answer_through_one_engine_service_per_model(shipped):
+    """Issue 26: a method whose checkpoint is the base or an adapter over it answers through the model's engine
+    service (its address an input of the prediction job, so Snakemake groups them); the service serves LoRA up
+    to the engine rank holding the largest stacked adapter (sft_half 16 + dpo 16 = 32); a stage trained in full
+    (llama3_70b's) or an adapter over one loads its own engine; the base's answers come from its samples."""
+    methods = [name for name in shipped.methods if name != "base"]
+    assert all(shipped.answers_through_engine("llama3_8b", name) for name in methods)
+    assert not shipped.answers_through_engine("llama3_8b", "base")
+    assert shipped.answer_inputs("llama3_8b", "dpo")["engine"] == ["results/engines/llama3_8b.json"]
+    assert shipped.answer_inputs("llama3_8b", "bon")["scorer"] == ["results/checkpoints/llama3_8b_reward"]
+    assert shipped.stacked_rank("llama3_8b", "dpo") == 32 and shipped.stacked_rank("llama3_8b", "reward") == 0
+    assert shipped.engine_lora_rank("llama3_8b") == 32
+    # full fine-tuning: only the base's own prompts share the engine
+    assert shipped.answers_through_engine("llama3_70b", "prompt")
+    assert not shipped.answers_through_engine("llama3_70b", "sft")
+    assert "engine" not in shipped.answer_inputs("llama3_70b", "sft")
+    # an adapter over a stage trained in full is served by its own engine
+    over_full = plan_of(models={"llama3_8b": {"training": {"lora": None, "rloo": {"lora": {"r": 8}}}}})
+    assert over_full.adapter_base_stage("llama3_8b", "ppo") == "sft"
+    assert not over_full.answers_through_engine("llama3_8b", "ppo") and over_full.stacked_rank("llama3_8b", "ppo") == 8
+    # off: every prediction job loads its own engine
+    off = plan_of(evaluation={"shared_engine": False})
+    assert not any(off.answers_through_engine("llama3_8b", name) for name in methods)
+    assert off.engine_lora_rank("llama3_8b") == 0
+    assert not plan_of(models={"llama3_8b": {"evaluation": {"shared_engine": False}}}).answers_through_engine(
+        "llama3_8b", "dpo")
+    # merged copies (engines without LoRA): full checkpoints, so only the base's prompts share it
+    merged = plan_of(training={"lora_storage": "merged"})
+    assert [name for name in methods if merged.answers_through_engine("llama3_8b", name)] == ["prompt"]

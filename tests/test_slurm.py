@@ -152,7 +152,9 @@ def record(cluster: SlurmCluster, returncode: int, output: str, seconds: float) 
     uuid = run_id(output)
     jobs = [job for job in cluster.jobs() if job.get("JobName") == uuid]
     for job in jobs:
-        job["rule"] = re.match(r"rule_(\w+?)(_wildcards_|$)", job["Comment"]).group(1)
+        # a group job (an engine service and the predictions it answers) is named by its group id, not a rule
+        found = re.match(r"rule_(\w+?)(_wildcards_|$)", job["Comment"])
+        job["rule"] = found.group(1) if found and "group_" not in job.get("StdOut", "") else "group"
     return Invocation(returncode, output, seconds, jobs)
 
 
@@ -348,6 +350,40 @@ def test_rule_processes_in_gpu_jobs_see_the_job_gpu(runs):
         assert job["JobId"] in seen, (job["rule"], job["JobId"], sorted(seen))
         allowed = {"0", "1"} if job["rule"] in GPU_RULES else {None}
         assert seen[job["JobId"]] <= allowed, (job["rule"], seen[job["JobId"]])
+
+
+# ---- one engine per model: a service and its prediction jobs as one SLURM job ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(runs, slurm_cluster) -> dict:
+    """The base model's prompted answers (method `prompt`) on the cluster, once through the model's engine service
+    (issue 26: Snakemake submits the service and the prediction job as one group job) and once with
+    evaluation.shared_engine off (a prediction job of its own); the invocations and the predictions' bytes."""
+    target = "results/eval/synth_tiny_prompt.json"
+    predictions = runs.workdir / "results/predictions/synth_tiny_prompt/synth_test.jsonl"
+    out = {}
+    for shared in (True, False):
+        configfile = write_config(runs.workdir / f"config_shared_{shared}.yaml",
+                                  **deep_merge(TINY, {"evaluation": {"shared_engine": shared}}))
+        started = time.monotonic()
+        result = subprocess.run(profile_command(runs.workdir, configfile, target), cwd=runs.workdir,
+                                env=job_env(runs.workdir), capture_output=True, text=True, timeout=900)
+        invocation = record(slurm_cluster, result.returncode, result.stdout + result.stderr, time.monotonic() - started)
+        assert invocation.returncode == 0, invocation.output[-6000:]
+        out[shared] = (invocation, predictions.read_bytes())
+    print(f"\nengine service on SLURM: {out[True][0].seconds:.0f}s; own engine: {out[False][0].seconds:.0f}s")
+    return out
+
+
+def test_an_engine_service_and_its_predictions_run_as_one_gpu_job_and_answer_as_a_job_alone(served):
+    (service_run, through_service), (alone_run, alone) = served[True], served[False]
+    assert [(job["rule"], job["Partition"], gpus_of(job)) for job in service_run.jobs] == [("group", "gpu", (1, 1))]
+    # the group's Snakemake on the node stopped the service once the prediction was written
+    assert "Terminating service job" in Path(service_run.jobs[0]["StdOut"]).read_text()
+    assert [(job["rule"], job["Partition"], gpus_of(job)) for job in alone_run.jobs] == [
+        ("predict_answers", "gpu", (1, 1))]
+    assert through_service == alone and through_service
 
 
 # ---- training on two nodes ---------------------------------------------------------

@@ -9,7 +9,7 @@ import shlex
 
 import yaml
 
-from conftest import REPO, gpu_rules, snakemake, write_config
+from conftest import REPO, gpu_rules, plan_split, snakemake, write_config
 
 
 def refused_plan(tmp_path, **overrides) -> str:
@@ -44,13 +44,15 @@ def test_slurm_plan_for_llama2_7b_dpo_lists_every_stage_with_gpus():
     result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama2_7b_dpo.json")
     jobs = result.stdout.split("Job stats:")[1].split("total")[0]
     for rule in ("sample_answers", "label_knowledge", "build_train_data", "train_stage", "sample_heldout",
-                 "predict_answers", "evaluate_method"):
+                 "serve_engine", "predict_answers", "evaluate_method"):
         assert rule in jobs, rule
-    blocks = result.stdout.split("\nrule ")
+    blocks = plan_split(result.stdout)
     for block in blocks[1:]:
         name = block.split(":")[0]
-        if name in ("sample_answers", "train_stage", "predict_answers", "sample_heldout"):
+        if name in ("sample_answers", "train_stage", "serve_engine", "sample_heldout"):
             assert "gpu=1" in block and "slurm_partition=gpu" in block, block
+        if name == "predict_answers":  # answered by the engine service: its group's partition, no GPU of its own
+            assert "gpu=0" in block and "slurm_partition=gpu" in block, block
 
 
 def test_unknown_method_in_target_is_not_planned(tmp_path):
@@ -62,7 +64,7 @@ def test_unknown_method_in_target_is_not_planned(tmp_path):
 def plan_blocks(stdout: str) -> list[dict]:
     """Each job of a dry run: rule, input, resources (a dict) and shell command."""
     jobs = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", stdout)[1:]:
+    for block in re.split(r"\n(?=[ \t]*(?:local)?rule \w+:)", stdout)[1:]:
         fields = dict(re.findall(r"^\s+(\w+): (.*)$", block, flags=re.M))
         resources = dict(item.split("=", 1) for item in fields.get("resources", "").split(", ") if "=" in item)
         shell = re.search(r"^Shell command: (.*)$", block, flags=re.M)
@@ -83,7 +85,7 @@ def test_the_llama2_7b_dpo_plan_downloads_on_the_cpu_side_and_runs_every_gpu_job
     models_smk = (REPO / "workflow/rules/models.smk").read_text()
     assert re.search(r"rule download_model:(?:(?!\nrule ).)*localrule: True", models_smk, flags=re.S)
     gpu_jobs = [job for job in jobs if int(job["resources"].get("gpu", 0)) > 0]
-    assert {job["rule"] for job in gpu_jobs} == {"sample_answers", "sample_heldout", "train_stage", "predict_answers"}
+    assert {job["rule"] for job in gpu_jobs} == {"sample_answers", "sample_heldout", "train_stage", "serve_engine"}
     for job in gpu_jobs:
         assert job["resources"]["slurm_partition"] == "gpu", job
         assert "meta-llama" not in job["input"] and "meta-llama" not in (job["shell"] or "")
@@ -106,7 +108,9 @@ def test_a_cpu_models_jobs_go_to_the_cpu_partition_and_a_gpu_models_to_the_gpu_o
     seen = set()
     for job in jobs:
         gpus = int(job["resources"].get("gpu", 0))
-        expected = "gpu" if gpus else "cpu"
+        # a job the engine service answers asks for no GPU but goes where its group's service goes
+        served = job["rule"] == "predict_answers" and "results/engines/" in job["input"]
+        expected = "gpu" if gpus or (served and "llama2_7b" in job["input"]) else "cpu"
         assert job["resources"].get("slurm_partition") == expected, job
         seen.add((job["rule"], expected))
     assert {("sample_answers", "cpu"), ("sample_answers", "gpu"), ("train_stage", "cpu"), ("train_stage", "gpu"),
@@ -125,20 +129,21 @@ def test_the_gpu_partition_is_a_config_key_the_profile_sets():
 def test_70b_plan_asks_for_four_gpus_per_sampling_and_training_job():
     result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama2_70b_dpo.json")
     gpus = {}
-    for block in result.stdout.split("\nrule ")[1:]:
+    for block in plan_split(result.stdout)[1:]:
         name = block.split(":")[0]
         if "resources:" in block:
             resources = block.split("resources:")[1].splitlines()[0]
             gpus.setdefault(name, set()).add(resources.split("gpu=")[1].split(",")[0] if "gpu=" in resources else "0")
-    for rule in ("sample_answers", "train_stage", "sample_heldout", "predict_answers"):
+    for rule in ("sample_answers", "train_stage", "sample_heldout", "serve_engine"):
         assert gpus[rule] == {"4"}, (rule, gpus.get(rule))
+    assert gpus["predict_answers"] == {"0"}  # answered by the engine service
 
 
 def plan_resources(target: str) -> dict[str, list[dict[str, str]]]:
     """Each planned job's resources, by rule, from `snakemake -n --profile slurm target`."""
     result = snakemake(REPO, "-n", "--profile", "slurm", target)
     plans: dict[str, list[dict[str, str]]] = {}
-    for block in result.stdout.split("\nrule ")[1:]:
+    for block in plan_split(result.stdout)[1:]:
         if "resources:" in block:
             line = block.split("resources:")[1].splitlines()[0]
             plans.setdefault(block.split(":")[0], []).append(dict(item.strip().split("=", 1)
@@ -260,7 +265,7 @@ def test_a_judge_plans_one_judging_job_per_prediction_file_on_the_gpu_partition(
     config = write_config(tmp_path / "c.yaml", grading={"judge": {"model": "llama3_8b"}})
     result = snakemake(tmp_path, "-n", "--profile", str(REPO / "slurm"), "results/eval/llama2_7b_dpo.json",
                        "results/eval/llama2_7b_sft.json", configfile=config)
-    judged = [block for block in result.stdout.split("\nrule ")[1:] if block.startswith("judge_answers")]
+    judged = [block for block in plan_split(result.stdout)[1:] if block.startswith("judge_answers")]
     outputs = sorted(line.split("output: ")[1] for block in judged for line in block.splitlines() if "output: " in line)
     # every test set answered by dpo, sft and the base model, each prediction file judged once for both evaluations
     test_sets = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["evaluation"]["datasets"]
@@ -274,11 +279,11 @@ def test_bon_and_ppo_plan_the_reward_model_sampling_and_rl_with_gpus():
     predicts best-of-N on GPUs; Idk-PPO's RL stage asks for two GPUs (gpu_factor 2: the reward model beside the
     policy, whose LoRA reference shares its weights)."""
     plans = plan_resources("results/eval/llama2_7b_bon.json")
-    assert {job["gpu"] for job in plans["predict_answers"]} == {"1"}
+    assert {job["gpu"] for job in plans["serve_engine"]} == {"1"} and {job["gpu"] for job in plans["predict_answers"]} == {"0"}
     assert len(plans["train_stage"]) == 3 and {job["gpu"] for job in plans["train_stage"]} == {"1"}
     assert plans["sample_heldout"] and all(job["slurm_partition"] == "gpu" for job in plans["predict_answers"])
     result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama2_7b_ppo.json")
-    blocks = {block.split("\n")[0].split(":")[0]: block for block in result.stdout.split("\nrule ")[1:]
+    blocks = {block.split("\n")[0].split(":")[0]: block for block in plan_split(result.stdout)[1:]
               if "checkpoints/llama2_7b_ppo" in block.split("output:")[1].splitlines()[0]}
     rl = blocks["train_stage"]
     assert "gpu=2" in rl and "node_gpus=2" in rl and "slurm_partition=gpu" in rl, rl
@@ -290,19 +295,20 @@ def test_rl_and_confidence_methods_plan_on_slurm_with_gpus():
     conf_sft job) and rtuning (its follow-up questions) plan offline, every GPU job on the gpu partition."""
     plans = plan_resources("results/eval/llama3_8b_abstain_rl.json")
     assert len(plans["train_stage"]) == 2 and {job["gpu"] for job in plans["train_stage"]} == {"1"}
-    assert all(job["slurm_partition"] == "gpu" for rule in ("train_stage", "predict_answers", "sample_answers")
-               for job in plans[rule])
+    assert all(job["slurm_partition"] == "gpu" for rule in ("train_stage", "serve_engine", "predict_answers",
+                                                            "sample_answers") for job in plans[rule])
     result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama3_8b_calibrated_rl.json",
                        "results/eval/llama3_8b_conqord.json", "results/eval/llama3_8b_rtuning.json")
     trained = sorted(line.split("checkpoints/")[1] for line in result.stdout.splitlines()
                      if "output: results/checkpoints/" in line)
     assert trained == ["llama3_8b_calibrated_rl", "llama3_8b_conf_sft", "llama3_8b_conqord", "llama3_8b_rtuning"]
-    followup = [block for block in result.stdout.split("\nrule ")[1:]
+    followup = [block for block in plan_split(result.stdout)[1:]
                 if block.startswith("predict_answers") and "predictions/llama3_8b_rtuning/" in block]
-    assert len(followup) == 2 and all("gpu=1" in block and "slurm_partition=gpu" in block for block in followup)
+    assert len(followup) == 2 and all("gpu=0" in block and "slurm_partition=gpu" in block and "results/engines/"
+                                      in block for block in followup)  # answered by the engine service
     # CONQORD with the paper's reward-model quality: the GRPO stage is scored by the reward stage, on two GPUs
     result = snakemake(REPO, "-n", "--profile", "slurm", "results/eval/llama3_8b_conqord_rm.json")
-    (rl,) = [block for block in result.stdout.split("\nrule ")[1:]
+    (rl,) = [block for block in plan_split(result.stdout)[1:]
              if "output: results/checkpoints/llama3_8b_conqord_rm" in block]
     assert "checkpoints/llama3_8b_reward" in rl.split("input:")[1].splitlines()[0]
     assert "gpu=2" in rl and "slurm_partition=gpu" in rl, rl

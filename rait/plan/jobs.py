@@ -170,14 +170,14 @@ class Plan:
         return [self.stage_checkpoint(model, stage), *([] if base is None else self.checkpoint_files(model, base))]
 
     def stage_storage(self, model: str, stage: str) -> str:
-        """How a stage's checkpoint is stored: "adapter" (training.lora_storage, for a LoRA stage of a causal LM),
-        else "full"."""
+        """How a stage's checkpoint is stored: "adapter" (a LoRA stage of a causal LM, unless training.lora_storage
+        says merged), else "full"."""
         if stage == registry.BASE:
             return "full"
         trainer = self.trainers[self.stages[stage].trainer]
-        wanted = self.stage_training(model, stage).get("lora_storage", "merged")
+        wanted = self.stage_training(model, stage).get("lora_storage", "adapter")
         causal = getattr(trainer, "MODEL_CLASS", "AutoModelForCausalLM") == "AutoModelForCausalLM"
-        return "adapter" if wanted == "adapter" and self.stage_lora(model, stage) is not None and causal else "full"
+        return "adapter" if wanted != "merged" and self.stage_lora(model, stage) is not None and causal else "full"
 
     def stage_lora(self, model: str, stage: str) -> dict | None:
         """A stage's LoRA settings (None: full fine-tuning): its trainer section's ``lora``, else training.lora."""
@@ -190,6 +190,16 @@ class Plan:
             return None
         start = self.stages[stage].start
         return self.adapter_base_stage(model, start) or start
+
+    def stacked_rank(self, model: str, stage: str) -> int:
+        """The rank of an adapter stage's stored adapter: its LoRA rank plus its adapter start's (rait.adapters.stack);
+        0 for a full checkpoint."""
+        if self.stage_storage(model, stage) != "adapter":
+            return 0
+        from rait.training.common import DEFAULT_LORA
+
+        own = int({**DEFAULT_LORA, **self.stage_lora(model, stage)}["r"])
+        return own + self.stacked_rank(model, self.stages[stage].start)
 
     def engine_env(self, model: str) -> str:
         """vLLM models sample in the vLLM env; the rest with transformers in the models env."""
@@ -393,7 +403,7 @@ class Plan:
                           f"{where}.hparams (model {model}, stage {stage.name})")
         precision_hparams(entry["precision"], section.get("hparams") or {},
                           f"config key {stage.settings_key}.hparams (model {model}, stage {stage.name})", model=model)
-        if self.stage_storage(model, stage.name) == "adapter":  # absent: merged, as before the option existed
+        if self.stage_storage(model, stage.name) == "adapter":  # absent: merged (training.lora_storage), as before adapters
             options["storage"] = "adapter"
         if stage.scorer:
             options["reward_model"] = self.stage_checkpoint(model, stage.scorer)
@@ -441,9 +451,39 @@ class Plan:
         return {name: self.stage_checkpoint(model, stage) for name, stage in self._answer_checkpoints(method).items()}
 
     def answer_inputs(self, model: str, method: str) -> dict[str, list[str]]:
-        """The answering checkpoint's files and those of each checkpoint the strategy reads."""
+        """The answering checkpoint's files and those of each checkpoint the strategy reads; the model's engine
+        service's address for a method that answers through it."""
         return {"model": self.answer_model_files(model, method),
-                **{name: self.checkpoint_files(model, stage) for name, stage in self._answer_checkpoints(method).items()}}
+                **{name: self.checkpoint_files(model, stage) for name, stage in self._answer_checkpoints(method).items()},
+                **({"engine": [self.layout.engine_address(model)]} if self.answers_through_engine(model, method) else {})}
+
+    def answers_through_engine(self, model: str, method: str) -> bool:
+        """Whether a method's answers come from the model's engine service (rule serve_engine, rait.answer_service):
+        its checkpoint is the base or an adapter over it, and ``evaluation.shared_engine`` is not off (a stage
+        trained in full, or an adapter over one, such as CRaFT's rehearsal, loads its own engine)."""
+        if not self.model_section(model, "evaluation").get("shared_engine", True):
+            return False
+        if self.strategies[self.methods[method].answer.strategy].from_base_samples:
+            return False  # read from the base model's samples: no model runs
+        stage = self.methods[method].checkpoint
+        return stage == registry.BASE or self.adapter_base_stage(model, stage) == registry.BASE
+
+    def engine_service_settings(self, model: str) -> dict:
+        """What the model's engine service loads (rule serve_engine): the base, its engine and options, the sampling
+        seed, and the LoRA rank it serves up to."""
+        entry = self.model_entry(model)
+        return {"weights": self.model_checkpoint(model), "engine": entry["engine"],
+                "engine_options": entry.get("engine_options") or {}, "gpus": entry.get("gpus", 0),
+                "sampling": self.sampling_spec(model), "lora_rank": self.engine_lora_rank(model)}
+
+    def engine_lora_rank(self, model: str) -> int:
+        """The LoRA rank the model's engine service serves up to: the engine rank (rait.adapters.served_rank)
+        holding the largest stacked rank of the adapters over the base among the model's methods (0: none)."""
+        from rait.adapters import served_rank
+
+        ranks = [self.stacked_rank(model, method.checkpoint) for name, method in self.methods.items()
+                 if method.checkpoint != registry.BASE and self.answers_through_engine(model, name)]
+        return served_rank(max(ranks)) if any(ranks) else 0
 
     def prediction_sampling(self, model: str, method: str) -> dict:
         """N samples per question for a strategy that samples (best_of_n), else one answer (answer_sampling)."""

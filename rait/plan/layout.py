@@ -75,6 +75,11 @@ class Layout:
     def predictions(self, model: str = "{model}", method: str = "{method}", dataset: str = "{dataset}") -> str:
         return f"{self.root}/predictions/{model}_{method}/{dataset}_test.jsonl"
 
+    def engine_address(self, model: str = "{model}") -> str:
+        """The address file of the model's engine service (rait.answer_service): a service output, there while the
+        service runs."""
+        return f"{self.root}/engines/{model}.json"
+
     def judgments(self, judge: str = "{judge}", model: str = "{model}", method: str = "{method}",
                   dataset: str = "{dataset}") -> str:
         return f"{self.root}/judgments/{judge}/{model}_{method}/{dataset}_test.jsonl"

@@ -139,9 +139,12 @@ def sample_records(
     system: str | None = None,
     progress: bool = True,
     part: PartFile | None = None,
+    loaded=None,
 ) -> list[dict]:
     """Sample every record; one output dict per record, in input order, keyed by id. With ``part``, each
-    finished batch is appended to it and records already there are not sampled again."""
+    finished batch is appended to it and records already there are not sampled again. ``loaded``: an engine
+    already loaded over ``model_path``'s base (rait.answer_service), switched to ``model_path`` instead of
+    loading one."""
     from transformers import AutoTokenizer
 
     from rait.prompts import encode, prompt_text
@@ -167,8 +170,11 @@ def sample_records(
                 sink.flush()
 
         try:
-            load_engine(engine, model_path, **engine_options).generate(prompts, spec, progress=progress,
-                                                                        on_batch=finished)
+            if loaded is None:
+                loaded = load_engine(engine, model_path, **engine_options)
+            else:
+                loaded.use(model_path)
+            loaded.generate(prompts, spec, progress=progress, on_batch=finished)
         finally:
             if sink:
                 sink.close()
@@ -178,19 +184,45 @@ def sample_records(
     return [done[record["id"]] for record in records]
 
 
-def generate_for(records: list[dict], params, part: PartFile | None = None) -> list[dict]:
-    """``sample_records`` as a workflow rule's generation params say (``generation_params`` in common.smk:
-    weights, engine, engine_options, gpus, chat, system, templates, sampling), streaming to ``part``."""
-    settings = dict(params.sampling)
-    settings["stop"] = tuple(settings.get("stop", ()))
-    spec = SamplingSpec(**settings)
+def engine_options(params, seed: int) -> dict:
+    """The options an engine of a rule's generation params is loaded with (a vLLM engine's parallelism and seed)."""
     options = dict(params.engine_options)
-    from rait.launch import check_gpus
-
-    check_gpus(params.gpus, "sampling")  # a GPU model's job on a machine without its GPUs must not sample on the CPU
     if params.engine == "vllm":
         options.setdefault("tensor_parallel_size", max(1, params.gpus))
-        options.setdefault("seed", spec.seed)
-    log.info("%s, engine %s %s", spec, params.engine, options)
+        options.setdefault("seed", seed)
+    return options
+
+
+def sampling_spec(params) -> SamplingSpec:
+    settings = dict(params.sampling)
+    settings["stop"] = tuple(settings.get("stop", ()))
+    return SamplingSpec(**settings)
+
+
+def generate_for(records: list[dict], params, part: PartFile | None = None, loaded=None) -> list[dict]:
+    """``sample_records`` as a workflow rule's generation params say (``generation_params`` in common.smk:
+    weights, engine, engine_options, gpus, chat, system, templates, sampling), streaming to ``part``; with an
+    engine ``loaded`` by the model's engine service, on it."""
+    spec = sampling_spec(params)
+    options = engine_options(params, spec.seed)
+    if loaded is None:
+        from rait.launch import check_gpus
+
+        check_gpus(params.gpus, "sampling")  # a GPU model's job on a machine without its GPUs must not sample on the CPU
+    log.info("%s, engine %s %s%s", spec, params.engine, options, " (the model's engine service)" if loaded else "")
     return sample_records(records, params.weights, engine=params.engine, engine_options=options,
-                          templates=dict(params.templates), chat=params.chat, system=params.system, spec=spec, part=part)
+                          templates=dict(params.templates), chat=params.chat, system=params.system, spec=spec, part=part,
+                          loaded=loaded)
+
+
+def load_base_engine(params, lora_rank: int = 0):
+    """The engine the model's engine service loads over its base (``params.weights``): a vLLM engine with LoRA
+    enabled up to ``lora_rank`` (the largest stacked rank the model's adapters may have) when there is one."""
+    from rait.launch import check_gpus
+
+    check_gpus(params.gpus, "the engine service")
+    options = engine_options(params, sampling_spec(params).seed)
+    if params.engine == "vllm" and lora_rank:
+        options.setdefault("enable_lora", True)
+        options.setdefault("max_lora_rank", lora_rank)
+    return load_engine(params.engine, params.weights, **options)

@@ -95,7 +95,7 @@ class TransformersEngine:
         import torch
         from transformers import AutoTokenizer
 
-        from rait.checkpoints import load_causal_lm
+        from rait.checkpoints import is_adapter, load_causal_lm
 
         if unused:
             log.info("transformers engine ignores options %s", sorted(unused))
@@ -117,10 +117,44 @@ class TransformersEngine:
             self.pad_id = self.tokenizer.eos_token_id
         # a LoRA stage stored as an adapter: its base with the adapter merged in (rait.checkpoints)
         self.model = load_causal_lm(model_path, dtype=dtype).to(self.device).eval()
+        # what ``use`` may switch to: adapters over this full checkpoint (an engine loaded from an adapter: none)
+        self.base = None if is_adapter(model_path) else str(model_path)
+        self.serving = str(model_path)
+        self._originals: dict = {}  # the base's weights of every module an adapter was merged into, on the CPU
         # transformers renamed the forward's `past_key_values` to `cache` (5.2x); take whichever this one has
         self._cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
         log.info("transformers engine: %s on %s, token budget %d, top-k prefilter %d", model_path, self.device,
                  token_budget, top_k_prefilter)
+
+    def use(self, checkpoint: str) -> None:
+        """Generate with ``checkpoint`` from now on: the full checkpoint this engine loaded, or an adapter over it
+        (rait.checkpoints). The base's weights are restored first and the adapter merged into them as
+        ``load_causal_lm`` merges it, so an answer does not depend on which adapters were served before."""
+        from rait.checkpoints import adapter_base, is_adapter, same_checkpoint
+
+        checkpoint = str(checkpoint)
+        if same_checkpoint(checkpoint, self.serving):
+            return
+        over_base = self.base is not None and is_adapter(checkpoint) and same_checkpoint(adapter_base(checkpoint), self.base)
+        if self.base is None or not (same_checkpoint(checkpoint, self.base) or over_base):
+            raise RaitError(f"transformers engine over {self.base or self.serving} cannot serve {checkpoint}: "
+                            "neither that checkpoint nor an adapter over it")
+        for name, weight in self._originals.items():
+            self.model.get_submodule(name).weight.data.copy_(weight)
+        if over_base:
+            self._merge(checkpoint)
+        self.serving = checkpoint
+        log.info("transformers engine: serving %s", checkpoint)
+
+    def _merge(self, adapter: str) -> None:
+        from peft import PeftModel
+
+        wrapped = PeftModel.from_pretrained(self.model, adapter)
+        for name, module in wrapped.base_model.model.named_modules():
+            layer = getattr(module, "base_layer", None)
+            if layer is not None and name not in self._originals:
+                self._originals[name] = layer.weight.detach().to("cpu", copy=True)
+        self.model = wrapped.merge_and_unload().eval()
 
     def _stops(self, stop: tuple[str, ...]) -> tuple[set[int], list[str]]:
         """Stop strings that are one token end a row as extra eos ids; the others are matched in the text."""

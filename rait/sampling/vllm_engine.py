@@ -134,6 +134,11 @@ class VllmEngine:
         )
         # a LoRA stage stored as an adapter: vLLM serves it over its base (rait.checkpoints)
         self.lora_request, model = self._adapter(model_path, options)
+        # what ``use`` may switch to: adapters over the full checkpoint loaded (an engine loaded from an adapter: none)
+        self.base = model_path if self.lora_request is None else None
+        self.serving = model_path
+        self.max_lora_rank = options.get("max_lora_rank", 0) if options.get("enable_lora") else 0
+        self._lora_ids: dict[str, int] = {}
         started = time.monotonic()
         try:
             with _spawn_safe_main():
@@ -164,6 +169,35 @@ class VllmEngine:
             raise RaitError(f"{model_path}: a LoRA adapter of rank {rank} above the engine's max_lora_rank "
                             f"{options['max_lora_rank']} (config key models.<model>.engine_options)")
         return LoRARequest("rait-stage", 1, str(Path(model_path).resolve())), adapter_base(model_path)
+
+    def use(self, checkpoint: str) -> None:
+        """Generate with ``checkpoint`` from now on: the full checkpoint this engine loaded, or an adapter over it,
+        served through a ``LoRARequest`` (the engine loaded with ``enable_lora`` and a ``max_lora_rank`` that
+        holds it: rule serve_engine)."""
+        from rait.checkpoints import adapter_base, adapter_rank, is_adapter, same_checkpoint
+
+        checkpoint = str(checkpoint)
+        if same_checkpoint(checkpoint, self.serving):
+            return
+        over_base = self.base is not None and is_adapter(checkpoint) and same_checkpoint(adapter_base(checkpoint),
+                                                                                          self.base)
+        if self.base is None or not (same_checkpoint(checkpoint, self.base) or over_base):
+            raise RaitError(f"vllm engine over {self.base or self.serving} cannot serve {checkpoint}: neither that "
+                            "checkpoint nor an adapter over it")
+        if over_base:
+            rank = adapter_rank(checkpoint)
+            if rank > self.max_lora_rank:
+                raise RaitError(f"{checkpoint}: a LoRA adapter of rank {rank} above the engine's max_lora_rank "
+                                f"{self.max_lora_rank}")
+            from vllm.lora.request import LoRARequest
+
+            path = str(Path(checkpoint).resolve())
+            self.lora_request = LoRARequest(Path(checkpoint).name, self._lora_ids.setdefault(path, len(self._lora_ids) + 1),
+                                            path)
+        else:
+            self.lora_request = None
+        self.serving = checkpoint
+        log.info("vllm engine: serving %s", checkpoint)
 
     def _max_model_len(self) -> int | None:
         engine = getattr(self.llm, "llm_engine", None)

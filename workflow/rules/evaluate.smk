@@ -1,17 +1,46 @@
 # Stage 7: each method answers the test splits by its answer strategy (rait.answering); answers are scored
 # against the base model's knowledge labels and greedy answers, optionally with a model judge (grading.judge).
 # One prediction rule for every strategy that runs the method's checkpoint; the base model's answers are read from
-# its samples (collect_sampled_answers).
+# its samples (collect_sampled_answers). The methods answering with the base or an adapter over it share one engine,
+# the model's engine service (serve_engine): Snakemake runs it with their prediction jobs as one group.
+import json
+
 ANSWER_CHECKPOINT = of(PLAN.answer_checkpoint, "model", "method")
 ANSWER_TEMPLATES = of(PLAN.answer_templates, "model", "method")
+ANSWERS_THROUGH_ENGINE = of(PLAN.answers_through_engine, "model", "method")
+
+
+rule serve_engine:
+    """The model's engine service (rait.answer_service): the base loaded once, answering every predict_answers job
+    whose checkpoint is the base or an adapter over it, switching adapters. It runs while those jobs run (one group,
+    one node) and is stopped when the last has answered: a shell command, which Snakemake can stop (it has no
+    handle on a script's process). No benchmark: it is stopped, not finished; the time of each job it answered is
+    in that job's log and benchmark."""
+    input:
+        of(PLAN.checkpoint_files, "model", stage=registry.BASE),
+    output:
+        service(LAYOUT.engine_address()),
+    params:
+        settings=lambda wildcards: json.dumps(at_plan(PLAN.engine_service_settings, wildcards.model)),
+    resources:
+        **gpu_job_resources(),
+    log:
+        f"{RESULTS}/logs/serve_engine/{{model}}.log",
+    conda:
+        sampling_env
+    threads: 2
+    shell:
+        f"{OFFLINE_PREFIX} python -m rait.answer_service --address {{output:q}} --settings {{params.settings:q}}"
+        " --log {log:q} 2> {log:q}"
 
 
 rule predict_answers:
     """Every answer strategy but `sampled_greedy` (rait.answering.STRATEGIES): the method's checkpoint answers
     each test question (greedily, or N samples for best-of-N), the strategy adds what it declared (a reward model's
-    scores, R-Tuning's follow-up) and writes the predictions."""
+    scores, R-Tuning's follow-up) and writes the predictions; through the model's engine service when its
+    checkpoint is the base or an adapter over it (then the job itself holds no GPU and no core)."""
     input:
-        # the answering checkpoint and any other the strategy reads (best-of-N's scorer)
+        # the answering checkpoint and any other the strategy reads (best-of-N's scorer); the engine's address
         unpack(of(PLAN.answer_inputs, "model", "method")),
         questions=LAYOUT.questions(split="test"),
     output:
@@ -24,14 +53,14 @@ rule predict_answers:
         answer=of(PLAN.answer_settings, "model", "method"),
         checkpoints=of(PLAN.answer_checkpoints, "model", "method"),
     resources:
-        **gpu_job_resources(),
+        **answer_job_resources(ANSWERS_THROUGH_ENGINE),
     log:
         f"{RESULTS}/logs/predict_answers/{{model}}_{{method}}/{{dataset}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/predict_answers/{{model}}_{{method}}/{{dataset}}.tsv"
     conda:
         sampling_env
-    threads: 2
+    threads: lambda wildcards: 0 if ANSWERS_THROUGH_ENGINE(wildcards) else 2
     script:
         "../scripts/predict_answers.py"
 

@@ -82,6 +82,27 @@ def gpu_job_resources(gpus=None, wildcard="model"):
     )
 
 
+def answer_job_resources(through_engine, threads=2):
+    """A prediction job's resources: a GPU rule's; for one answered by the model's engine service (the function
+    ``through_engine`` of the wildcards), no GPU, no CPU and a client's memory, on the service's partition. The
+    jobs of a group are submitted as one SLURM job asking for the sum of their GPUs, CPUs and memory, the largest
+    runtime and the first job's partition: so the service's GPUs, CPUs and runtime, every job's partition the
+    same. (The model's `runtime` then bounds all the answers the group gives; a group stopped by it is resubmitted
+    by the profile's retry, and the predictions already written are not answered again.)"""
+    own = gpu_job_resources()
+
+    def unless_served(served, key=None, otherwise=None):
+        return lambda wildcards: served if through_engine(wildcards) else (own[key](wildcards) if key else otherwise)
+
+    return {**own, "gpu": unless_served(0, "gpu"), "mem_mb": unless_served(ENGINE_CLIENT_MEM_MB, "mem_mb"),
+            "cpus_per_task": unless_served(0, otherwise=threads)}
+
+
+# a job answered through the engine service sends file names and waits: a Python process of ~30 MB (measured:
+# max_rss in the quick demo's benchmarks/predict_answers)
+ENGINE_CLIENT_MEM_MB = 100
+
+
 stage_gpus = of(PLAN.stage_gpus, "model", "stage")
 
 

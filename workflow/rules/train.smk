@@ -3,7 +3,9 @@
 # one process on a CPU or one GPU, and starts its processes itself when there are more: `accelerate launch`
 # with DeepSpeed ZeRO-3 over the GPUs of a node, one launcher per node under srun when the model asks for
 # several nodes (rait.launch).
-DEEPSPEED_CONFIG = f"{workflow.basedir}/../config/deepspeed/zero3.json"
+# An input, not a param, and relative to the working directory: editing it retrains (its time stamp), moving the
+# checkout does not (an absolute path in params made every stage of a moved clone train again).
+DEEPSPEED_CONFIG = os.path.relpath(f"{workflow.basedir}/../config/deepspeed/zero3.json")
 
 
 rule train_stage:
@@ -11,13 +13,13 @@ rule train_stage:
         data=LAYOUT.train_data(),
         model=of(PLAN.stage_start_files, "model", "stage"),
         scorer=of(PLAN.stage_scorer_files, "model", "stage"),
+        deepspeed=DEEPSPEED_CONFIG,
     output:
         directory(LAYOUT.checkpoint()),
     params:
         trainer=lambda wildcards: STAGES[wildcards.stage].trainer,
         start=of(PLAN.stage_start, "model", "stage"),
         options=of(PLAN.trainer_options, "model", "stage"),
-        deepspeed=DEEPSPEED_CONFIG,
         precision=entry_value("precision"),
     resources:
         **training_resources(),
@@ -31,7 +33,7 @@ rule train_stage:
     shell:
         f"{OFFLINE_PREFIX} python -m rait.training {{params.trainer}} --gpus {{resources.node_gpus}} --nodes {{resources.nodes}}"
         " --save-steps {resources.save_steps} --precision {params.precision}"
-        " --deepspeed {params.deepspeed:q} --model {params.start:q} --data {input.data:q} --out {output:q}"
+        " --deepspeed {input.deepspeed:q} --model {params.start:q} --data {input.data:q} --out {output:q}"
         " --options {params.options:q} > {log:q} 2>&1"
 
 

@@ -1,0 +1,159 @@
+"""One engine per model for every method's answers (issue 26): the transformers engine switches between its base
+and adapters over it with the weights load_causal_lm gives each, and a prediction job answered through the engine
+service writes the predictions its own engine would have, byte for byte; a service that fails or dies is named,
+not waited for."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("peft")
+
+from transformers import GPT2Config, GPT2LMHeadModel  # noqa: E402
+
+from rait import answer_service  # noqa: E402
+from rait.adapters import read_adapter  # noqa: E402
+from rait.answering import answer  # noqa: E402
+from rait.checkpoints import load_causal_lm, write_adapter_checkpoint  # noqa: E402
+from rait.errors import RaitError  # noqa: E402
+from rait.io import read_jsonl, write_jsonl  # noqa: E402
+from rait.sampling import load_base_engine  # noqa: E402
+from rait.sampling.transformers_engine import TransformersEngine  # noqa: E402
+from rait.synthetic import build_tokenizer  # noqa: E402
+
+WORDS = [f"w{i}" for i in range(60)]
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """A random two-layer GPT-2 (the base) and three adapter checkpoints over it: two LoRA adapters on different
+    modules, and one trained on another model (not servable over this base)."""
+    from peft import LoraConfig, get_peft_model
+
+    root = tmp_path_factory.mktemp("service")
+    tokenizer = build_tokenizer(WORDS)
+    config = GPT2Config(vocab_size=len(tokenizer), n_positions=64, n_embd=32, n_layer=2, n_head=2,
+                        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                        pad_token_id=tokenizer.pad_token_id)
+    paths = {}
+    for name, seed in (("base", 0), ("other", 1)):
+        torch.manual_seed(seed)
+        paths[name] = root / name
+        GPT2LMHeadModel(config).save_pretrained(paths[name])
+        tokenizer.save_pretrained(paths[name])
+    for name, base, seed, modules in (("a", "base", 2, ["c_attn", "c_proj"]), ("b", "base", 3, ["c_fc"]),
+                                      ("foreign", "other", 4, ["c_fc"])):
+        torch.manual_seed(seed)
+        peft_model = get_peft_model(GPT2LMHeadModel.from_pretrained(paths[base]),
+                                    LoraConfig(r=4, lora_alpha=8, target_modules=modules, fan_in_fan_out=True,
+                                               init_lora_weights=False))
+        peft_model.save_pretrained(root / f"{name}_peft")
+        paths[name] = root / name
+        paths[name].mkdir()
+        write_adapter_checkpoint(read_adapter(root / f"{name}_peft"), str(paths[base]), paths[name])
+        tokenizer.save_pretrained(paths[name])
+    return {name: str(path) for name, path in paths.items()}
+
+
+def logits(model) -> torch.Tensor:
+    with torch.no_grad():
+        return model(torch.tensor([[3, 7, 11, 19, 23, 5]])).logits
+
+
+def test_the_engine_switches_between_adapters_with_the_weights_each_loads_with(checkpoints):
+    engine = TransformersEngine(checkpoints["base"])
+    expected = {name: logits(load_causal_lm(checkpoints[name], dtype="auto")) for name in ("base", "a", "b")}
+    assert (expected["a"] - expected["base"]).abs().max() > 1e-3 and (expected["b"] - expected["a"]).abs().max() > 1e-3
+    for name in ("a", "b", "base", "b", "a", "a", "base"):
+        engine.use(checkpoints[name])
+        assert torch.equal(logits(engine.model), expected[name]), name  # bitwise: merged exactly as loaded alone
+    for name in ("other", "foreign"):
+        with pytest.raises(RaitError, match="cannot serve"):
+            engine.use(checkpoints[name])
+    alone = TransformersEngine(checkpoints["a"])  # an engine loaded from an adapter serves only it
+    with pytest.raises(RaitError, match="cannot serve"):
+        alone.use(checkpoints["base"])
+
+
+def params(weights: str, strategy: str = "greedy") -> dict:
+    return dict(weights=weights, engine="transformers", engine_options={"token_budget": 512}, gpus=0, chat=False,
+                system=None, templates={"open": "{question}"}, strategy=strategy, answer={}, checkpoints={},
+                sampling={"n": 0, "temperature": 1.0, "top_p": 0.9, "max_new_tokens": 6, "seed": 3, "stop": []})
+
+
+@pytest.fixture
+def service(checkpoints, tmp_path):
+    """The engine service over the base, in a thread, as rule serve_engine runs it."""
+    address = tmp_path / "engine.json"
+    stop = threading.Event()
+    thread = threading.Thread(target=answer_service.serve, daemon=True, kwargs=dict(
+        address=address, load=lambda: load_base_engine(answer_service.params_of({"params": params(checkpoints["base"])})),
+        answer=answer_service.answer_job, stop=stop))
+    thread.start()
+    yield address
+    stop.set()
+    thread.join(timeout=10)
+
+
+def test_jobs_answered_through_the_service_write_what_their_own_engine_would(checkpoints, service, tmp_path, caplog):
+    caplog.set_level(logging.INFO)  # as rait.workflow.run sets it in the service's job
+    questions = tmp_path / "test.jsonl"
+    write_jsonl(questions, [{"id": f"q{i}", "question": " ".join(WORDS[i:i + 3]), "answers": ["x"]} for i in range(12)])
+    jobs = {name: dict(params=params(checkpoints[name]), questions=str(questions),
+                       output=str(tmp_path / f"{name}.jsonl"), log=str(tmp_path / f"{name}.log"))
+            for name in ("a", "b", "base", "foreign")}
+    replies, errors = {}, {}
+
+    def ask(name):  # the jobs of a group ask at once; the service answers them in turn
+        try:
+            replies[name] = answer_service.answer_through(service, jobs[name])
+        except RaitError as err:
+            errors[name] = str(err)
+
+    threads = [threading.Thread(target=ask, args=(name,)) for name in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(replies) == ["a", "b", "base"] and all(reply["ok"] for reply in replies.values())
+    assert "could not answer" in errors["foreign"] and "cannot serve" in errors["foreign"]
+    assert not Path(jobs["foreign"]["output"]).exists()  # nothing half-written for a later run to trust
+    for name in ("a", "b", "base"):
+        alone = tmp_path / f"{name}_alone.jsonl"
+        answer(answer_service.params_of(jobs[name]), str(questions), str(alone))
+        assert Path(jobs[name]["output"]).read_bytes() == alone.read_bytes(), name
+        assert "answered" in Path(jobs[name]["log"]).read_text()  # the service logs into the job's own log
+    assert len({Path(jobs[name]["output"]).read_bytes() for name in ("a", "b", "base")}) == 3
+    assert read_jsonl(jobs["a"]["output"])[0]["id"] == "q0"
+
+
+def test_a_service_that_fails_to_load_is_named_by_the_waiting_job(tmp_path):
+    address = tmp_path / "engine.json"
+
+    def broken():
+        raise RaitError("no GPU here")
+
+    with pytest.raises(RaitError, match="no GPU here"):
+        answer_service.serve(address, broken, answer_service.answer_job)
+    with pytest.raises(RaitError, match="failed to start .*no GPU here.*serve.log"):
+        answer_service.answer_through(address, {"output": "x"}, "serve.log")
+
+
+def test_a_service_that_died_while_loading_is_not_waited_for(tmp_path, monkeypatch):
+    address = tmp_path / "engine.json"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    answer_service.write_state(address, {"state": "starting"})
+    state = answer_service.read_state(address)
+    assert state["pid"] == os.getpid() and state["state"] == "starting"
+    address.write_text(address.read_text().replace(str(os.getpid()), dead.stdout.strip()))
+    monkeypatch.setattr(answer_service, "STALE_GRACE_S", 0.5)
+    with pytest.raises(RaitError, match="is gone before it answered; see serve.log"):
+        answer_service.answer_through(address, {"output": "x"}, "serve.log")
