@@ -14,6 +14,12 @@ adapter merged into the base as ``rait.checkpoints.load_causal_lm`` merges it, o
 the predictions atomically and logs into the job's log. A job that is not over the base (a stage trained in full,
 an adapter over CRaFT's rehearsal stage) answers with its own engine as before.
 
+A failed job fails its whole group, and Snakemake then removes the outputs of every job of the group, the
+predictions already written among them. So that a rerun does not answer them all again, the service keeps a copy of
+each job it answered in its cache (``results/engines/{model}.answered/``, keyed by the job's settings and its input
+files' modification times, as a sampling part file is keyed) and answers a job it finds there from the copy. The
+cache is safe to delete.
+
 The address file (the service output) says the state: ``starting`` (with the process id), ``ready`` (a port on
 127.0.0.1 and a token), or ``failed`` (the error); a job waiting for a service that died while starting, or that
 refuses a connection while its process is gone, fails naming the service's log instead of waiting forever.
@@ -22,6 +28,7 @@ refuses a connection while its process is gone, fails naming the service's log i
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -33,7 +40,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from rait.errors import BAD_INPUT_EXIT, RaitError
-from rait.io import atomic_open
+from rait.io import atomic_open, atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +112,20 @@ class JobLog:
             self.handler.close()
 
 
+def cache_dir_of(address: str | os.PathLike) -> Path:
+    """The service's cache of answered jobs, beside its address file."""
+    address = Path(address)
+    return address.with_name(f"{address.stem}.answered")
+
+
+def cache_key(job: dict) -> str:
+    """What a job's predictions depend on: its settings, its questions and the files it reads (their modification
+    times: a retrained checkpoint is a new folder)."""
+    inputs = {path: os.path.getmtime(path) for path in [job["questions"], *job.get("inputs", [])]}
+    text = json.dumps({"params": job["params"], "inputs": inputs}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def serve(address: str | os.PathLike, load, answer, *, parent: int | None = None, stop=None,
           service_log: str | None = None) -> None:
     """Load the engine (``load()``), publish the address, then answer jobs (``answer(job, engine)``) until
@@ -131,11 +152,11 @@ def serve(address: str | os.PathLike, load, answer, *, parent: int | None = None
                 continue
             with conn:
                 conn.settimeout(None)
-                served += _handle(conn, token, engine, answer)
+                served += _handle(conn, token, engine, answer, cache_dir_of(address))
         log.info("stopping after %d jobs (stopped, or the process that started the service is gone)", served)
 
 
-def _handle(conn: socket.socket, token: str, engine, answer) -> int:
+def _handle(conn: socket.socket, token: str, engine, answer, cache: Path) -> int:
     try:
         request = _receive(conn)
     except (OSError, ValueError) as err:
@@ -149,7 +170,7 @@ def _handle(conn: socket.socket, token: str, engine, answer) -> int:
     with JobLog(job.get("log")):
         log.info("answering %s (engine service, pid %d)", job["output"], os.getpid())
         try:
-            answer(job, engine)
+            _answer_with_cache(job, engine, answer, cache)
         except Exception as err:  # the job fails; the service goes on with the others
             log.exception("job %s failed", job["output"])
             reply = {"ok": False, "error": f"{type(err).__name__}: {err}"}
@@ -161,6 +182,21 @@ def _handle(conn: socket.socket, token: str, engine, answer) -> int:
     except OSError as err:
         log.warning("job %s left before its reply: %s", job["output"], err)
     return 1
+
+
+def _answer_with_cache(job: dict, engine, answer, cache: Path) -> None:
+    import shutil
+
+    cached = cache / f"{cache_key(job)}.jsonl"
+    if cached.is_file():
+        with atomic_path(job["output"]) as tmp:
+            shutil.copyfile(cached, tmp)
+        log.info("answered from the service's cache (%s): the same job was answered in a group that failed", cached)
+        return
+    answer(job, engine)
+    cache.mkdir(parents=True, exist_ok=True)
+    with atomic_path(cached) as tmp:
+        shutil.copyfile(job["output"], tmp)
 
 
 def wait_until_ready(address: str | os.PathLike, service_log: str = "the service's log") -> dict:

@@ -157,3 +157,37 @@ def test_a_service_that_died_while_loading_is_not_waited_for(tmp_path, monkeypat
     monkeypatch.setattr(answer_service, "STALE_GRACE_S", 0.5)
     with pytest.raises(RaitError, match="is gone before it answered; see serve.log"):
         answer_service.answer_through(address, {"output": "x"}, "serve.log")
+
+
+def test_a_job_answered_before_is_answered_from_the_cache_until_what_it_reads_changes(tmp_path):
+    """A failed job fails its group and Snakemake removes every prediction the group wrote: the service answers
+    a job it answered before from its cache, until the job's settings or files change."""
+    calls = []
+
+    def answer(job, engine):
+        calls.append(job["output"])
+        write_jsonl(job["output"], [{"id": "q0", "answer": f"call {len(calls)}"}])
+
+    address, stop = tmp_path / "engines" / "m.json", threading.Event()
+    thread = threading.Thread(target=answer_service.serve, daemon=True,
+                              kwargs=dict(address=address, load=lambda: "engine", answer=answer, stop=stop))
+    thread.start()
+    questions, checkpoint, output = tmp_path / "test.jsonl", tmp_path / "ckpt", tmp_path / "out.jsonl"
+    questions.write_text("{}\n")
+    checkpoint.mkdir()
+    job = {"params": {"weights": str(checkpoint)}, "questions": str(questions), "inputs": [str(checkpoint)],
+           "output": str(output), "log": None}
+    try:
+        answer_service.answer_through(address, job)
+        output.unlink()  # the group failed: Snakemake removed it
+        answer_service.answer_through(address, job)
+        assert len(calls) == 1 and read_jsonl(output) == [{"id": "q0", "answer": "call 1"}]
+        later = checkpoint.stat().st_mtime + 10
+        os.utime(checkpoint, (later, later))  # retrained
+        answer_service.answer_through(address, job)
+        answer_service.answer_through(address, {**job, "params": {"weights": str(checkpoint), "seed": 1}})
+        assert len(calls) == 3 and read_jsonl(output) == [{"id": "q0", "answer": "call 3"}]
+        assert len(list(answer_service.cache_dir_of(address).iterdir())) == 3
+    finally:
+        stop.set()
+        thread.join(timeout=10)

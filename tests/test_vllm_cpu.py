@@ -143,3 +143,87 @@ def test_vllm_engine_generates_greedy_and_samples(tmp_path):
     if result["per_request_seed"]:
         # per-request seeds make a rerun of the same prompts reproduce every sample
         assert result["repeat_equal"]
+
+
+SERVE_SCRIPT = textwrap.dedent(
+    """
+    import json, logging, sys
+    from rait.sampling import SamplingSpec, load_engine
+
+    def main():
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+        base, adapter, prompts_file = sys.argv[1:4]
+        prompts = json.load(open(prompts_file))
+        # as rule serve_engine loads it: the base, LoRA enabled up to the plan's rank
+        engine = load_engine("vllm", base, max_model_len=512, enforce_eager=True, seed=0, enable_lora=True,
+                             max_lora_rank=8)
+        answers = {}
+        for name, path in (("base", base), ("adapter", adapter), ("base_again", base), ("adapter_again", adapter)):
+            engine.use(path)
+            answers[name] = [g.greedy for g in engine.generate(prompts, SamplingSpec(n=0, max_new_tokens=12),
+                                                              progress=False)]
+        print("RESULT " + json.dumps(answers), flush=True)
+
+    main()
+    """
+)
+
+
+def test_vllm_serves_a_stage_adapter_over_the_base_it_loaded(tmp_path):
+    """Issue 26: one vLLM engine over the base answers for the base and for an adapter stage (a LoRARequest),
+    switching back and forth, as the engine service does; its answers with the adapter are the transformers
+    engine's over the adapter merged in (rait.checkpoints), as far as the two engines agree on the base."""
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from rait.adapters import read_adapter
+    from rait.checkpoints import write_adapter_checkpoint
+    from rait.sampling import SamplingSpec
+    from rait.sampling.transformers_engine import TransformersEngine
+
+    torch.manual_seed(0)
+    peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(MODEL_DIR),
+                                LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", init_lora_weights=False))
+    with torch.no_grad():  # a small update, as a trained adapter's: the answers move, they do not turn to noise
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name:
+                parameter.mul_(0.02)
+    peft_model.save_pretrained(tmp_path / "peft")
+    adapter = tmp_path / "stage"
+    adapter.mkdir()
+    write_adapter_checkpoint(read_adapter(tmp_path / "peft"), MODEL_DIR, adapter)
+    tokenizer = AutoTokenizer.from_pretrained(MODEL_DIR)
+    tokenizer.save_pretrained(adapter)
+    questions = ["What is the capital of France?", "What is 2 + 2?", "Who wrote Hamlet?", "What is the largest ocean?",
+                 "What gas do plants take in?", "How many legs does a spider have?", "What is the boiling point of water?",
+                 "Which planet is called the red planet?"]
+    prompts = [[int(t) for t in tokenizer.apply_chat_template([{"role": "user", "content": q}],
+                                                                add_generation_prompt=True, tokenize=True,
+                                                                return_dict=False)] for q in questions]
+    (tmp_path / "prompts.json").write_text(json.dumps(prompts))
+    script = tmp_path / "serve_vllm.py"
+    script.write_text(SERVE_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+    env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    proc = subprocess.run([VLLM_PYTHON, str(script), MODEL_DIR, str(adapter), str(tmp_path / "prompts.json")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-8000:]}"
+    served = json.loads(lines[-1][len("RESULT "):])
+    spec = SamplingSpec(n=0, max_new_tokens=12)
+    engine = TransformersEngine(MODEL_DIR)
+    local = {}
+    for name, path in (("base", MODEL_DIR), ("adapter", str(adapter))):
+        engine.use(path)
+        local[name] = [g.greedy for g in engine.generate(prompts, spec, progress=False)]
+    agree = {name: sum(a == b for a, b in zip(served[name], local[name])) for name in local}
+    print(f"\nvLLM over the base with a LoRARequest against transformers with the adapter merged: {agree} of "
+          f"{len(prompts)} greedy answers equal\n  served {served}\n  local {local}", file=sys.stderr)
+    assert served["base_again"] == served["base"] and served["adapter_again"] == served["adapter"]
+    assert served["adapter"] != served["base"]  # the adapter was applied
+    assert agree["adapter"] >= agree["base"] - 1, agree

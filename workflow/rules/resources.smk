@@ -87,8 +87,7 @@ def answer_job_resources(through_engine, threads=2):
     ``through_engine`` of the wildcards), no GPU, no CPU and a client's memory, on the service's partition. The
     jobs of a group are submitted as one SLURM job asking for the sum of their GPUs, CPUs and memory, the largest
     runtime and the first job's partition: so the service's GPUs, CPUs and runtime, every job's partition the
-    same. (The model's `runtime` then bounds all the answers the group gives; a group stopped by it is resubmitted
-    by the profile's retry, and the predictions already written are not answered again.)"""
+    same. The model's `runtime` then bounds all the answers the group gives (config/README.md says so)."""
     own = gpu_job_resources()
 
     def unless_served(served, key=None, otherwise=None):
