@@ -1,8 +1,12 @@
 """A short check on a CUDA machine, through rait's own entry points: SFT (full fine-tuning, bf16), DPO (LoRA, bf16)
 and GRPO (abstention reward) with `python -m rait.training`, a reward model and its scores and R-Tuning's follow-up
-log-probabilities (rait.reward_model, rait.followup), then sampling with the transformers engine in bf16.
+log-probabilities (rait.reward_model, rait.followup), then sampling with the transformers engine in bf16. Issue 26:
+DPO is stored as an adapter over the SFT checkpoint and a second LoRA stage chained on it (their adapters stacked);
+the engine service over the SFT checkpoint answers for SFT, DPO and the chain, switching adapters, and each answer
+file is compared with the same job's own engine.
 
     python bench/gpu_smoke.py INPUTS OUT
+    RAIT_SMOKE_CPU=1 python bench/gpu_smoke.py INPUTS OUT   # the same steps on the CPU (to check the script)
 
 INPUTS holds `model/` (a causal LM checkpoint), `sft.jsonl`, `dpo.jsonl` and `test.jsonl` (the synthetic world's
 files: `results/models/synth_tiny`, `results/train_data/synth_tiny_{sft,dpo}.jsonl`, `results/data/synth/test.jsonl`).
@@ -12,16 +16,20 @@ OUT gets each stage's training_stats.json and log_history.jsonl, the samples, an
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+ON_CPU = os.environ.get("RAIT_SMOKE_CPU") == "1"
+GPUS = 0 if ON_CPU else 1
+
 
 def train(kind: str, model: Path, data: Path, out: Path, options: dict) -> dict:
     started = time.monotonic()
     command = [sys.executable, "-m", "rait.training", kind, "--model", str(model), "--data", str(data),
-               "--out", str(out), "--options", json.dumps(options), "--gpus", "1", "--save-steps", "10"]
+               "--out", str(out), "--options", json.dumps(options), "--gpus", str(GPUS), "--save-steps", "10"]
     result = subprocess.run(command, capture_output=True, text=True)
     (out.parent / f"{kind}.log").write_text(result.stdout + result.stderr)
     if result.returncode != 0:
@@ -39,7 +47,8 @@ def sample(model: Path, questions: list[dict]) -> dict:
     rows = sample_records(questions, str(model), engine="transformers", engine_options={"dtype": "bfloat16"},
                           templates={"open": "Q: {question}\nA:"}, chat=False,
                           spec=SamplingSpec(n=10, temperature=1.0, top_p=0.9, max_new_tokens=16, seed=0, stop=("\n",)))
-    return {"rows": rows, "wall_s": round(time.monotonic() - started, 1), "device": torch.cuda.get_device_name(0),
+    return {"rows": rows, "wall_s": round(time.monotonic() - started, 1),
+            "device": "cpu" if ON_CPU else torch.cuda.get_device_name(0),
             "refusals": sum(row["greedy"].strip().startswith("I don't know") for row in rows)}
 
 
@@ -60,21 +69,74 @@ def score(out: Path, inputs: Path) -> dict:
             "wall_s": round(time.monotonic() - started, 1)}
 
 
+def serve_adapters(out: Path, questions: list[dict]) -> dict:
+    """The engine service over the SFT checkpoint answers for it, the DPO adapter over it and the chained adapter,
+    switching (sft, dpo, chained, dpo); each answer file against the same job on its own engine."""
+    import threading
+
+    from rait import answer_service
+    from rait.answering import answer
+    from rait.io import read_jsonl, write_jsonl
+    from rait.sampling import load_base_engine
+
+    test = out / "service_test.jsonl"
+    write_jsonl(test, questions[:100])
+
+    def job(stage: str, kind: str) -> dict:
+        params = dict(weights=str(out / stage), engine="transformers", engine_options={"dtype": "bfloat16"},
+                      gpus=GPUS, chat=False, system=None, templates={"open": "Q: {question}\nA:"}, strategy="greedy",
+                      answer={}, checkpoints={}, sampling={"n": 0, "temperature": 1.0, "top_p": 0.9,
+                                                           "max_new_tokens": 16, "seed": 0, "stop": ["\n"]})
+        return dict(params=params, questions=str(test), output=str(out / f"{kind}_{stage}.jsonl"), log=None)
+
+    address, stop = out / "engines" / "smoke.json", threading.Event()
+    load = lambda: load_base_engine(answer_service.params_of(job("sft", "served")))  # noqa: E731
+    thread = threading.Thread(target=answer_service.serve, daemon=True,
+                              kwargs=dict(address=address, load=load, answer=answer_service.answer_job, stop=stop))
+    started = time.monotonic()
+    thread.start()
+    try:
+        for stage in ("sft", "dpo", "chained", "dpo"):
+            answer_service.answer_through(address, job(stage, "served"))
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    result = {"served_s": round(time.monotonic() - started, 1)}
+    for stage in ("sft", "dpo", "chained"):
+        started = time.monotonic()
+        alone = job(stage, "alone")
+        answer(answer_service.params_of(alone), alone["questions"], alone["output"])
+        served = Path(job(stage, "served")["output"])
+        result[stage] = {"identical": served.read_bytes() == Path(alone["output"]).read_bytes(),
+                         "alone_s": round(time.monotonic() - started, 1),
+                         "refusals": sum(row["answer"].startswith("I don't know") for row in read_jsonl(served)),
+                         # the adapters are applied: answers that moved from the SFT checkpoint's
+                         "differ_from_sft": sum(a["answer"] != b["answer"] for a, b in zip(
+                             read_jsonl(served), read_jsonl(job("sft", "served")["output"])))}
+    result["stacked_rank"] = json.loads((out / "chained" / "rait_adapter.json").read_text())["rank"]
+    return result
+
+
 def main() -> None:
     import torch
 
     inputs, out = Path(sys.argv[1]), Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
-    assert torch.cuda.is_available(), "no CUDA device"
-    summary = {"torch": torch.__version__, "cuda": torch.version.cuda, "bf16": torch.cuda.is_bf16_supported()}
+    assert ON_CPU or torch.cuda.is_available(), "no CUDA device"
+    summary = {"torch": torch.__version__, "cuda": torch.version.cuda, "bf16": ON_CPU or torch.cuda.is_bf16_supported()}
     summary["sft"] = train("sft", inputs / "model", inputs / "sft.jsonl", out / "sft",
                            {"chat": False, "lora": None, "hparams": {"num_train_epochs": 4, "learning_rate": 5e-4,
                                                                     "per_device_train_batch_size": 16,
                                                                     "max_length": 64}})
     summary["dpo"] = train("dpo", out / "sft", inputs / "dpo.jsonl", out / "dpo",
                            {"chat": False, "lora": {"r": 8, "alpha": 16, "target_modules": ["c_attn"]},
-                            "hparams": {"num_train_epochs": 2, "learning_rate": 1e-4,
-                                        "per_device_train_batch_size": 16, "max_length": 64}})
+                            "storage": "adapter", "hparams": {"num_train_epochs": 2, "learning_rate": 1e-4,
+                                                              "per_device_train_batch_size": 16, "max_length": 64}})
+    # a LoRA stage on the DPO adapter: stored as both adapters stacked over the SFT checkpoint (rank 8 + 8)
+    summary["chained"] = train("sft", out / "dpo", inputs / "sft.jsonl", out / "chained",
+                               {"chat": False, "lora": {"r": 8, "alpha": 16, "target_modules": ["c_attn", "c_fc"]},
+                                "storage": "adapter", "hparams": {"max_steps": 20, "learning_rate": 1e-3,
+                                                                  "per_device_train_batch_size": 16, "max_length": 64}})
     questions = [json.loads(line) for line in (inputs / "test.jsonl").read_text().splitlines()][:200]
     # GRPO from the SFT checkpoint with the abstention reward (+1 right, 0 refusal, -1 wrong), on the test prompts
     graded = out / "grpo.jsonl"
@@ -99,8 +161,10 @@ def main() -> None:
         sampled = sample(out / stage, questions)
         (out / f"samples_{stage}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in sampled.pop("rows")))
         summary[f"sample_{stage}"] = sampled
-        with open(out / stage / "config.json") as handle:
-            summary[f"{stage}_dtype"] = json.load(handle).get("dtype")
+    with open(out / "sft" / "config.json") as handle:
+        summary["sft_dtype"] = json.load(handle).get("dtype")
+    summary["service"] = serve_adapters(out, questions)
+    for stage in ("sft", "dpo", "chained"):
         for path in (out / stage).glob("*.safetensors"):
             path.unlink()  # the weights stay on the device
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -93,6 +93,13 @@ def chain_of(start) -> tuple[str, list[Adapter]]:
     return str(start), []
 
 
+def check_adapter_files(path) -> None:
+    """An adapter checkpoint's files are all there: checked before its base loads (minutes for a large model)."""
+    for name in (CONFIG_FILE, WEIGHTS_FILE):
+        if not (Path(path) / name).is_file():
+            raise RaitError(f"{path}: no {name}: a half-written adapter checkpoint; retrain the stage")
+
+
 def load_causal_lm(path, **kwargs):
     """``AutoModelForCausalLM.from_pretrained(path, **kwargs)``, or for an adapter checkpoint its base with the
     adapter merged in (the model the stage trained, to rounding)."""
@@ -103,9 +110,7 @@ def load_causal_lm(path, **kwargs):
     from peft import PeftModel
 
     base_path = adapter_base(path)
-    for name in (CONFIG_FILE, WEIGHTS_FILE):  # before the base loads: minutes for a large model
-        if not (Path(path) / name).is_file():
-            raise RaitError(f"{path}: no {name}: a half-written adapter checkpoint; retrain the stage")
+    check_adapter_files(path)
     base = AutoModelForCausalLM.from_pretrained(base_path, **kwargs)
     return PeftModel.from_pretrained(base, str(path)).merge_and_unload()
 

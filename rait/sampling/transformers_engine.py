@@ -93,9 +93,9 @@ class TransformersEngine:
     def __init__(self, model_path: str, batch_size: int | None = None, token_budget: int = 24576,
                  top_k_prefilter: int = 64, dtype: str = "auto", threads: int | None = None, **unused):
         import torch
-        from transformers import AutoTokenizer
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from rait.checkpoints import is_adapter, load_causal_lm
+        from rait.checkpoints import adapter_base, check_adapter_files, is_adapter
 
         if unused:
             log.info("transformers engine ignores options %s", sorted(unused))
@@ -115,12 +115,18 @@ class TransformersEngine:
         self.pad_id = self.tokenizer.pad_token_id
         if self.pad_id is None:
             self.pad_id = self.tokenizer.eos_token_id
-        # a LoRA stage stored as an adapter: its base with the adapter merged in (rait.checkpoints)
-        self.model = load_causal_lm(model_path, dtype=dtype).to(self.device).eval()
-        # what ``use`` may switch to: adapters over this full checkpoint (an engine loaded from an adapter: none)
-        self.base = None if is_adapter(model_path) else str(model_path)
-        self.serving = str(model_path)
+        # a LoRA stage stored as an adapter (rait.checkpoints): its base on the device, the adapter merged in by
+        # ``use``, the same steps for an engine of one job and for the model's engine service, so that both give
+        # the same answers on any device
+        adapter = is_adapter(model_path)
+        if adapter:
+            check_adapter_files(model_path)
+        self.base = adapter_base(model_path) if adapter else str(model_path)
+        self.model = AutoModelForCausalLM.from_pretrained(self.base, dtype=dtype).to(self.device).eval()
+        self.serving = self.base
         self._originals: dict = {}  # the base's weights of every module an adapter was merged into, on the CPU
+        if adapter:
+            self.use(model_path)
         # transformers renamed the forward's `past_key_values` to `cache` (5.2x); take whichever this one has
         self._cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
         log.info("transformers engine: %s on %s, token budget %d, top-k prefilter %d", model_path, self.device,
@@ -135,10 +141,10 @@ class TransformersEngine:
         checkpoint = str(checkpoint)
         if same_checkpoint(checkpoint, self.serving):
             return
-        over_base = self.base is not None and is_adapter(checkpoint) and same_checkpoint(adapter_base(checkpoint), self.base)
-        if self.base is None or not (same_checkpoint(checkpoint, self.base) or over_base):
-            raise RaitError(f"transformers engine over {self.base or self.serving} cannot serve {checkpoint}: "
-                            "neither that checkpoint nor an adapter over it")
+        over_base = is_adapter(checkpoint) and same_checkpoint(adapter_base(checkpoint), self.base)
+        if not (same_checkpoint(checkpoint, self.base) or over_base):
+            raise RaitError(f"transformers engine over {self.base} cannot serve {checkpoint}: neither that checkpoint "
+                            "nor an adapter over it")
         for name, weight in self._originals.items():
             self.model.get_submodule(name).weight.data.copy_(weight)
         if over_base:
