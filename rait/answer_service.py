@@ -28,7 +28,6 @@ refuses a connection while its process is gone, fails naming the service's log i
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -79,18 +78,11 @@ def _send(conn: socket.socket, message: dict) -> None:
 
 
 def _receive(conn: socket.socket) -> dict:
-    chunks = []
-    while True:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        if chunk.endswith(b"\n"):
-            break
-    data = b"".join(chunks)
-    if not data.endswith(b"\n"):
+    with conn.makefile("rb") as stream:
+        line = stream.readline()
+    if not line.endswith(b"\n"):
         raise ConnectionError("connection closed before a whole message")
-    return json.loads(data)
+    return json.loads(line)
 
 
 class JobLog:
@@ -119,11 +111,11 @@ def cache_dir_of(address: str | os.PathLike) -> Path:
 
 
 def cache_key(job: dict) -> str:
-    """What a job's predictions depend on: its settings, its questions and the files it reads (their modification
-    times: a retrained checkpoint is a new folder)."""
-    inputs = {path: os.path.getmtime(path) for path in [job["questions"], *job.get("inputs", [])]}
-    text = json.dumps({"params": job["params"], "inputs": inputs}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    """What a job's predictions depend on: its settings, its questions and the files it reads, digested as a
+    sampling part file's key is (rait.sampling.job_digest)."""
+    from rait.sampling import job_digest
+
+    return job_digest(job["params"], [job["questions"], *job.get("inputs", [])])[:32]
 
 
 def serve(address: str | os.PathLike, load, answer, *, parent: int | None = None, stop=None,

@@ -36,6 +36,16 @@ def same_checkpoint(a, b) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
 
+def adapter_over(checkpoint, base, engine: str) -> bool:
+    """How an engine loaded over the full checkpoint ``base`` serves ``checkpoint``: as an adapter over it (True),
+    or as ``base`` itself (False); anything else is an error naming both."""
+    if same_checkpoint(checkpoint, base):
+        return False
+    if is_adapter(checkpoint) and same_checkpoint(adapter_base(checkpoint), base):
+        return True
+    raise RaitError(f"{engine} over {base} cannot serve {checkpoint}: neither that checkpoint nor an adapter over it")
+
+
 def fingerprint(folder) -> str:
     """The base checkpoint's identity: its config.json and the names and sizes of its weight files (cheap for a
     16 GB model, and it changes with another model or revision)."""

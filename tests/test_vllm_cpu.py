@@ -162,6 +162,11 @@ SERVE_SCRIPT = textwrap.dedent(
             engine.use(path)
             answers[name] = [g.greedy for g in engine.generate(prompts, SamplingSpec(n=0, max_new_tokens=12),
                                                               progress=False)]
+        del engine
+        # as one prediction job loads it: from the adapter checkpoint itself
+        alone = load_engine("vllm", adapter, max_model_len=512, enforce_eager=True, seed=0)
+        answers["adapter_alone"] = [g.greedy for g in alone.generate(prompts, SamplingSpec(n=0, max_new_tokens=12),
+                                                                     progress=False)]
         print("RESULT " + json.dumps(answers), flush=True)
 
     main()
@@ -225,5 +230,6 @@ def test_vllm_serves_a_stage_adapter_over_the_base_it_loaded(tmp_path):
     print(f"\nvLLM over the base with a LoRARequest against transformers with the adapter merged: {agree} of "
           f"{len(prompts)} greedy answers equal\n  served {served}\n  local {local}", file=sys.stderr)
     assert served["base_again"] == served["base"] and served["adapter_again"] == served["adapter"]
+    assert served["adapter_alone"] == served["adapter"]  # a job's own engine: the same steps, the same answers
     assert served["adapter"] != served["base"]  # the adapter was applied
     assert agree["adapter"] >= agree["base"] - 1, agree

@@ -81,6 +81,17 @@ def shard_of(records: list, index: int, count: int) -> list:
     return records[index * size // count: (index + 1) * size // count]
 
 
+def job_digest(params, inputs) -> str:
+    """A digest of everything a job's output depends on: its params and its input files' modification times (a
+    retrained checkpoint is a new folder, a re-prepared file a new file)."""
+    key = {"params": params, "inputs": {path: os.path.getmtime(path) for path in inputs}}
+    return _digest(key)
+
+
+def _digest(key: dict) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
 class PartFile:
     """Sampled records streamed to disk as batches finish, so a killed job resumes where it stopped.
 
@@ -88,17 +99,16 @@ class PartFile:
     part file written under another key is discarded, never mixed in. A last line cut short by a kill is
     ignored. The workflow removes the file once the complete output is in place."""
 
-    def __init__(self, path: str | os.PathLike, key: dict):
+    def __init__(self, path: str | os.PathLike, key: dict | str):
         self.path = Path(path)
-        self.header = json.dumps({"rait_part": hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()})
+        self.header = json.dumps({"rait_part": key if isinstance(key, str) else _digest(key)})
 
     @classmethod
     def beside(cls, output: str | os.PathLike, params: dict, inputs) -> PartFile:
         """The part file of a rule's ``output``, keyed by everything its records depend on: the job's params and
         its input files' modification times."""
         output = Path(output)
-        key = {"params": params, "inputs": {path: os.path.getmtime(path) for path in inputs}}
-        return cls(output.with_name(f".{output.name}.part"), key)
+        return cls(output.with_name(f".{output.name}.part"), job_digest(params, inputs))
 
     def load(self) -> dict:
         """The records already sampled, by id (none when the file is missing or was written under another key)."""

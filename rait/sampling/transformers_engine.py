@@ -136,15 +136,12 @@ class TransformersEngine:
         """Generate with ``checkpoint`` from now on: the full checkpoint this engine loaded, or an adapter over it
         (rait.checkpoints). The base's weights are restored first and the adapter merged into them as
         ``load_causal_lm`` merges it, so an answer does not depend on which adapters were served before."""
-        from rait.checkpoints import adapter_base, is_adapter, same_checkpoint
+        from rait.checkpoints import adapter_over, same_checkpoint
 
         checkpoint = str(checkpoint)
         if same_checkpoint(checkpoint, self.serving):
             return
-        over_base = is_adapter(checkpoint) and same_checkpoint(adapter_base(checkpoint), self.base)
-        if not (same_checkpoint(checkpoint, self.base) or over_base):
-            raise RaitError(f"transformers engine over {self.base} cannot serve {checkpoint}: neither that checkpoint "
-                            "nor an adapter over it")
+        over_base = adapter_over(checkpoint, self.base, "transformers engine")
         for name, weight in self._originals.items():
             self.model.get_submodule(name).weight.data.copy_(weight)
         if over_base:

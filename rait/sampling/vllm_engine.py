@@ -106,6 +106,15 @@ def _parse_flag(value, name: str):
     raise RaitError(f"vllm engine option {name} must be 'auto', true or false, not {value!r}")
 
 
+def _check_rank(checkpoint: str, max_lora_rank: int) -> None:
+    from rait.checkpoints import adapter_rank
+
+    rank = adapter_rank(checkpoint)
+    if rank > max_lora_rank:
+        raise RaitError(f"{checkpoint}: a LoRA adapter of rank {rank} above the engine's max_lora_rank {max_lora_rank} "
+                        "(config key models.<model>.engine_options)")
+
+
 class VllmEngine:
     def __init__(self, model_path: str, seed: int = 0, per_request_seed="auto", cpu_kvcache_space_gib=1, **options):
         vllm, LLM, SamplingParams, TokensPrompt = _import_vllm()
@@ -132,63 +141,51 @@ class VllmEngine:
             self.seed,
             {key: options[key] for key in sorted(options)},
         )
-        # a LoRA stage stored as an adapter: vLLM serves it over its base (rait.checkpoints)
-        self.lora_request, model = self._adapter(model_path, options)
-        # what ``use`` may switch to: adapters over the full checkpoint loaded (an engine loaded from an adapter: none)
-        self.base = model_path if self.lora_request is None else None
-        self.serving = model_path
+        # a LoRA stage stored as an adapter (rait.checkpoints): its base loaded with LoRA enabled, the adapter applied
+        # by ``use`` (a LoRARequest), the same steps for an engine of one job and for the model's engine service
+        self.base = self._base_with_lora(model_path, options)
+        self.serving = self.base
+        self.lora_request = None
         self.max_lora_rank = options.get("max_lora_rank", 0) if options.get("enable_lora") else 0
         self._lora_ids: dict[str, int] = {}
         started = time.monotonic()
         try:
             with _spawn_safe_main():
-                self.llm = LLM(model=model, seed=self.seed, **options)
+                self.llm = LLM(model=self.base, seed=self.seed, **options)
         except TypeError as err:
             if "unexpected keyword argument" not in str(err):
                 raise
             raise RaitError(f"vllm engine: option not known to vllm.LLM ({err})") from None
         log.info("vllm engine ready in %.0f s", time.monotonic() - started)
         self.max_model_len = self._max_model_len()
+        self.use(model_path)
 
     @staticmethod
-    def _adapter(model_path: str, options: dict):
-        """(LoRARequest, base) for an adapter checkpoint, its rank within ``max_lora_rank`` (the smallest rank vLLM
-        serves that holds it); (None, model_path) for a full one."""
+    def _base_with_lora(model_path: str, options: dict) -> str:
+        """The full checkpoint to load: an adapter checkpoint's base, LoRA enabled up to the smallest rank vLLM
+        serves that holds the adapter's; a full checkpoint itself."""
         from rait.adapters import served_rank
         from rait.checkpoints import adapter_base, adapter_rank, is_adapter
 
         if not is_adapter(model_path):
-            return None, model_path
-        from vllm.lora.request import LoRARequest
-
-        rank = adapter_rank(model_path)
+            return model_path
         options.setdefault("enable_lora", True)
         options.setdefault("max_loras", 1)
-        options.setdefault("max_lora_rank", served_rank(rank))
-        if options["max_lora_rank"] < rank:
-            raise RaitError(f"{model_path}: a LoRA adapter of rank {rank} above the engine's max_lora_rank "
-                            f"{options['max_lora_rank']} (config key models.<model>.engine_options)")
-        return LoRARequest("rait-stage", 1, str(Path(model_path).resolve())), adapter_base(model_path)
+        options.setdefault("max_lora_rank", served_rank(adapter_rank(model_path)))
+        _check_rank(model_path, options["max_lora_rank"])  # before minutes of loading
+        return adapter_base(model_path)
 
     def use(self, checkpoint: str) -> None:
         """Generate with ``checkpoint`` from now on: the full checkpoint this engine loaded, or an adapter over it,
         served through a ``LoRARequest`` (the engine loaded with ``enable_lora`` and a ``max_lora_rank`` that
         holds it: rule serve_engine)."""
-        from rait.checkpoints import adapter_base, adapter_rank, is_adapter, same_checkpoint
+        from rait.checkpoints import adapter_over, same_checkpoint
 
         checkpoint = str(checkpoint)
         if same_checkpoint(checkpoint, self.serving):
             return
-        over_base = self.base is not None and is_adapter(checkpoint) and same_checkpoint(adapter_base(checkpoint),
-                                                                                          self.base)
-        if self.base is None or not (same_checkpoint(checkpoint, self.base) or over_base):
-            raise RaitError(f"vllm engine over {self.base or self.serving} cannot serve {checkpoint}: neither that "
-                            "checkpoint nor an adapter over it")
-        if over_base:
-            rank = adapter_rank(checkpoint)
-            if rank > self.max_lora_rank:
-                raise RaitError(f"{checkpoint}: a LoRA adapter of rank {rank} above the engine's max_lora_rank "
-                                f"{self.max_lora_rank}")
+        if adapter_over(checkpoint, self.base, "vllm engine"):
+            _check_rank(checkpoint, self.max_lora_rank)
             from vllm.lora.request import LoRARequest
 
             path = str(Path(checkpoint).resolve())

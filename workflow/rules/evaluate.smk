@@ -8,6 +8,7 @@ import json
 ANSWER_CHECKPOINT = of(PLAN.answer_checkpoint, "model", "method")
 ANSWER_TEMPLATES = of(PLAN.answer_templates, "model", "method")
 ANSWERS_THROUGH_ENGINE = of(PLAN.answers_through_engine, "model", "method")
+PREDICTION_THREADS = 2  # a prediction job's own engine's; a job the engine service answers takes none
 
 
 rule serve_engine:
@@ -53,14 +54,14 @@ rule predict_answers:
         answer=of(PLAN.answer_settings, "model", "method"),
         checkpoints=of(PLAN.answer_checkpoints, "model", "method"),
     resources:
-        **answer_job_resources(ANSWERS_THROUGH_ENGINE),
+        **answer_job_resources(ANSWERS_THROUGH_ENGINE, PREDICTION_THREADS),
     log:
         f"{RESULTS}/logs/predict_answers/{{model}}_{{method}}/{{dataset}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/predict_answers/{{model}}_{{method}}/{{dataset}}.tsv"
     conda:
         sampling_env
-    threads: lambda wildcards: 0 if ANSWERS_THROUGH_ENGINE(wildcards) else 2
+    threads: lambda wildcards: 0 if ANSWERS_THROUGH_ENGINE(wildcards) else PREDICTION_THREADS
     script:
         "../scripts/predict_answers.py"
 

@@ -82,7 +82,7 @@ def gpu_job_resources(gpus=None, wildcard="model"):
     )
 
 
-def answer_job_resources(through_engine, threads=2):
+def answer_job_resources(through_engine, threads):
     """A prediction job's resources: a GPU rule's; for one answered by the model's engine service (the function
     ``through_engine`` of the wildcards), no GPU, no CPU and a client's memory, on the service's partition. The
     jobs of a group are submitted as one SLURM job asking for the sum of their GPUs, CPUs and memory, the largest
@@ -90,11 +90,11 @@ def answer_job_resources(through_engine, threads=2):
     same. The model's `runtime` then bounds all the answers the group gives (config/README.md says so)."""
     own = gpu_job_resources()
 
-    def unless_served(served, key=None, otherwise=None):
-        return lambda wildcards: served if through_engine(wildcards) else (own[key](wildcards) if key else otherwise)
+    def unless_served(served, otherwise):
+        return lambda wildcards: served if through_engine(wildcards) else otherwise(wildcards)
 
-    return {**own, "gpu": unless_served(0, "gpu"), "mem_mb": unless_served(ENGINE_CLIENT_MEM_MB, "mem_mb"),
-            "cpus_per_task": unless_served(0, otherwise=threads)}
+    return {**own, "gpu": unless_served(0, own["gpu"]), "mem_mb": unless_served(ENGINE_CLIENT_MEM_MB, own["mem_mb"]),
+            "cpus_per_task": unless_served(0, lambda wildcards: threads)}
 
 
 # a job answered through the engine service sends file names and waits: a Python process of ~30 MB (measured:
