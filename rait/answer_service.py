@@ -16,9 +16,17 @@ an adapter over CRaFT's rehearsal stage) answers with its own engine as before.
 
 A failed job fails its whole group, and Snakemake then removes the outputs of every job of the group, the
 predictions already written among them. So that a rerun does not answer them all again, the service keeps a copy of
-each job it answered in its cache (``results/engines/{model}.answered/``, keyed by the job's settings and its input
-files' modification times, as a sampling part file is keyed) and answers a job it finds there from the copy. The
-cache is safe to delete.
+each job it answered in the model's answer cache (``results/engines/{model}.answered/``, keyed by the job's settings
+and its input files' modification times, as a sampling part file is keyed) and answers a job it finds there from
+the copy. A job answered by an engine of its own goes through the same cache (``answer_on_own_engine``). The cache
+is safe to delete.
+
+Snakemake runs every job that reads a service's output whenever the service runs (a service output is always
+missing, so each reader counts as having an updated input): when one method's answers are new, every other
+prediction over the same base in the run's targets is planned again too. Each is then answered from the model's
+answer cache below, a copy; its evaluation, and a judge's verdicts on it, are redone. A prediction reads the service
+whether or not its file exists: one that read it only while missing had a different set of inputs once written, and
+Snakemake's input trigger then planned it again on the next run (seen on a toy workflow), which is worse.
 
 The address file (the service output) says the state: ``starting`` (with the process id), ``ready`` (a port on
 127.0.0.1 and a token), or ``failed`` (the error); a job waiting for a service that died while starting, or that
@@ -183,7 +191,8 @@ def _answer_with_cache(job: dict, engine, answer, cache: Path) -> None:
     if cached.is_file():
         with atomic_path(job["output"]) as tmp:
             shutil.copyfile(cached, tmp)
-        log.info("answered from the service's cache (%s): the same job was answered in a group that failed", cached)
+        log.info("answered from the model's answer cache (%s): the same job, with the same settings and files, was "
+                 "answered before", cached)
         return
     answer(job, engine)
     cache.mkdir(parents=True, exist_ok=True)
@@ -233,6 +242,17 @@ def answer_through(address: str | os.PathLike, job: dict, service_log: str = "th
 def params_of(job: dict) -> SimpleNamespace:
     """A job's params as the attributes ``rait.answering.answer`` reads (as a rule's ``snakemake.params``)."""
     return SimpleNamespace(**job["params"])
+
+
+def answer_on_own_engine(job: dict, cache: str | os.PathLike) -> None:
+    """A prediction job that does not read the service (its checkpoint is not over the base, or
+    ``evaluation.shared_engine`` is off): answered by an engine of its own, loaded only when the model's answer
+    cache lacks the job, and kept in the cache. A job rerun for nothing its answers depend on is then a copy, not
+    an engine load."""
+    from rait.answering import answer
+
+    _answer_with_cache(job, None, lambda job_, _: answer(params_of(job_), job_["questions"], job_["output"]),
+                       Path(cache))
 
 
 def answer_job(job: dict, engine) -> None:

@@ -83,7 +83,7 @@ def roc_auc(confidences, right) -> float:
     return float((ranks[hits].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
-def _accuracy_at(confidences, right):
+def accuracy_at(confidences, right):
     """The accuracy of the k most confident answers, k = 1..n, in expectation over the orders of equal
     confidences: within a group the right answers so far grow linearly from the group's start to its end."""
     hits, ends = _ranked(confidences, right)
@@ -99,7 +99,7 @@ def _accuracy_at(confidences, right):
 
 def coverage_curve(confidences: Sequence[float], right: Sequence[bool]) -> list[list[float]]:
     """[[coverage, accuracy], ...] answering the most confident first (ties: their expected accuracy)."""
-    accuracy = _accuracy_at(confidences, right)
+    accuracy = accuracy_at(confidences, right)
     return [[k / len(accuracy), float(value)] for k, value in enumerate(accuracy, start=1)]
 
 
@@ -146,5 +146,5 @@ def confidence_metrics(confidences: Sequence[float], right: Sequence[bool], *, c
         "auroc": roc_auc(conf, hits) if 0 < positives < len(conf) else None,
         "ece": expected_calibration_error(conf, hits) if calibrated else None,
         "brier": float(np.mean((conf - hits) ** 2)) if calibrated else None,
-        "aurc": float(np.mean(1 - _accuracy_at(conf, hits))),
+        "aurc": float(np.mean(1 - accuracy_at(conf, hits))),
     }

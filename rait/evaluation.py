@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rait.agreement import decisions
 from rait.answering import check_prediction
 from rait.errors import RaitError
 from rait.grading import grade
@@ -39,7 +40,8 @@ def graded_row(record: dict, prediction: dict, *, base_answer: str | None = None
         return grade(record, answer, exact=exact, refusals=refusals, profile=profile)
 
     rule_grade = graded(prediction["answer"])
-    row = {"id": record["id"], "answer": prediction["answer"], "grade": rule_grade}
+    row = {"id": record["id"], "answer": prediction["answer"], "grade": rule_grade,
+           "answerable": not record.get("unanswerable", False)}
     if ik is not None:
         row["ik"] = bool(ik)
     if base_answer is not None:
@@ -48,12 +50,15 @@ def graded_row(record: dict, prediction: dict, *, base_answer: str | None = None
         row.update(grade=judged_grade(rule_grade, judgment), rule_grade=rule_grade, judge=judgment["verdict"])
     if base_judgment is not None and base_answer is not None:
         row.update(base_grade=judged_grade(row["base_grade"], base_judgment), base_judge=base_judgment["verdict"])
+    row["graders"] = decisions(record, prediction["answer"], refusals=refusals, exact=exact, judgment=judgment)
     if prediction.get("confidence") is not None:
         row["confidence"] = prediction["confidence"]
         if prediction.get("confidence_scale", "probability") != "probability":
             row["confidence_scale"] = prediction["confidence_scale"]
     if prediction.get("statement"):  # whether a stated confidence parsed (rait.answering: stated_after_marker)
         row["statement"] = prediction["statement"]
+    if record.get("popularity") is not None:  # rait.popularity: results by popularity bin
+        row["popularity"] = record["popularity"]
     if is_multiple_choice(record) and record.get("subject"):
         row["subject"] = record["subject"]
     return row

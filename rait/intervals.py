@@ -29,8 +29,8 @@ def base_outcomes(outcomes: list[dict]) -> list[dict] | None:
     """The base model's own graded rows (its greedy grade as the grade), or None when they are not known."""
     if any(o.get("base_grade") is None for o in outcomes):
         return None
-    return [{"grade": o["base_grade"], "ik": o.get("ik"), "base_grade": o["base_grade"], "subject": o.get("subject")}
-            for o in outcomes]
+    return [{"grade": o["base_grade"], "ik": o.get("ik"), "base_grade": o["base_grade"], "subject": o.get("subject"),
+             "answerable": o.get("answerable")} for o in outcomes]
 
 
 def _vector(result: dict, names: list[str]) -> np.ndarray:

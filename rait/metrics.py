@@ -18,10 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rait.calibration import confidence_metrics, is_probability
+from rait.agreement import PAIRS, agreement, pair_name
+from rait.calibration import accuracy_at, confidence_metrics, is_probability
 from rait.errors import RaitError
 from rait.grading import GRADES
 from rait.registry import Registry, call_site, unknown
+from rait.risk import (COVERAGES, PENALTY_TARGETS, RISKS, abstention, coverage_name, hallucination_rate, penalty_name,
+                       penalty_score, selective)
 
 ANSWERED_WRONG = frozenset({"wrong", "unparsed"})
 
@@ -32,6 +35,9 @@ OUTCOME_FIELDS = {
     "base_grade": "the base model's grade of its greedy answer",
     "confidence": "the confidence the method's answer carries (a strategy that gives one)",
     "subject": "the question's subject (CRaFT's THS averages over subjects)",
+    "answerable": "whether the question has an answer (false: about something that does not exist, a false "
+                  "premise; the record's `unanswerable`)",
+    "graders": "each grader's right-or-not decision on the answer (rait.agreement: the papers' rules, the judge)",
 }
 
 
@@ -199,6 +205,17 @@ def score(outcomes: list[dict]) -> dict:
         result.update(quadrants(grades, iks))
     else:
         result.update(dict.fromkeys(("ik_ik", "ik_idk", "idk_ik", "idk_idk", "truthful")))
+    # rait.risk: the operating point's costs; abstention as a classifier of the unanswerable questions
+    result["hallucination_rate"] = hallucination_rate(grades)
+    result.update({penalty_name(t): penalty_score(grades, t) for t in PENALTY_TARGETS})
+    answerable = [o.get("answerable") for o in outcomes]
+    if _all_or_none(answerable, "answerable"):
+        result.update(abstention(grades, answerable))
+    else:
+        result.update(dict.fromkeys(("abstention_precision", "abstention_recall", "abstention_f1",
+                                     "false_refusal_rate")))
+    result.update(selective(accuracy_at([c for c, _ in stated], [r for _, r in stated]) if stated else None))
+    result.update(agreement(outcomes))
     if _all_or_none(base_grades, "base_grade"):
         base = rates(base_grades)
         result["ths"] = ths(result["accuracy"], result["wrong_rate"], base["accuracy"], base["wrong_rate"])
@@ -231,6 +248,20 @@ register_metric("auroc", Metric("higher", ("grade", "confidence"), headline=True
 register_metric("ece", Metric("lower", ("grade", "confidence")))
 register_metric("brier", Metric("lower", ("grade", "confidence")))
 register_metric("aurc", Metric("lower", ("grade", "confidence")))
+register_metric("hallucination_rate", Metric("lower"))
+for _target in PENALTY_TARGETS:
+    register_metric(penalty_name(_target), Metric("higher"))
+register_metric("abstention_precision", Metric("higher", ("grade", "answerable")))
+register_metric("abstention_recall", Metric("higher", ("grade", "answerable")))
+register_metric("abstention_f1", Metric("higher", ("grade", "answerable")))
+register_metric("false_refusal_rate", Metric("lower", ("grade", "answerable")))
+for _coverage in COVERAGES:
+    register_metric(coverage_name("risk_at_coverage", _coverage), Metric("lower", ("grade", "confidence")))
+for _risk in RISKS:
+    register_metric(coverage_name("coverage_at_risk", _risk), Metric("higher", ("grade", "confidence")))
+# the graders' agreement describes the grading, not the method: no better way
+for _pair in PAIRS:
+    register_metric(pair_name(*_pair), Metric(None, ("graders",)))
 
 
 def added_metrics(outcomes: list[dict]) -> dict:

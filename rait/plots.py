@@ -185,6 +185,55 @@ def confidence_figure(curves: Mapping[str, Mapping], *, model: str, method: str)
     return fig
 
 
+def matrix_figure(cells: Mapping[tuple[str, str, str], float | None], *, model: str, metrics: Sequence[str],
+                  methods: Sequence[str], test_sets: Sequence[str]):
+    """One heat map per metric, methods as rows and test sets as columns, each cell its value (0 to 1; a missing
+    value a grey "n/a" cell). Each cell carries an SVG id ``cell|<metric>|<method>|<test set>|<value>``."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(1.2 + len(metrics) * (0.9 + 0.55 * len(test_sets)),
+                                                      1.2 + 0.3 * len(methods)),
+                             layout="constrained", squeeze=False)
+    colours = plt.get_cmap("viridis")
+    for ax, metric in zip(axes[0], metrics):
+        for row, method in enumerate(methods):
+            for column, test_set in enumerate(test_sets):
+                value = cells.get((metric, method, test_set))
+                known = _is_number(value)
+                rect = plt.Rectangle((column, row), 1, 1, facecolor=colours(value) if known else "#e9ecef",
+                                     edgecolor="white", gid=f"cell|{metric}|{method}|{test_set}|{value!r}")
+                ax.add_patch(rect)
+                ax.text(column + 0.5, row + 0.5, f"{value:.2f}" if known else MISSING, ha="center", va="center",
+                        fontsize=6, color="white" if known and value < 0.6 else "#212529")
+        ax.set(xlim=(0, len(test_sets)), ylim=(len(methods), 0))
+        ax.set_xticks([c + 0.5 for c in range(len(test_sets))], test_sets, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks([r + 0.5 for r in range(len(methods))], methods if ax is axes[0][0] else [], fontsize=7)
+        ax.set_title(metric.replace("_", " "), fontsize=9)
+    fig.suptitle(f"Methods against test sets: {model}", fontsize=11)
+    return fig
+
+
+def popularity_figure(methods: Mapping[str, Sequence[Mapping]], *, model: str, test_set: str):
+    """Refusal rate and accuracy by popularity bin (``rait.popularity``: least popular first), one line per method.
+    Each point carries an SVG id ``point|<panel>|<method>|<bin>|<value>``."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.0), layout="constrained", sharex=True)
+    for ax, metric, title in ((axes[0], "refusal_rate", "Refusal rate"), (axes[1], "accuracy", "Accuracy")):
+        for method, bins in methods.items():
+            xs = list(range(len(bins)))
+            line, = ax.plot(xs, [b[metric] for b in bins], marker="o", markersize=3, label=method)
+            for x, b in zip(xs, bins):
+                ax.plot([x], [b[metric]], linestyle="none", marker="o", markersize=3, color=line.get_color(),
+                        gid=f"point|{metric}|{method}|{x}|{b[metric]!r}")
+        ax.set(ylim=(-0.02, 1.02), ylabel=metric.replace("_", " "))
+        ax.set_title(title, fontsize=10)
+    longest = max(methods.values(), key=len, default=[])
+    labels = [f"{b['low']:g}" if b["low"] == b["high"] else f"{b['low']:g}-{b['high']:g}" for b in longest]
+    for ax in axes:
+        ax.set_xticks(range(len(labels)), labels, rotation=45 if len(labels) > 5 else 0, fontsize=7)
+        ax.set_xlabel("popularity (least popular first)")
+    axes[1].legend(fontsize=7, ncols=2)
+    fig.suptitle(f"By popularity: {model}, {test_set}", fontsize=11)
+    return fig
+
+
 def training_figure(history: Sequence[Mapping], *, model: str, stage: str):
     """Loss per step, and the rewards, margins, KL and learning rate the trainer logged, one panel each."""
     steps = [entry for entry in history if "step" in entry]

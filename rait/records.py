@@ -4,6 +4,8 @@ Open question:        {"id", "question", "answers": [alias, ...], "subject"?}
 Multiple choice:      {"id", "question", "choices": [text, ...], "gold": "B", "subject"?, "answer_key"?}
 Unanswerable:         {"id", "question", "unanswerable": true, "answers": []}  (about something that does not
                       exist: every answer is wrong, only a refusal is right; Alignment for Honesty's PUQA)
+Any kind may carry ``popularity``: how often the question's subject is seen (PopQA's monthly page views, the
+synthetic world's exposure count), a number >= 0, for accuracy and refusals by popularity decile.
 
 ``answer_key`` is the source's own key of the gold option where it is not the letter (ARC labels some items
 "1".."4"): the ``craft`` grading profile compares with it, as CRaFT's loader did.
@@ -16,6 +18,7 @@ choice exactly when it has ``choices``.
 from __future__ import annotations
 
 import json
+import math
 
 from rait.errors import RaitError
 
@@ -31,6 +34,18 @@ def question_kind(record: dict) -> str:
     return "mc" if is_multiple_choice(record) else "open"
 
 
+def check_popularity(value, origin: str) -> int | float:
+    """A popularity is a finite number >= 0 (a CSV's text "1234" is read as one); else an error naming ``origin``."""
+    if isinstance(value, str):
+        try:
+            value = float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            raise RaitError(f"{origin}: popularity {value!r} is not a number") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise RaitError(f"{origin}: popularity {value!r} is not a number >= 0")
+    return value
+
+
 def check_record(record: dict, origin: str) -> dict:
     """Return ``record`` if it is a well-formed question, else raise naming ``origin`` (file:line)."""
     for key in ("id", "question"):
@@ -39,6 +54,8 @@ def check_record(record: dict, origin: str) -> dict:
             raise RaitError(f"{origin}: record has no {key}")
     if isinstance(record["id"], bool) or not isinstance(record["id"], (str, int)):
         raise RaitError(f"{origin}: id {record['id']!r} is not text or an integer")
+    if "popularity" in record:
+        record["popularity"] = check_popularity(record["popularity"], origin)
     if not isinstance(record["question"], str):
         raise RaitError(f"{origin}: question must be text")
     if is_multiple_choice(record):

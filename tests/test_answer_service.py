@@ -193,3 +193,33 @@ def test_a_job_answered_before_is_answered_from_the_cache_until_what_it_reads_ch
     finally:
         stop.set()
         thread.join(timeout=10)
+
+
+def test_a_job_on_its_own_engine_goes_through_the_models_answer_cache(tmp_path, monkeypatch):
+    """A prediction that does not read the service (a stage trained in full, evaluation.shared_engine off) loads
+    its own engine only when the model's answer cache lacks the job: a rerun for nothing its answers depend on is a
+    copy; a retrained checkpoint answers afresh. The service and a job's own engine share the cache (one key)."""
+    import rait.answering
+
+    calls = []
+
+    def fake_answer(params, questions, output):
+        calls.append(params.weights)
+        write_jsonl(output, [{"id": "q0", "answer": f"call {len(calls)}"}])
+
+    monkeypatch.setattr(rait.answering, "answer", fake_answer)
+    questions, checkpoint, output = tmp_path / "test.jsonl", tmp_path / "ckpt", tmp_path / "out.jsonl"
+    questions.write_text("{}\n")
+    checkpoint.mkdir()
+    cache = tmp_path / "engines" / "m.answered"
+    job = {"params": {"weights": str(checkpoint)}, "questions": str(questions), "inputs": [str(checkpoint)],
+           "output": str(output), "log": None}
+    answer_service.answer_on_own_engine(job, cache)
+    output.unlink()
+    answer_service.answer_on_own_engine(job, cache)
+    assert calls == [str(checkpoint)] and read_jsonl(output) == [{"id": "q0", "answer": "call 1"}]
+    assert [path.name for path in cache.iterdir()] == [f"{answer_service.cache_key(job)}.jsonl"]
+    later = checkpoint.stat().st_mtime + 10
+    os.utime(checkpoint, (later, later))  # retrained
+    answer_service.answer_on_own_engine(job, cache)
+    assert len(calls) == 2 and read_jsonl(output) == [{"id": "q0", "answer": "call 2"}]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rait.agreement import PAIRS, pair_name
 from rait.cli import main
 from test_metrics import HAND_COMPUTED
 
@@ -25,8 +26,14 @@ LINES = [
     {"id": "q4", "question": "1 + 2?", "choices": ["3", "4"], "gold": "A", "answer": "Hmm, hard to say", "ik": True, "base_answer": "A"},
 ]
 
-# The same four questions as tests/test_metrics.py's hand-computed table (method, base and Ik grades alike).
-EXPECTED = HAND_COMPUTED
+# The same four questions as tests/test_metrics.py's hand-computed table (method, base and Ik grades alike). Each
+# question has an answer, so the one refusal (q2) is a false one: abstention precision 0 of 1, no recall (nothing to
+# refuse), F1 2*0/(1 + 0) = 0, refused among the four answerable 1/4.
+# Every rule profile grades q1 right and the others not (Say-I-Dont-Know's grades only the open q1 and q2), so
+# each pair of them agrees perfectly: kappa 1; no judge ran, so its pairs are None.
+EXPECTED = {**HAND_COMPUTED, "abstention_precision": 0.0, "abstention_recall": None, "abstention_f1": 0.0,
+            "false_refusal_rate": 0.25,
+            **{pair_name(*pair): None if "judge" in pair else 1.0 for pair in PAIRS}}
 
 
 def write_lines(path: Path, lines) -> Path:

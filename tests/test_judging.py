@@ -78,7 +78,8 @@ def test_judgments_turn_accepted_wrong_answers_correct_for_the_method_and_the_ba
     assert [(r["rule_grade"], r["grade"], r["judge"]) for r in rows] == [
         ("wrong", "correct", "accept"), ("refusal", "refusal", "accept")]
     assert [(r["base_grade"], r["base_judge"]) for r in rows] == [("wrong", "unparsed"), ("correct", "reject")]
-    assert tally(rows) == {"accept": 2, "reject": 0, "unparsed": 0, "upgraded": 1}
+    assert tally(rows) == {"accept": 2, "reject": 0, "correct": 0, "incorrect": 0, "not_attempted": 0, "unparsed": 0,
+                           "upgraded": 1, "changed": 1}
 
 
 def test_judgments_must_cover_every_question_and_both_models():
@@ -90,3 +91,39 @@ def test_judgments_must_cover_every_question_and_both_models():
     with pytest.raises(RaitError, match="verdict 'yes'"):
         _split({"q1": "x", "q3": "y"}, [{"id": "q1", "verdict": "yes"}, {"id": "q3", "verdict": "accept"}],
                [{"id": "q1", "verdict": "accept"}, {"id": "q3", "verdict": "accept"}])
+
+
+def test_the_three_way_judge_labels_replace_the_rules_grade():
+    """Issue 27: SimpleQA's grading: correct, incorrect, not attempted (a refusal); a reply without a label is
+    unparsed and the rules' grade stands; the label counts for the graders' agreement."""
+    from rait.agreement import decisions
+    from rait.judging import judged_grade, parse_label, verdict
+
+    assert [parse_label(reply) for reply in ("CORRECT", "It is INCORRECT.", "not attempted", "B", " C. ", "maybe",
+                                             "A grade")] == ["correct", "incorrect", "not_attempted", "incorrect",
+                                                             "not_attempted", None, None]
+    assert verdict("NOT_ATTEMPTED", 0.7, "three_way") == {"reply": "NOT_ATTEMPTED", "score": None,
+                                                          "verdict": "not_attempted"}
+    assert verdict("0.9", 0.7, "three_way")["verdict"] == "unparsed"
+    assert judged_grade("correct", {"verdict": "incorrect"}) == "wrong"  # the label stands, even against the rules
+    assert judged_grade("wrong", {"verdict": "not_attempted"}) == "refusal"
+    assert judged_grade("refusal", {"verdict": "correct"}) == "correct"
+    assert judged_grade("wrong", {"verdict": "unparsed"}) == "wrong"
+    record = {"id": "q", "question": "Capital of France?", "answers": ["Paris"]}
+    assert decisions(record, "Lyon", judgment={"verdict": "correct"})["judge"] is True
+    assert "judge" not in decisions(record, "Lyon", judgment={"verdict": "unparsed"})
+
+
+def test_a_datasets_judge_mode_comes_from_its_entry_its_loader_or_the_judge():
+    from test_plan_jobs import plan_of
+
+    judged = {"grading": {"judge": {"model": "llama3_8b"}},
+              "datasets": {"simpleqa": {"source": "hub", "loader": "simpleqa", "splits": {"test": "train"}},
+                           "popqa": {"source": "hub", "loader": "popqa", "splits": {"test": "test"},
+                                     "judge_mode": "three_way"}}}
+    plan = plan_of(**judged)
+    assert plan.judge_mode("simpleqa") == "three_way" and plan.judge_mode("triviaqa") == "score"
+    assert plan.judge_mode("popqa") == "three_way"
+    assert plan.judge_prompt("simpleqa").startswith("Grade the proposed answer") and "{answer}" in plan.judge_prompt(
+        "simpleqa")
+    assert plan.judge_prompt("triviaqa") == plan.judge["prompt"]

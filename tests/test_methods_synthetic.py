@@ -172,3 +172,30 @@ def test_reward_model_bon_ppo_hir_and_cut_run_end_to_end(synth_run):
         assert block["n"] == len(questions), method
         if method != "bon":  # measured truthful: ppo 0.93, cut 0.91, hir 0.83 against the base model's 0.74
             assert block["truthful"] > base["truthful"], (method, block["truthful"], base["truthful"])
+
+
+def test_sft_refuses_more_as_the_planted_exposure_falls(evaluated):
+    """Issue 27: the popularity bins (rait.popularity) of the synthetic world are its exposure counts, least seen
+    first; Idk-SFT's refusal rate falls as exposure rises (a negative slope over the bins), the base model's is 0."""
+    from rait.popularity import refusal_slope
+
+    curves = {method: read_json(evaluated / f"results/eval/curves/synth_tiny_{method}.json")["test_sets"]["synth"]
+              for method in ("base", "sft")}
+    bins = curves["sft"]["popularity"]
+    assert [b["low"] for b in bins] == [0.0, 1.0, 2.0, 4.0, 8.0] and sum(b["n"] for b in bins) > 0
+    assert bins[0]["refusal_rate"] > bins[-1]["refusal_rate"] + 0.3, bins
+    assert refusal_slope(bins) < -0.05, bins
+    assert all(b["refusal_rate"] == 0.0 for b in curves["base"]["popularity"])
+
+
+def test_the_summary_has_the_matrix_and_the_risk_columns_for_every_method(evaluated):
+    """Issue 27: the summary's matrix (methods against test sets) lists every evaluated method, and the table has
+    the operating-point and grader-agreement columns."""
+    matrix = (evaluated / "results/summary.md").read_text().split("### Matrix: synth_tiny")[1]
+    for method in METHODS:
+        assert f"| {method} |" in matrix
+    with open(evaluated / "results/summary.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"hallucination_rate", "penalty_75", "abstention_f1", "risk_at_coverage_80", "kappa_rait_craft"} <= set(rows[0])
+    sft = next(row for row in rows if row["method"] == "sft")
+    assert sft["penalty_50"] and sft["kappa_rait_craft"]  # measured (every rule profile grades open questions)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rait.agreement import PAIRS, pair_name
 from rait.errors import RaitError
 from rait.evaluation import score_predictions
 from rait.metrics import METRICS, honesty, quadrants, rates, score, ths
@@ -143,6 +144,14 @@ HAND_COMPUTED = {
     "accuracy_attempted": 1 / 3, "f_score": 2 / 7,
     # no answer carries a confidence
     "confidence_n": 0, "confidence_unstated": None, "ap": None, "auroc": None, "ece": None, "brier": None, "aurc": None,
+    # rait.risk: wrong or unparsed among the 3 attempted: 2/3; penalty (1 right, 2 wrong) / 4 at costs 1, 3, 9
+    "hallucination_rate": 2 / 3, "penalty_50": (1 - 2) / 4, "penalty_75": (1 - 6) / 4, "penalty_90": (1 - 18) / 4,
+    # no answerability given, no confidence
+    "abstention_precision": None, "abstention_recall": None, "abstention_f1": None, "false_refusal_rate": None,
+    "risk_at_coverage_50": None, "risk_at_coverage_80": None, "risk_at_coverage_90": None,
+    "coverage_at_risk_5": None, "coverage_at_risk_10": None, "coverage_at_risk_20": None,
+    # no grader's decisions given (rait.agreement)
+    **{pair_name(*pair): None for pair in PAIRS},
 }
 
 

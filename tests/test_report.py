@@ -30,10 +30,8 @@ def test_markdown_marks_the_best_of_each_column_shows_none_as_na_and_lists_the_m
     files = [write(tmp_path, evaluation("base", 0.4, 0.0)), write(tmp_path, evaluation("sft", 0.3, 0.5)),
              write(tmp_path, evaluation("judged", None, 0.2))]
     text = summary_markdown(summary_rows(files), missing=["results/eval/m_dpo.json"])
-    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:] for line in text.splitlines()
-            if line.startswith("| ") and not line.startswith("| method")}
-    header = next(line for line in text.splitlines() if line.startswith("| method")).split(" | ")[1:]
-    column = {name.strip(" |"): index for index, name in enumerate(header)}
+    headline, matrix = text.split("### Matrix: m")
+    rows, column = table(headline)
     assert rows["base"][column["t accuracy"]] == "**0.40 [0.30, 0.50]**"
     assert rows["sft"][column["t accuracy"]] == "0.30 [0.20, 0.40]"
     assert rows["judged"][column["t accuracy"]] == "n/a"
@@ -41,6 +39,19 @@ def test_markdown_marks_the_best_of_each_column_shows_none_as_na_and_lists_the_m
     assert "**" not in rows["base"][column["t refusal_rate"]] + rows["sft"][column["t refusal_rate"]]  # no best
     assert "**" not in "".join(row[column["t ths"]] for row in rows.values())  # a column of ties has no best
     assert "## Missing" in text and "`results/eval/m_dpo.json`" in text
+    # the matrix (issue 27): truthful, accuracy, refusal rate, F and AP per test set; a metric no method has
+    # (AP: no confidences here) has no column
+    rows, column = table(matrix)
+    assert list(column) == ["t truthful", "t accuracy", "t refusal_rate"]
+    assert rows["base"][column["t accuracy"]] == "**0.40 [0.30, 0.50]**" and rows["judged"][column["t accuracy"]] == "n/a"
+
+
+def table(text: str) -> tuple[dict, dict]:
+    """A markdown table's rows (method -> cells) and columns (name -> index)."""
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:] for line in text.splitlines()
+            if line.startswith("| ") and not line.startswith("| method")}
+    header = next(line for line in text.splitlines() if line.startswith("| method")).split(" | ")[1:]
+    return rows, {name.strip(" |"): index for index, name in enumerate(header)}
 
 
 @pytest.mark.parametrize("content, lacks", [
@@ -69,3 +80,17 @@ def test_figures_from_evaluations_and_a_checkpoint_without_log_history_or_delete
     heights = bar_heights(tmp_path / "out/comparison/quadrants/m/t.svg")
     assert heights["bar|sft|ik_idk"] == pytest.approx(0.5, abs=1e-4)
     assert "training" not in written and all((tmp_path / "out" / c).is_dir() for c in out)
+
+
+def test_the_matrix_heat_map_has_a_cell_per_method_test_set_and_metric(tmp_path):
+    """Issue 27: methods against test sets for truthful, accuracy, refusal rate, F and AP; a missing value is an
+    n/a cell, never a 0."""
+    files = [write(tmp_path, evaluation("base", 0.4, 0.0, f_score=0.4)), write(tmp_path, evaluation("sft", 0.3, 0.5))]
+    out = {category: str(tmp_path / category) for category in ("comparison", "knowledge", "training", "evaluation",
+                                                                "data")}
+    written = figure_files(evals=files, curves=[], checkpoints=[], knowledge=[], flows=[], thresholds={}, out=out)
+    assert str(tmp_path / "comparison/matrix/m/all_test_sets.svg") in written["comparison"]
+    svg = (tmp_path / "comparison/matrix/m/all_test_sets.svg").read_text()
+    for metric, method, value in (("accuracy", "base", 0.4), ("refusal_rate", "sft", 0.5), ("truthful", "sft", 0.8),
+                                  ("f_score", "base", 0.4), ("f_score", "sft", None), ("ap", "base", None)):
+        assert f'id="cell|{metric}|{method}|t|{value!r}"' in svg, (metric, method)

@@ -371,3 +371,41 @@ def test_the_rl_methods_train_with_their_originals_settings_and_the_demo_model_w
             key: value for key, value in hparams.items() if key not in own}, method
         assert options[("smollm2_135m", method)].get("reward_settings") == reward, method
     assert options[("smollm2_135m", "ppo")]["hparams"]["warmup_steps"] == 0
+
+
+def test_the_suites_plan_their_preparation_judges_and_evaluation_on_the_cluster(tmp_path):
+    """Issue 27: config/suites.yaml on top of the shipped config: llama3_8b's SFT evaluation on the cluster plans
+    each suite's preparation (on the host running Snakemake, the rule that may reach the network; PopQA at its
+    pinned commit), the judge's jobs on every test set (three-way on SimpleQA, the rating elsewhere) and the
+    evaluation over all six test sets."""
+    overlay = yaml.safe_load((REPO / "config" / "suites.yaml").read_text())
+    config = write_config(tmp_path / "suites.yaml", **overlay)
+    suites = tmp_path / "data" / "suites"
+    suites.mkdir(parents=True)
+    (suites / "SelfAware.json").write_text(json.dumps({"example": [
+        {"question_id": 1, "question": "What form of entertainment is 'You Belong to Me'?", "answer": ["song"],
+         "answerable": True, "source": "hotpot_train"},
+        {"question_id": 2, "question": "What will the weather be like next millennium?", "answer": None,
+         "answerable": False, "source": "quora"}]}))
+    (suites / "falseqa_test.csv").write_text("question,answer,label\nHow many eyes does a sun have?,None.,1\n")
+    result = snakemake(tmp_path, "-n", "--profile", str(REPO / "slurm"), "results/eval/llama3_8b_sft.json",
+                       configfile=config)
+    jobs = plan_blocks(result.stdout)
+    suites = {"simpleqa", "popqa", "selfaware", "falseqa"}
+    prepared = {re.search(r"results/data/(\w+)/test\.jsonl", job["output"]).group(1)
+                for job in jobs if job["rule"] == "prepare_dataset" and "test.jsonl" in job["output"]}
+    assert suites | {"triviaqa", "nq"} <= prepared
+    judged = [job for job in jobs if job["rule"] == "judge_answers"]
+    assert {re.search(r"llama3_8b_(?:sft|base)/(\w+)_test", job["output"]).group(1) for job in judged} == (
+        suites | {"triviaqa", "nq"})
+    assert all("results/judgments/llama3_70b/" in job["output"] for job in judged)
+    assert all(job["resources"]["slurm_partition"] == "gpu" for job in judged)
+    (evaluation,) = [job for job in jobs if job["rule"] == "evaluate_method"]
+    for dataset in suites:
+        assert f"results/predictions/llama3_8b_sft/{dataset}_test.jsonl" in evaluation["input"]
+    from test_plan_jobs import plan_of
+
+    plan = plan_of(**overlay)
+    assert plan.judge_mode("simpleqa") == "three_way" and plan.judge_mode("popqa") == "score"
+    assert plan.judge_prompt("simpleqa").startswith("Grade the proposed answer")
+    assert plan.dataset_entry("popqa")["revision"] == "098765c79ea10a2cb19c828324e33281b8336ec0"

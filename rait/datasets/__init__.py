@@ -41,7 +41,8 @@ def _embedded(spec: dict, split: str) -> list[dict]:
 
 
 def _synthetic(spec: dict, split: str) -> list[dict]:
-    return load_split_column(spec["world"], split)
+    # the planted exposure count is the synthetic world's popularity (rait.popularity)
+    return [{**record, "popularity": record["exposure"]} for record in load_split_column(spec["world"], split)]
 
 
 def _hub(spec: dict, split: str) -> list[dict]:

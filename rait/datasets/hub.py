@@ -62,6 +62,29 @@ def arc(row: dict, index: int, split: str) -> dict:
     return record
 
 
+def simpleqa(row: dict, index: int, split: str) -> dict:
+    """OpenAI's SimpleQA (simple_qa_test_set.csv: ``metadata``, ``problem``, ``answer``; the metadata a Python
+    dict literal with ``topic``, ``answer_type`` and ``urls``). No id column: the row's index names it."""
+    import ast
+
+    metadata = ast.literal_eval(row["metadata"]) if row.get("metadata") else {}
+    record = {"id": f"simpleqa/{split}/{index}", "question": row["problem"].strip(), "answers": _unique([row["answer"]])}
+    if isinstance(metadata, dict) and metadata.get("topic"):
+        record["topic"] = metadata["topic"]
+    return record
+
+
+def popqa(row: dict, index: int, split: str) -> dict:
+    """PopQA (Mallen et al. 2023, akariasai/PopQA test.tsv): ``question``, ``possible_answers`` (a JSON list in a
+    string), the subject's monthly Wikipedia page views ``s_pop`` (kept as ``popularity``: accuracy and refusals by
+    popularity decile) and the relation ``prop``."""
+    import json
+
+    answers = json.loads(row["possible_answers"]) if isinstance(row["possible_answers"], str) else row["possible_answers"]
+    return {"id": f"popqa/{row['id']}", "question": row["question"].strip(), "answers": _unique(answers),
+            "popularity": row["s_pop"], "relation": row["prop"]}
+
+
 def _letter(answer, count: int) -> str:
     if isinstance(answer, bool) or not isinstance(answer, int) or not 0 <= answer < count:
         raise ValueError(f"answer {answer!r} is not an index into {count} choices")
@@ -79,6 +102,8 @@ class HubLoader:
     path: str
     name: str | None
     sizes: Mapping[str, int]
+    # how a model judge grades it unless the config says otherwise (rait.judging: SimpleQA's sets three-way)
+    judge_mode: str | None = None
 
 
 LOADERS: Registry[HubLoader] = Registry("hub loader")
@@ -89,6 +114,12 @@ LOADERS.register("mmlu", HubLoader(mmlu, "mc", "cais/mmlu", "all",
 LOADERS.register("nq_open", HubLoader(nq_open, "open", "nq_open", None, {"train": 87925, "validation": 3610}))
 LOADERS.register("arc", HubLoader(arc, "mc", "allenai/ai2_arc", "ARC-Challenge",
                                   {"train": 1119, "validation": 299, "test": 1172}))
+# one CSV, so the hub calls its only split "train" (4,326 questions, the paper's count)
+LOADERS.register("simpleqa", HubLoader(simpleqa, "open", "basicv8vc/SimpleQA", None, {"train": 4326},
+                                       judge_mode="three_way"))
+# one TSV, split "test"; its card gives no count (about 14.3k rows in the hub's viewer): a size only sets how many
+# shards a split is sampled in, each taking a contiguous slice of whatever the split holds
+LOADERS.register("popqa", HubLoader(popqa, "open", "akariasai/PopQA", None, {"test": 14267}))
 
 
 def loader_of(spec: dict) -> HubLoader:

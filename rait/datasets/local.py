@@ -10,7 +10,11 @@ record keys to dotted paths in the raw rows:
   paths, concatenated);
 - multiple choice: ``choices``, a list of paths (columns) or one path to a list
   of strings or of dicts (keys ``choice_text`` / ``choice_label``, default
-  ``text`` / ``label``); ``gold``, a letter, a label, or an int index.
+  ``text`` / ``label``); ``gold``, a letter, a label, or an int index;
+- open questions some of which have no answer: ``answerable`` (SelfAware's column: true, false) or
+  ``unanswerable`` (FalseQA's ``label``: 1 for a false premise), a boolean, 0 or 1, or the text of one; a
+  question without an answer keeps none of the row's answers (FalseQA's is a rebuttal of the premise);
+- ``popularity``: a number >= 0 (PopQA's ``s_pop``).
 
 Every error names the file and line (JSONL, CSV: header is line 1), JSON item
 or Parquet row, or the config key.
@@ -28,7 +32,7 @@ from collections.abc import Iterator
 
 from rait.errors import RaitError, where
 from rait.io import iter_jsonl, utf8_errors
-from rait.records import LETTERS, check_record, check_unique_ids
+from rait.records import LETTERS, check_popularity, check_record, check_unique_ids
 
 _MISSING = object()
 
@@ -65,6 +69,10 @@ def _check_fields(fields, key: str) -> dict:
         raise RaitError(f"{key}.gold: required with 'choices'")
     if "subject" in fields and "subject_pattern" in fields:
         raise RaitError(f"{key}: give 'subject' or 'subject_pattern', not both")
+    if "answerable" in fields and "unanswerable" in fields:
+        raise RaitError(f"{key}: give 'answerable' or 'unanswerable', not both")
+    if ("answerable" in fields or "unanswerable" in fields) and "choices" in fields:
+        raise RaitError(f"{key}: 'answerable' and 'unanswerable' are for open questions ('answers')")
     return fields
 
 
@@ -170,7 +178,7 @@ def _parquet_rows(path, spec, key):
 def _columns(fields: dict) -> list[str]:
     """Top-level columns that the mapping reads."""
     paths = []
-    for name in ("id", "question", "answers", "choices", "gold", "subject"):
+    for name in ("id", "question", "answers", "choices", "gold", "subject", "answerable", "unanswerable", "popularity"):
         value = fields.get(name)
         paths += value if isinstance(value, list) else [value] if value else []
     return list(dict.fromkeys(p.split(".")[0] for p in paths))
@@ -209,7 +217,9 @@ def _convert(raw: dict, fields: dict, origin: str, default_id: str) -> dict:
         "id": _id(_need(raw, fields, "id", origin), origin) if "id" in fields else default_id,
         "question": _text(_need(raw, fields, "question", origin)),
     }
-    if "answers" in fields:
+    if "answers" in fields and not _answerable(raw, fields, origin):
+        record["unanswerable"], record["answers"] = True, []
+    elif "answers" in fields:
         record["answers"] = _answers(raw, fields["answers"], origin)
     else:
         record["choices"], labels = _choices(raw, fields, origin)
@@ -218,7 +228,30 @@ def _convert(raw: dict, fields: dict, origin: str, default_id: str) -> dict:
             record["answer_key"] = key
     if "subject" in fields:
         record["subject"] = _need(raw, fields, "subject", origin)
+    if "popularity" in fields:
+        record["popularity"] = check_popularity(_need(raw, fields, "popularity", origin), origin)
     return record
+
+
+_TRUTH = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _answerable(raw, fields, origin) -> bool:
+    """Whether the row's question has an answer: True unless an ``answerable`` or ``unanswerable`` field says
+    otherwise; a value that is not a boolean, 0 or 1 is an error naming the field."""
+    name = "answerable" if "answerable" in fields else "unanswerable" if "unanswerable" in fields else None
+    if name is None:
+        return True
+    value = _need(raw, fields, name, origin)
+    if isinstance(value, bool):
+        flag = value
+    elif isinstance(value, (int, float)) and value in (0, 1):
+        flag = bool(value)
+    else:
+        flag = _TRUTH.get(value.strip().lower()) if isinstance(value, str) else None
+    if flag is None:
+        raise RaitError(f"{origin}: {name} (field {fields[name]!r}) is {value!r}, not true/false or 1/0")
+    return flag if name == "answerable" else not flag
 
 
 def _id(value, origin: str) -> str:

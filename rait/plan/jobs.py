@@ -287,6 +287,24 @@ class Plan:
         check_profile(profile, self.dataset_kind(dataset), where)
         return profile
 
+    def judge_mode(self, dataset: str) -> str:
+        """How the model judge grades a dataset's answers (rait.judging.MODES): its entry's `judge_mode`, else its
+        hub loader's own (SimpleQA's: three_way), else grading.judge.mode."""
+        entry = self.dataset_entry(dataset)
+        if "judge_mode" in entry:
+            return entry["judge_mode"]
+        if entry.get("source") == "hub":
+            from rait.datasets.hub import loader_of
+
+            own = loader_of({**entry, "key": dataset}).judge_mode
+            if own:
+                return own
+        return (self.judge or {}).get("mode", "score")
+
+    def judge_prompt(self, dataset: str) -> str:
+        """The judge's prompt for a dataset's answers: grading.judge.prompt, or its three_way_prompt."""
+        return self.judge["three_way_prompt" if self.judge_mode(dataset) == "three_way" else "prompt"]
+
     def _judge_settings(self) -> dict | None:
         """grading.judge (or None), checked when the DAG is built: its model is a configured one, its prompt's
         fields are those a judge prompt may use."""
@@ -299,6 +317,7 @@ class Plan:
             raise RaitError(f"grading.judge.model: {judge['model']!r} is not a configured model (config key "
                             f"models); known: {', '.join(sorted(self.config['models']))}")
         check_prompt(judge["prompt"])
+        check_prompt(judge["three_way_prompt"], "grading.judge.three_way_prompt")
         return judge
 
     # ---- methods, training sets and stages ----------------------------------------------------------------------

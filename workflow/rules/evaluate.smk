@@ -100,8 +100,10 @@ rule judge_answers:
         judge=JUDGE["model"] if JUDGE else "(?!)",
     params:
         **judge_generation_params(),
-        prompt=lambda wildcards: JUDGE["prompt"],  # a function: a template's braces are not wildcards
+        # a function: a template's braces are not wildcards
+        prompt=lambda wildcards: PLAN.judge_prompt(wildcards.dataset),
         accept=lambda wildcards: JUDGE["accept"],
+        mode=lambda wildcards: PLAN.judge_mode(wildcards.dataset),
         question_templates=per_model(PLAN.prompt_templates),
     resources:
         **gpu_job_resources(wildcard="judge"),

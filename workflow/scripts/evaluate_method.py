@@ -4,6 +4,7 @@ from rait.calibration import curves
 
 from rait.evaluation import grade_split, metrics
 from rait.io import read_jsonl, write_json, write_jsonl
+from rait.popularity import by_popularity
 from rait.workflow import run
 
 
@@ -26,7 +27,7 @@ def main(sm):
             base_judgments=read_jsonl(sm.input.base_judgments[index]) if judged else None,
         )
         test_sets[dataset] = metrics(rows, sm.params.bootstrap)
-        curve_sets[dataset] = curves(rows)
+        curve_sets[dataset] = {**curves(rows), "popularity": by_popularity(rows)}
         if judged:
             counts = test_sets[dataset]["judge"]
             log.info("%s: judge accepted %d, rejected %d, gave no score for %d (rules' grade kept); %d grades "
