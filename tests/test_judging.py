@@ -82,6 +82,19 @@ def test_judgments_turn_accepted_wrong_answers_correct_for_the_method_and_the_ba
                            "upgraded": 1, "changed": 1}
 
 
+def test_three_way_judgments_replace_the_grades_of_both_models_in_an_evaluation():
+    """SimpleQA's grading through grade_split: the method's hedge the rules call a refusal is labelled incorrect,
+    its right answer not attempted (the label stands); the base model's wrong answer correct; the counts name each."""
+    rows = _split({"q1": "Paris", "q3": "I don't know"},
+                  [{"id": "q1", "verdict": "not_attempted"}, {"id": "q3", "verdict": "incorrect"}],
+                  [{"id": "q1", "verdict": "correct"}, {"id": "q3", "verdict": "unparsed"}])
+    assert [(r["rule_grade"], r["grade"]) for r in rows] == [("correct", "refusal"), ("refusal", "wrong")]
+    assert [r["base_grade"] for r in rows] == ["correct", "correct"]  # Lyon accepted; Paris's rule grade stands
+    assert tally(rows) == {"accept": 0, "reject": 0, "correct": 0, "incorrect": 1, "not_attempted": 1, "unparsed": 0,
+                           "upgraded": 0, "changed": 2}
+    assert [r["graders"]["judge"] for r in rows] == [False, False]
+
+
 def test_judgments_must_cover_every_question_and_both_models():
     with pytest.raises(RaitError, match="m on t: judgments: no judgment for 1 question"):
         _split({"q1": "x", "q3": "y"}, [{"id": "q1", "verdict": "accept"}],
