@@ -11,8 +11,10 @@ PEFT's full-match pattern of their exact names (an adapter restricted to some la
 
 Files are PEFT's: ``adapter_config.json`` and ``adapter_model.safetensors`` with keys
 ``base_model.model.<module>.lora_A.weight`` / ``.lora_B.weight``. What rait does not stack is refused by name:
-per-module ranks or alphas (``rank_pattern``, ``alpha_pattern``), DoRA, trained biases, extra trained modules
-(``modules_to_save``, such as a reward model's score head), and two adapters that disagree on ``fan_in_fan_out``.
+per-module ranks or alphas (``rank_pattern``, ``alpha_pattern``), DoRA, trained biases, and two adapters that
+disagree on ``fan_in_fan_out``. Modules trained whole beside the adapter (PEFT's ``modules_to_save``: a reward
+model's new score head) are kept as PEFT saved them (``head``), on the last adapter of a chain only: nothing trains
+on top of a reward model, and a head under a later stage's adapter would be a model the chain never trained.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 from rait.errors import RaitError
@@ -38,6 +41,7 @@ class Adapter:
     config: dict
     factors: dict  # module name -> (A, B) torch tensors
     origin: str = "<memory>"
+    head: dict = field(default_factory=dict)  # PEFT's key -> tensor of a module trained whole (modules_to_save)
 
     @property
     def rank(self) -> int:
@@ -51,8 +55,7 @@ class Adapter:
 def _check_stackable(config: dict, origin: str) -> None:
     if config.get("peft_type", "LORA") != "LORA":
         raise RaitError(f"{origin}: a {config['peft_type']} adapter, not LoRA")
-    refused = {"rank_pattern": "per-module ranks", "alpha_pattern": "per-module alphas", "use_dora": "DoRA",
-               "modules_to_save": "modules trained whole beside the adapter"}
+    refused = {"rank_pattern": "per-module ranks", "alpha_pattern": "per-module alphas", "use_dora": "DoRA"}
     for key, what in refused.items():
         if config.get(key):
             raise RaitError(f"{origin}: {CONFIG_FILE} sets {key} ({what}), which rait cannot stack")
@@ -80,17 +83,28 @@ def read_adapter(folder) -> Adapter:
     except (SafetensorError, OSError) as err:
         raise RaitError(f"{weights_path}: unreadable: {err}") from None
     pairs: dict[str, dict[str, object]] = {}
+    head = {}
     for key, tensor in tensors.items():
         match = _KEY.match(key)
-        if not match:
-            raise RaitError(f"{weights_path}: tensor {key!r} is not a LoRA factor, which rait cannot stack")
-        pairs.setdefault(match["module"], {})[match["factor"]] = tensor
+        if match:
+            pairs.setdefault(match["module"], {})[match["factor"]] = tensor
+        elif _trained_whole(key, config.get("modules_to_save") or ()):
+            head[key] = tensor
+        else:
+            raise RaitError(f"{weights_path}: tensor {key!r} is neither a LoRA factor nor a module of "
+                            "modules_to_save, which rait cannot stack")
     factors = {}
     for module, pair in sorted(pairs.items()):
         if set(pair) != {"A", "B"}:
             raise RaitError(f"{weights_path}: module {module!r} has lora_{'A' if 'B' in pair else 'B'} missing")
         factors[module] = (pair["A"], pair["B"])
-    return Adapter(config, factors, str(folder))
+    return Adapter(config, factors, str(folder), head)
+
+
+def _trained_whole(key: str, modules: Sequence[str]) -> bool:
+    """Whether PEFT's saved ``key`` (``base_model.model.<path>.<param>``) is a parameter of one of ``modules``."""
+    path = key.removeprefix("base_model.model.").rsplit(".", 1)[0]
+    return any(path == name or path.endswith("." + name) for name in modules)
 
 
 def stack(adapters: list[Adapter]) -> Adapter:
@@ -102,6 +116,10 @@ def stack(adapters: list[Adapter]) -> Adapter:
         raise RaitError("stack: no adapters")
     for adapter in adapters:
         _check_stackable(adapter.config, adapter.origin)
+    for adapter in adapters[:-1]:
+        if adapter.head:
+            raise RaitError(f"stack: {adapter.origin} trains modules whole ({', '.join(sorted(adapter.head))}): "
+                            "only the last stage of a chain may")
     fan = {bool(a.config.get("fan_in_fan_out")) for a in adapters}
     if len(fan) > 1:
         raise RaitError(f"stack: the adapters disagree on fan_in_fan_out: {', '.join(a.origin for a in adapters)}")
@@ -127,7 +145,7 @@ def stack(adapters: list[Adapter]) -> Adapter:
         factors[module] = (torch.cat(rows, 0).to(dtype).contiguous(), torch.cat(columns, 1).to(dtype).contiguous())
     config = {**adapters[-1].config, "r": rank, "lora_alpha": rank, "use_rslora": False,
               "target_modules": target_pattern(factors), "layers_to_transform": None, "layers_pattern": None}
-    return Adapter(config, factors, " + ".join(adapter.origin for adapter in adapters))
+    return Adapter(config, factors, " + ".join(adapter.origin for adapter in adapters), dict(adapters[-1].head))
 
 
 def served_rank(rank: int, ranks: tuple[int, ...] = VLLM_RANKS) -> int:
@@ -152,6 +170,7 @@ def write_adapter_files(adapter: Adapter, folder) -> None:
     for module, (a, b) in adapter.factors.items():
         tensors[f"base_model.model.{module}.lora_A.weight"] = a.contiguous()
         tensors[f"base_model.model.{module}.lora_B.weight"] = b.contiguous()
+    tensors.update({key: tensor.contiguous() for key, tensor in adapter.head.items()})
     save_file(tensors, str(Path(folder) / WEIGHTS_FILE), metadata={"format": "pt"})
     (Path(folder) / CONFIG_FILE).write_text(json.dumps(adapter.config, indent=2, sort_keys=True), encoding="utf-8")
 

@@ -2,10 +2,12 @@
 
 A LoRA stage stored as an adapter (``training.lora_storage: adapter``) holds PEFT's adapter files, the tokenizer,
 its statistics, and ``ADAPTER_FILE``: the full checkpoint it applies to (``base``, as the plan names it: the
-model, or a stage trained in full such as CRaFT's rehearsal) and that checkpoint's fingerprint. The adapter is the
-whole chain's (``rait.adapters.stack``): a stage that starts from another adapter stage stores the parent's update
-and its own as one, so that every consumer applies one adapter to one base. Consumers load through
-``load_causal_lm`` (the base with the adapter merged in memory) whatever the checkpoint is; a trainer starting from
+model, or a stage trained in full such as CRaFT's rehearsal), that checkpoint's fingerprint and the class of the
+model (a reward model is a sequence classifier: its adapter file also holds the score head it trained whole, as
+PEFT saves it). The adapter is the whole chain's (``rait.adapters.stack``): a stage that starts from another adapter
+stage stores the parent's update and its own as one, so that every consumer applies one adapter to one base.
+Consumers load through ``load_model`` (the base with the adapter merged in memory) whatever the checkpoint is; a
+trainer starting from
 an adapter stage starts from ``materialize``'s merged copy in its scratch folder, so that DPO's reference and RL's
 KL anchor are the parent as before.
 
@@ -24,6 +26,7 @@ from rait.adapters import CONFIG_FILE, WEIGHTS_FILE, Adapter, read_adapter, writ
 from rait.errors import RaitError
 
 ADAPTER_FILE = "rait_adapter.json"
+CAUSAL_LM = "AutoModelForCausalLM"
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
 
@@ -65,7 +68,8 @@ def _record(path) -> dict:
     record_path = Path(path) / ADAPTER_FILE
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
-        return {"base": str(record["base"]), "fingerprint": record.get("fingerprint"), "rank": int(record["rank"])}
+        return {"base": str(record["base"]), "fingerprint": record.get("fingerprint"), "rank": int(record["rank"]),
+                "model_class": str(record.get("model_class", CAUSAL_LM))}
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise RaitError(f"{record_path}: unreadable adapter record ({err}); retrain the stage") from None
 
@@ -88,10 +92,15 @@ def adapter_rank(path) -> int:
     return _record(path)["rank"]
 
 
-def write_adapter_checkpoint(adapter: Adapter, base: str, folder: Path) -> None:
+def adapter_model_class(path) -> str:
+    """The transformers auto class an adapter checkpoint's model is (a reward model: a sequence classifier)."""
+    return _record(path)["model_class"]
+
+
+def write_adapter_checkpoint(adapter: Adapter, base: str, folder: Path, model_class: str = CAUSAL_LM) -> None:
     """The adapter's files and its record into ``folder`` (the caller's atomic scratch folder)."""
     write_adapter_files(adapter, folder)
-    record = {"base": str(base), "fingerprint": fingerprint(base), "rank": adapter.rank}
+    record = {"base": str(base), "fingerprint": fingerprint(base), "rank": adapter.rank, "model_class": model_class}
     (Path(folder) / ADAPTER_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
@@ -113,15 +122,28 @@ def check_adapter_files(path) -> None:
 def load_causal_lm(path, **kwargs):
     """``AutoModelForCausalLM.from_pretrained(path, **kwargs)``, or for an adapter checkpoint its base with the
     adapter merged in (the model the stage trained, to rounding)."""
-    from transformers import AutoModelForCausalLM
+    return load_model(path, CAUSAL_LM, **kwargs)
 
+
+def load_model(path, model_class: str, **kwargs):
+    """``model_class.from_pretrained(path, **kwargs)`` (a transformers auto class's name), or for an adapter
+    checkpoint its base loaded as that class with the adapter, and any module it trained whole (a reward model's
+    score head), merged in. A sequence classifier has one label, as rait's reward models."""
+    import transformers
+
+    auto = getattr(transformers, model_class)
+    if model_class == "AutoModelForSequenceClassification":
+        kwargs = {"num_labels": 1, **kwargs}
     if not is_adapter(path):
-        return AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
+        return auto.from_pretrained(str(path), **kwargs)
     from peft import PeftModel
 
+    stored = adapter_model_class(path)
+    if stored != model_class:
+        raise RaitError(f"{path}: an adapter of a {stored}, not of a {model_class}")
     base_path = adapter_base(path)
     check_adapter_files(path)
-    base = AutoModelForCausalLM.from_pretrained(base_path, **kwargs)
+    base = auto.from_pretrained(base_path, **kwargs)
     return PeftModel.from_pretrained(base, str(path)).merge_and_unload()
 
 
@@ -150,7 +172,7 @@ def materialize(path, folder, keep: bool = True) -> Path:
     if keep and (folder / "config.json").is_file():
         return folder
     dtype = AutoConfig.from_pretrained(adapter_base(path)).dtype
-    model = load_causal_lm(path, dtype=dtype or "auto")
+    model = load_model(path, adapter_model_class(path), dtype=dtype or "auto")
     with atomic_dir(folder) as tmp:
         model.save_pretrained(tmp)
         AutoTokenizer.from_pretrained(str(path)).save_pretrained(tmp)

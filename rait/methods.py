@@ -34,6 +34,7 @@ INSTRUCTIONS = {
     "model": "the model's own templates (prompts)",
     "idk": "the instruction that offers the refusal (evaluation.prompt_instruction)",
     "hir": "Idk-HIR's confidence-level prefix on the model's templates, at methods.<name>.answer.level",
+    "dampened": "ConfQA's dampener (evaluation.dampener) on a line before the model's own templates",
 }
 # Instructions whose setting is an answer setting: a training set cannot be rendered with them.
 ANSWER_ONLY_INSTRUCTIONS = ("hir",)
@@ -56,6 +57,7 @@ FAMILIES = {
     "rtuning": "R-Tuning (Zhang et al., NAACL 2024), github.com/shizhediao/R-Tuning",
     "conqord": "CONQORD (Tao et al., ACL 2024), github.com/TaoShuchang/CONQORD",
     "rl": "RL from rait's grader: abstention (TruthRL, 2025) and calibration (RLCR, 2025) rewards",
+    "confqa": "ConfQA (Huang et al., 2025), arXiv 2506.07309 (no public code)",
 }
 
 
@@ -207,6 +209,10 @@ METHODS: dict[str, Method] = {
     # GRPO from the stated-confidence SFT with RLCR's reward: correctness and the Brier score of the confidence
     "calibrated_rl": Method("rl", (CONF_SFT, Stage("calibrated_rl", "grpo", GRADED_PROMPTS, start=CONF_SFT.name,
                                                    reward="calibration")), Answer(strategy="stated_after_marker")),
+    # ConfQA: the model's own greedy answer where it was right, else the refusal; trained and asked with the
+    # dampener "answer only if you are confident" (rait.construct.confqa)
+    "confqa": Method("confqa", (Stage("confqa", "sft", Data("confqa", instruction="dampened")),),
+                     Answer(instruction="dampened")),
     # left out of the laptop demo: one example per sample, ten times the training data
     "multisample": _honesty("multisample", demo=None),
 }

@@ -29,14 +29,17 @@ def pair_text(tokenizer, prompt: str, answer: str, *, chat: bool, system: str | 
 class RewardModel:
     def __init__(self, path: str, *, chat: bool, system: str | None = None, batch_size: int = 16):
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoTokenizer
+
+        from rait.checkpoints import load_model
 
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.tokenizer.padding_side = "right"
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.model = AutoModelForSequenceClassification.from_pretrained(path).to(device).eval()
+        # a checkpoint, or an adapter (and its score head) over the base: rait.checkpoints
+        self.model = load_model(path, "AutoModelForSequenceClassification").to(device).eval()
         if self.model.config.num_labels != 1:
             raise RaitError(f"{path}: a reward model has one label, this one {self.model.config.num_labels}")
         self.model.config.pad_token_id = self.tokenizer.pad_token_id

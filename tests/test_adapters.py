@@ -119,6 +119,21 @@ def test_what_cannot_be_stacked_is_refused_by_name(tmp_path):
     other.factors = {m: (torch.zeros(2, 7), torch.zeros(5, 2)) for m in llama.factors}
     with pytest.raises(RaitError, match="adapters of different base models"):
         stack([llama, other])
+    # a module trained whole (a reward model's score head) rides on the last adapter only; a stray tensor is named
+    headed = copy.deepcopy(llama)
+    headed.head = {"base_model.model.score.weight": torch.ones(1, 32)}
+    assert stack([llama, headed]).head == headed.head
+    with pytest.raises(RaitError, match=r"trains modules whole \(base_model.model.score.weight\): only the last stage"):
+        stack([headed, llama])
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(str(tmp_path / "llama" / WEIGHTS_FILE))
+    save_file({**weights, "base_model.model.score.weight": torch.ones(1, 32)}, str(tmp_path / "llama" / WEIGHTS_FILE))
+    with pytest.raises(RaitError, match="tensor 'base_model.model.score.weight' is neither a LoRA factor nor a module of "
+                                        "modules_to_save"):
+        read_adapter(tmp_path / "llama")
+    (tmp_path / "llama" / CONFIG_FILE).write_text(json.dumps({**config, "modules_to_save": ["classifier", "score"]}))
+    assert list(read_adapter(tmp_path / "llama").head) == ["base_model.model.score.weight"]
 
 
 def test_a_failed_write_leaves_nothing_behind(tmp_path):

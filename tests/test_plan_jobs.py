@@ -115,12 +115,12 @@ def test_one_prediction_rule_gets_what_each_strategy_declares(shipped):
 
 
 def test_lora_stages_stored_as_adapters_are_told_so_and_their_consumers_read_the_base_too(shipped):
-    """Issue 26: a LoRA stage of a causal LM is stored as an adapter by default (its trainer is told; merged, the
-    switch back to full copies, passes nothing, as before the option existed) and every job loading it also
-    depends on the full checkpoint its chain applies to; reward models and full fine-tuning stay full."""
+    """Issue 26: a LoRA stage is stored as an adapter by default, a reward model's too (its trainer is told;
+    merged, the switch back to full copies, passes nothing, as before the option existed) and every job loading it
+    also depends on the full checkpoint its chain applies to; full fine-tuning stays full."""
     plan = shipped
     assert [plan.stage_storage("llama2_7b", s) for s in ("sft_half", "dpo", "reward", "rehearsal")] == [
-        "adapter", "adapter", "full", "full"]
+        "adapter", "adapter", "adapter", "full"]
     assert json.loads(plan.trainer_options("llama2_7b", "dpo"))["storage"] == "adapter"
     merged = plan_of(training={"lora_storage": "merged"})
     assert merged.stage_storage("llama2_7b", "dpo") == "full"
@@ -131,10 +131,12 @@ def test_lora_stages_stored_as_adapters_are_told_so_and_their_consumers_read_the
                    training={"lora_storage": "adapter"}).stage_storage("smollm2_135m", "sft") == "full"
     assert plan.stage_storage("llama3_70b", "dpo") == "full"  # lora: null
     assert plan.checkpoint_files("llama2_7b", "dpo") == ["results/checkpoints/llama2_7b_dpo", "results/models/llama2_7b"]
-    assert plan.checkpoint_files("llama2_7b", "reward") == ["results/checkpoints/llama2_7b_reward"]
-    assert plan.answer_inputs("llama2_7b", "bon")["scorer"] == ["results/checkpoints/llama2_7b_reward"]
+    assert plan.checkpoint_files("llama2_7b", "reward") == ["results/checkpoints/llama2_7b_reward",
+                                                           "results/models/llama2_7b"]
+    assert plan.answer_inputs("llama2_7b", "bon")["scorer"] == plan.checkpoint_files("llama2_7b", "reward")
+    assert merged.checkpoint_files("llama2_7b", "reward") == ["results/checkpoints/llama2_7b_reward"]
     assert json.loads(plan.trainer_options("llama2_7b", "dpo"))["storage"] == "adapter"
-    assert "storage" not in json.loads(plan.trainer_options("llama2_7b", "reward"))
+    assert json.loads(plan.trainer_options("llama2_7b", "reward"))["storage"] == "adapter"
     assert merged.checkpoint_files("llama2_7b", "dpo") == ["results/checkpoints/llama2_7b_dpo"]
     assert LAYOUT.merged_checkpoint("llama2_7b", "dpo") == "results/merged/llama2_7b_dpo"  # rule export_merged
 
@@ -263,8 +265,9 @@ def test_the_methods_over_the_base_answer_through_one_engine_service_per_model(s
     assert all(shipped.answers_through_engine("llama3_8b", name) for name in methods)
     assert not shipped.answers_through_engine("llama3_8b", "base")
     assert shipped.answer_inputs("llama3_8b", "dpo")["engine"] == ["results/engines/llama3_8b.json"]
-    assert shipped.answer_inputs("llama3_8b", "bon")["scorer"] == ["results/checkpoints/llama3_8b_reward"]
-    assert shipped.stacked_rank("llama3_8b", "dpo") == 32 and shipped.stacked_rank("llama3_8b", "reward") == 0
+    assert shipped.answer_inputs("llama3_8b", "bon")["scorer"] == ["results/checkpoints/llama3_8b_reward",
+                                                                   "results/models/llama3_8b"]
+    assert shipped.stacked_rank("llama3_8b", "dpo") == 32 and shipped.stacked_rank("llama3_8b", "reward") == 32
     assert shipped.engine_lora_rank("llama3_8b") == 32
     # full fine-tuning: only the base's own prompts share the engine
     assert shipped.answers_through_engine("llama3_70b", "prompt")

@@ -53,6 +53,23 @@ def test_simpleqa_rows_become_open_questions_with_their_topic():
     assert hub.LOADERS["simpleqa"].path == "basicv8vc/SimpleQA" and hub.LOADERS["simpleqa"].sizes == {"train": 4326}
 
 
+# google/simpleqa-verified simpleqa_verified.csv: its columns, in its card's order
+SIMPLEQA_VERIFIED_CSV = '''original_index,problem,answer,topic,answer_type,multi_step,requires_reasoning,urls
+5,"Who received the IEEE Frank Rosenblatt Award in 2010?",Michio Sugeno,Science and technology,Person,False,False,"https://en.wikipedia.org/wiki/IEEE_Frank_Rosenblatt_Award,https://ieeexplore.ieee.org/author/37271220500"
+4318,"In which year did the Radcliffe College merge fully into Harvard?",1999,History,Date,False,False,https://en.wikipedia.org/wiki/Radcliffe_College
+'''
+
+
+def test_simpleqa_verified_rows_keep_their_simpleqa_index_and_are_judged_three_way():
+    records = [check_record(hub.simpleqa_verified(row, index, "eval"), f"row {index}")
+               for index, row in enumerate(hub_rows(SIMPLEQA_VERIFIED_CSV))]
+    assert records[0] == {"id": "simpleqa_verified/5", "question": "Who received the IEEE Frank Rosenblatt Award in "
+                          "2010?", "answers": ["Michio Sugeno"], "topic": "Science and technology", "simpleqa_index": 5}
+    assert records[1]["answers"] == ["1999"] and records[1]["simpleqa_index"] == 4318
+    loader = hub.LOADERS["simpleqa_verified"]
+    assert (loader.path, loader.sizes, loader.judge_mode) == ("google/simpleqa-verified", {"eval": 1000}, "three_way")
+
+
 def test_popqa_rows_keep_the_subjects_popularity():
     text = "\n".join("\t".join(row) for row in [POPQA_HEADER, *POPQA_ROWS])
     records = [check_record(hub.popqa(row, index, "test"), f"row {index}")
@@ -99,6 +116,31 @@ def test_falseqa_csv_through_the_unanswerable_column(tmp_path):
     false_premise, sound = local.load(spec, "test")
     assert false_premise["unanswerable"] is True and false_premise["answers"] == []
     assert sound["answers"] == ["Most spiders have eight eyes."] and "unanswerable" not in sound
+
+
+def test_abstentionbench_rows_exported_from_its_hub_script_through_the_should_abstain_column(tmp_path):
+    """AbstentionBench's rows (facebook/AbstentionBench, a loading script rait does not run: exported once with
+    ``datasets``' ``to_json``): ``question``, ``reference_answers`` (a list, null when the model should abstain),
+    ``should_abstain``, ``metadata_json``. KUQ's split, for one; an answerable row without a reference answer (some
+    of its other datasets) is named with its line."""
+    path = tmp_path / "kuq.jsonl"
+    rows = [{"question": "What is the capital of Australia?", "reference_answers": ["Canberra"],
+             "should_abstain": False, "metadata_json": json.dumps({"KUQ_source": "turk", "KUQ_category": None})},
+            {"question": "What will the population of Mars be in 2300?", "reference_answers": None,
+             "should_abstain": True, "metadata_json": json.dumps({"KUQ_source": "turk",
+                                                                   "KUQ_category": "future unknown"})}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    spec = {"key": "abstention_kuq", "source": "local", "files": {"test": str(path)},
+            "fields": {"question": "question", "answers": "reference_answers", "unanswerable": "should_abstain"}}
+    known, unknown = local.load(spec, "test")
+    assert known == {"id": "kuq-1", "question": "What is the capital of Australia?", "answers": ["Canberra"]}
+    assert unknown["unanswerable"] is True and unknown["answers"] == []
+    path.write_text(json.dumps({**rows[0], "reference_answers": None}) + "\n")
+    with pytest.raises(RaitError, match=r"kuq.jsonl:1: record has no answer \(field 'reference_answers'\)"):
+        local.load(spec, "test")
+    path.write_text(json.dumps({**rows[1], "should_abstain": None}) + "\n")
+    with pytest.raises(RaitError, match=r"kuq.jsonl:1: record has no unanswerable \(field 'should_abstain'\)"):
+        local.load(spec, "test")
 
 
 def test_a_suite_file_without_its_answerable_column_is_named(tmp_path):

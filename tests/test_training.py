@@ -920,6 +920,40 @@ def test_a_lora_chain_stored_as_adapters_computes_what_the_merged_chain_does(tin
     assert not is_adapter(tmp_path / "export" / "dpo") and (tmp_path / "export" / "dpo" / "tokenizer.json").is_file()
 
 
+def test_a_reward_model_over_a_lora_stage_stored_as_an_adapter_scores_as_the_merged_one(tiny_model, tmp_path):
+    """Say-I-Dont-Know's chain SFT (LoRA) then its reward model (LoRA and a new score head trained whole), once
+    merged and once as adapters: the reward checkpoint is SFT's and its own update stacked with the head, over the
+    base, and scores every pair as the merged copy does (issue 26: no full copy of the model for the reward)."""
+    from safetensors.torch import load_file
+
+    from rait.adapters import read_adapter
+    from rait.checkpoints import adapter_model_class, export, load_causal_lm
+    from rait.reward_model import RewardModel
+
+    lora = {"r": 4, "alpha": 8, "dropout": 0.0}
+    pairs = [(r["prompt"], answer) for r in dpo_records(8) for answer in (r["chosen"], r["rejected"])]
+    scores = {}
+    for storage in ("merged", "adapter"):
+        start, out = tmp_path / storage / "sft", tmp_path / storage / "reward"
+        sft.train(tiny_model, sft_records(), start, chat=False, lora=lora, storage=storage,
+                  hparams={**FAST, "learning_rate": 1e-2, "max_steps": 4}, log=None)
+        stats = reward.train(start, dpo_records(10), out, chat=False, lora=lora, storage=storage, heldout=0.2,
+                             hparams={**FAST, "learning_rate": 1e-2, "max_steps": 3, "max_length": 64}, log=None)
+        scores[storage] = RewardModel(str(out), chat=False).scores(pairs)
+    adapter = read_adapter(out)
+    assert stats["stored"] == "adapter" and adapter.rank == 8 and adapter_model_class(out) == "AutoModelForSequenceClassification"
+    assert list(adapter.head) == ["base_model.model.score.weight"]  # the score head, trained whole, kept beside
+    assert not list(out.glob("model*.safetensors"))
+    assert load_file(str(out / "adapter_model.safetensors"))["base_model.model.score.weight"].shape == (1, 64)
+    assert max(abs(a - b) for a, b in zip(scores["merged"], scores["adapter"])) < 1e-4, scores
+    assert len(set(scores["adapter"])) > 1  # the head was trained, not the same output for every pair
+    export(out, tmp_path / "export")  # a full reward model to upload
+    exported = RewardModel(str(tmp_path / "export"), chat=False).scores(pairs)
+    assert max(abs(a - b) for a, b in zip(scores["merged"], exported)) < 1e-4
+    with pytest.raises(RaitError, match="an adapter of a AutoModelForSequenceClassification, not of a AutoModelForCausalLM"):
+        load_causal_lm(out)
+
+
 def test_an_adapter_whose_base_changed_is_refused_before_loading(tiny_model, tmp_path):
     from rait.checkpoints import adapter_base, load_causal_lm
 

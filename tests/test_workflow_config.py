@@ -377,7 +377,7 @@ def test_the_suites_plan_their_preparation_judges_and_evaluation_on_the_cluster(
     """Issue 27: config/suites.yaml on top of the shipped config: llama3_8b's SFT evaluation on the cluster plans
     each suite's preparation (on the host running Snakemake, the rule that may reach the network; PopQA at its
     pinned commit), the judge's jobs on every test set (three-way on SimpleQA, the rating elsewhere) and the
-    evaluation over all six test sets."""
+    evaluation over all eight test sets."""
     overlay = yaml.safe_load((REPO / "config" / "suites.yaml").read_text())
     config = write_config(tmp_path / "suites.yaml", **overlay)
     suites = tmp_path / "data" / "suites"
@@ -388,10 +388,13 @@ def test_the_suites_plan_their_preparation_judges_and_evaluation_on_the_cluster(
         {"question_id": 2, "question": "What will the weather be like next millennium?", "answer": None,
          "answerable": False, "source": "quora"}]}))
     (suites / "falseqa_test.csv").write_text("question,answer,label\nHow many eyes does a sun have?,None.,1\n")
+    (suites / "abstentionbench_kuq.jsonl").write_text(json.dumps(
+        {"question": "What will the population of Mars be in 2300?", "reference_answers": None, "should_abstain": True,
+         "metadata_json": "{}"}) + "\n")
     result = snakemake(tmp_path, "-n", "--profile", str(REPO / "slurm"), "results/eval/llama3_8b_sft.json",
                        configfile=config)
     jobs = plan_blocks(result.stdout)
-    suites = {"simpleqa", "popqa", "selfaware", "falseqa"}
+    suites = {"simpleqa", "simpleqa_verified", "popqa", "selfaware", "falseqa", "abstention_kuq"}
     prepared = {re.search(r"results/data/(\w+)/test\.jsonl", job["output"]).group(1)
                 for job in jobs if job["rule"] == "prepare_dataset" and "test.jsonl" in job["output"]}
     assert suites | {"triviaqa", "nq"} <= prepared
@@ -406,6 +409,8 @@ def test_the_suites_plan_their_preparation_judges_and_evaluation_on_the_cluster(
     from test_plan_jobs import plan_of
 
     plan = plan_of(**overlay)
-    assert plan.judge_mode("simpleqa") == "three_way" and plan.judge_mode("popqa") == "score"
+    assert plan.judge_mode("simpleqa") == plan.judge_mode("simpleqa_verified") == "three_way"
+    assert plan.judge_mode("popqa") == "score"
+    assert plan.dataset_entry("simpleqa")["revision"] == "42559a34146753be4509e35701b1001629cd4fe5"
     assert plan.judge_prompt("simpleqa").startswith("Grade the proposed answer")
     assert plan.dataset_entry("popqa")["revision"] == "098765c79ea10a2cb19c828324e33281b8336ec0"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from collections.abc import Callable
 
-from rait.construct import confidence, craft, cut, hir, honesty, idk
+from rait.construct import confidence, confqa, craft, cut, hir, honesty, idk
 from rait.errors import RaitError
 from rait.registry import Registry, unknown
 
@@ -63,6 +63,7 @@ BUILDERS.register("absolute", Builder(honesty.build_absolute, ("refusal",)))
 BUILDERS.register("conf_num", Builder(honesty.build_conf_num, ("refusal",)))
 BUILDERS.register("conf_verb", Builder(honesty.build_conf_verb, ("refusal",)))
 BUILDERS.register("multisample", Builder(honesty.build_multisample, ("refusal",)))
+BUILDERS.register("confqa", Builder(confqa.build_confqa, ("refusal",)))
 BUILDERS.register("rtuning", Builder(confidence.build_rtuning, ("followup",)))
 BUILDERS.register("stated_confidence", Builder(confidence.build_stated_confidence, (
     "confidence_marker", "confidence_position", "confidence_decimals")))

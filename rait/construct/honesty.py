@@ -79,12 +79,12 @@ def answered_questions(inputs: dict):
                        list(zip(texts, grades)))
 
 
-def _example(record: dict, target: str, kind: str, options: dict, **extra) -> dict:
+def example(record: dict, target: str, kind: str, options: dict, **extra) -> dict:
     return {"id": record["id"], "question": record["question"], "prompt": render_question(record, options["templates"]),
             "target": target, "kind": kind, **extra}
 
 
-def _finish(examples: list[dict], options: dict, what: str) -> list[dict]:
+def finish(examples: list[dict], options: dict, what: str) -> list[dict]:
     check_both_kinds(examples, options.get("origin", what))
     return examples
 
@@ -96,9 +96,9 @@ def build_absolute(inputs: dict, options: dict) -> list[dict]:
     for question in answered_questions(inputs):
         known = question.greedy_right or question.share >= threshold
         answer = question.right_answer if known else None
-        examples.append(_example(question.record, answer, "answer", options) if answer
-                        else _example(question.record, refusal, "refusal", options))
-    return _finish(examples, options, "ABSOLUTE data")
+        examples.append(example(question.record, answer, "answer", options) if answer
+                        else example(question.record, refusal, "refusal", options))
+    return finish(examples, options, "ABSOLUTE data")
 
 
 def _lower_first(answer: str, record: dict) -> str:
@@ -124,11 +124,11 @@ def _build_confidence(inputs: dict, options: dict, style: str) -> list[dict]:
         share, record = question.share, question.record
         answer = question.right_answer or question.greedy.strip()
         if share == 0 or not answer:
-            examples.append(_example(record, refusal, "refusal", options))
+            examples.append(example(record, refusal, "refusal", options))
         else:
-            examples.append(_example(record, confidence_statement(share, answer, record, style), "answer", options,
+            examples.append(example(record, confidence_statement(share, answer, record, style), "answer", options,
                                      confidence=share))
-    return _finish(examples, options, f"CONFIDENCE-{style.upper()} data")
+    return finish(examples, options, f"CONFIDENCE-{style.upper()} data")
 
 
 def build_conf_num(inputs: dict, options: dict) -> list[dict]:
@@ -145,6 +145,6 @@ def build_multisample(inputs: dict, options: dict) -> list[dict]:
     for question in answered_questions(inputs):
         for index, (text, grade) in enumerate(question.pairs):
             keep = grade == "correct" and text.strip()
-            examples.append(_example(question.record, text if keep else refusal, "answer" if keep else "refusal",
+            examples.append(example(question.record, text if keep else refusal, "answer" if keep else "refusal",
                                      options, sample=index))
-    return _finish(examples, options, "MULTISAMPLE data")
+    return finish(examples, options, "MULTISAMPLE data")

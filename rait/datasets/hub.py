@@ -74,6 +74,16 @@ def simpleqa(row: dict, index: int, split: str) -> dict:
     return record
 
 
+def simpleqa_verified(row: dict, index: int, split: str) -> dict:
+    """SimpleQA Verified (Haas et al. 2025, google/simpleqa-verified simpleqa_verified.csv): ``original_index`` (the
+    question's row in SimpleQA: its id, and kept as ``simpleqa_index``), ``problem``, ``answer`` (rewritten where
+    SimpleQA's was wrong or a number needed a range), ``topic``, ``answer_type``, ``multi_step``,
+    ``requires_reasoning``, ``urls``."""
+    original = int(row["original_index"])
+    return {"id": f"simpleqa_verified/{original}", "question": row["problem"].strip(),
+            "answers": _unique([row["answer"]]), "topic": row["topic"], "simpleqa_index": original}
+
+
 def popqa(row: dict, index: int, split: str) -> dict:
     """PopQA (Mallen et al. 2023, akariasai/PopQA test.tsv): ``question``, ``possible_answers`` (a JSON list in a
     string), the subject's monthly Wikipedia page views ``s_pop`` (kept as ``popularity``: accuracy and refusals by
@@ -117,6 +127,9 @@ LOADERS.register("arc", HubLoader(arc, "mc", "allenai/ai2_arc", "ARC-Challenge",
 # one CSV, so the hub calls its only split "train" (4,326 questions, the paper's count)
 LOADERS.register("simpleqa", HubLoader(simpleqa, "open", "basicv8vc/SimpleQA", None, {"train": 4326},
                                        judge_mode="three_way"))
+# SimpleQA Verified: one CSV, its card's split "eval" (1,000 questions)
+LOADERS.register("simpleqa_verified", HubLoader(simpleqa_verified, "open", "google/simpleqa-verified", None,
+                                                {"eval": 1000}, judge_mode="three_way"))
 # one TSV, split "test"; its card gives no count (about 14.3k rows in the hub's viewer): a size only sets how many
 # shards a split is sampled in, each taking a contiguous slice of whatever the split holds
 LOADERS.register("popqa", HubLoader(popqa, "open", "akariasai/PopQA", None, {"test": 14267}))

@@ -31,6 +31,7 @@ JOB_SETTINGS = ("shard_size",)
 def _instruction_templates():
     """How each instruction of rait.methods.INSTRUCTIONS turns a model's prompts into the ones used; ``answer`` is
     the method's methods.<name>.answer settings (an answer-only instruction reads its setting there)."""
+    from rait.construct.confqa import dampened_templates
     from rait.construct.hir import level_templates
 
     return {
@@ -38,6 +39,8 @@ def _instruction_templates():
         "idk": lambda plan, model, templates, answer: {
             **templates, **plan.model_section(model, "evaluation")["prompt_instruction"]},
         "hir": lambda plan, model, templates, answer: level_templates(templates, answer["level"]),
+        "dampened": lambda plan, model, templates, answer: dampened_templates(
+            templates, plan.model_section(model, "evaluation")["dampener"]),
     }
 
 
@@ -170,14 +173,12 @@ class Plan:
         return [self.stage_checkpoint(model, stage), *([] if base is None else self.checkpoint_files(model, base))]
 
     def stage_storage(self, model: str, stage: str) -> str:
-        """How a stage's checkpoint is stored: "adapter" (a LoRA stage of a causal LM, unless training.lora_storage
-        says merged), else "full"."""
+        """How a stage's checkpoint is stored: "adapter" (a LoRA stage, a reward model's with its score head,
+        unless training.lora_storage says merged), else "full"."""
         if stage == registry.BASE:
             return "full"
-        trainer = self.trainers[self.stages[stage].trainer]
         wanted = self.stage_training(model, stage).get("lora_storage", "adapter")
-        causal = getattr(trainer, "MODEL_CLASS", "AutoModelForCausalLM") == "AutoModelForCausalLM"
-        return "adapter" if wanted != "merged" and self.stage_lora(model, stage) is not None and causal else "full"
+        return "adapter" if wanted != "merged" and self.stage_lora(model, stage) is not None else "full"
 
     def stage_lora(self, model: str, stage: str) -> dict | None:
         """A stage's LoRA settings (None: full fine-tuning): its trainer section's ``lora``, else training.lora."""

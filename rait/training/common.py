@@ -582,12 +582,10 @@ def _write_adapter(model_path, stage: Path, folder: Path, tokenizer, model_class
     from rait.adapters import read_adapter, stack
     from rait.checkpoints import chain_of, write_adapter_checkpoint
 
-    if model_class != "AutoModelForCausalLM":
-        raise RaitError(f"{model_class} stages cannot be stored as adapters (their head is trained whole)")
     base, parents = chain_of(model_path)
     stacked = stack([*parents, read_adapter(stage)])
     stacked.config["base_model_name_or_path"] = base
-    write_adapter_checkpoint(stacked, base, folder)
+    write_adapter_checkpoint(stacked, base, folder, model_class)
     tokenizer.save_pretrained(folder)
 
 

@@ -11,7 +11,9 @@ r_rejected) averaged over the tokens from the first one where chosen and rejecte
 token only, the same score the model is used with. rait keeps TRL's: the per-token loss trains every position of a
 pair to rank, which nothing reads, and needs a trainer of its own. A seeded share of the pairs (``heldout``, 0.1) is
 kept out of training; TRL's pairwise accuracy on them is written to ``training_stats.json`` beside the model
-(``heldout_accuracy``). The checkpoint is a plain sequence-classification model, read by ``rait.reward_model``.
+(``heldout_accuracy``). The checkpoint is a sequence-classification model, read by ``rait.reward_model``: with LoRA
+the chain's adapter and the score head trained whole (``modules_to_save``) over the base
+(``training.lora_storage``), else a full copy.
 """
 
 from __future__ import annotations
