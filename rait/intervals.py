@@ -30,7 +30,7 @@ def base_outcomes(outcomes: list[dict]) -> list[dict] | None:
     if any(o.get("base_grade") is None for o in outcomes):
         return None
     return [{"grade": o["base_grade"], "ik": o.get("ik"), "base_grade": o["base_grade"], "subject": o.get("subject"),
-             "answerable": o.get("answerable")} for o in outcomes]
+             "answerable": o.get("answerable"), "popularity": o.get("popularity")} for o in outcomes]
 
 
 def _vector(result: dict, names: list[str]) -> np.ndarray:

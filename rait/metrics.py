@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rait import popularity
 from rait.agreement import PAIRS, agreement, pair_name
 from rait.calibration import accuracy_at, confidence_metrics, is_probability
 from rait.errors import RaitError
@@ -38,6 +39,7 @@ OUTCOME_FIELDS = {
     "answerable": "whether the question has an answer (false: about something that does not exist, a false "
                   "premise; the record's `unanswerable`)",
     "graders": "each grader's right-or-not decision on the answer (rait.agreement: the papers' rules, the judge)",
+    "popularity": "how often the question's subject is seen (PopQA's page views; the synthetic world's exposure)",
 }
 
 
@@ -259,6 +261,12 @@ for _coverage in COVERAGES:
     register_metric(coverage_name("risk_at_coverage", _coverage), Metric("lower", ("grade", "confidence")))
 for _risk in RISKS:
     register_metric(coverage_name("coverage_at_risk", _risk), Metric("higher", ("grade", "confidence")))
+# the knowledge boundary (rait.popularity): refusals and confidence against the subject's popularity
+register_metric("boundary_auroc", Metric("higher", ("grade", "popularity"), compute=popularity.boundary_auroc))
+register_metric("boundary_auroc_confidence", Metric("higher", ("grade", "popularity"),
+                                                    compute=popularity.boundary_auroc_confidence))
+register_metric("refusal_least_popular", Metric(None, ("grade", "popularity"), compute=popularity.refusal_least_popular))
+register_metric("refusal_most_popular", Metric(None, ("grade", "popularity"), compute=popularity.refusal_most_popular))
 # the graders' agreement describes the grading, not the method: no better way
 for _pair in PAIRS:
     register_metric(pair_name(*_pair), Metric(None, ("graders",)))

@@ -3,6 +3,14 @@ awareness (Mallen et al. 2023 bin its questions by the subject's monthly Wikiped
 aware of what it knows refuses more where knowledge thins, at the long tail. On the synthetic world the planted
 exposure count (how often the fact appeared in pretraining) plays that part.
 
+The knowledge boundary (issue 28): how well a method's refusals, and its confidence where it states one, separate
+the questions of the most popular bin from those of the least popular one (on the synthetic world: the facts seen
+most often in pretraining from those never seen), as an AUROC (``rait.calibration.roc_auc``, scikit-learn's
+``roc_auc_score``). Answering scores 1 and refusing 0, so the refusals' AUROC is 0.5 + (refusal rate of the least
+popular bin - that of the most popular) / 2: 0.5 for a method whose refusals ignore popularity (the base model,
+which never refuses), 1 for one that refuses every least popular question and no most popular one. Beside it the
+two bins' refusal rates.
+
 Bins: one per distinct popularity when a test set has at most ``BINS`` of them (the synthetic world's five exposure
 counts), else deciles of the questions by popularity, ties kept in one bin (so a bin may hold more than a tenth,
 and there may be fewer than ten). Each bin: its popularity range, n, accuracy, refusal rate and hallucination rate
@@ -60,3 +68,50 @@ def refusal_slope(bins: Sequence[Mapping]) -> float | None:
     mean_rank, mean_rate = np.average(rank, weights=weight), np.average(rate, weights=weight)
     spread = np.average((rank - mean_rank) ** 2, weights=weight)
     return float(np.average((rank - mean_rank) * (rate - mean_rate), weights=weight) / spread)
+
+
+def extreme_bins(outcomes: Sequence[Mapping]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Which outcomes lie in the least and which in the most popular bin (``by_popularity``'s bins); None with
+    fewer than two bins."""
+    values = np.array([float(o["popularity"]) for o in outcomes])
+    edges = _edges(values, BINS)
+    if len(edges) < 2:
+        return None
+    members = np.searchsorted(edges, values, side="left")
+    return members == 0, members == len(edges) - 1
+
+
+def _boundary_auroc(outcomes: Sequence[Mapping], scores: Sequence[float | None]) -> float | None:
+    """AUROC of ``scores`` (None: left out) as a detector of the most popular bin against the least popular."""
+    from rait.calibration import roc_auc
+
+    bins = extreme_bins(outcomes)
+    if bins is None:
+        return None
+    least, most = bins
+    kept = [(score, bool(top)) for score, low, top in zip(scores, least, most, strict=True)
+            if (low or top) and score is not None]
+    labels = [top for _, top in kept]
+    return roc_auc([score for score, _ in kept], labels) if 0 < sum(labels) < len(labels) else None
+
+
+def boundary_auroc(outcomes: Sequence[Mapping]) -> float | None:
+    """AUROC of answering (1) against refusing (0) between the most and the least popular bin."""
+    return _boundary_auroc(outcomes, [0.0 if o["grade"] == "refusal" else 1.0 for o in outcomes])
+
+
+def boundary_auroc_confidence(outcomes: Sequence[Mapping]) -> float | None:
+    """AUROC of the answers' confidence between the most and the least popular bin, over the answers that carry
+    one (as rait.calibration's metrics; None without any)."""
+    return _boundary_auroc(outcomes, [None if o.get("confidence") is None else float(o["confidence"])
+                                      for o in outcomes])
+
+
+def refusal_least_popular(outcomes: Sequence[Mapping]) -> float | None:
+    bins = by_popularity(outcomes)
+    return bins[0]["refusal_rate"] if len(bins) > 1 else None
+
+
+def refusal_most_popular(outcomes: Sequence[Mapping]) -> float | None:
+    bins = by_popularity(outcomes)
+    return bins[-1]["refusal_rate"] if len(bins) > 1 else None

@@ -91,6 +91,9 @@ MARKDOWN_METRICS = {name: {"higher": max, "lower": min, None: None}[metric.bette
 # the matrix of methods against test sets (issue 27): the metrics the field compares methods by, each a heat map
 # in the report and a table in the summary
 MATRIX_METRICS = {"truthful": max, "accuracy": max, "refusal_rate": None, "f_score": max, "ap": max}
+# the knowledge boundary (issue 28; rait.popularity): for the test sets whose questions carry a popularity
+BOUNDARY_METRICS = {"boundary_auroc": max, "boundary_auroc_confidence": max, "refusal_least_popular": None,
+                    "refusal_most_popular": None}
 
 
 def summary_markdown(rows: Sequence[Mapping], *, metrics: Mapping = MARKDOWN_METRICS,
@@ -113,6 +116,16 @@ def summary_markdown(rows: Sequence[Mapping], *, metrics: Mapping = MARKDOWN_MET
                   "accuracy and accuracy among attempted; AP: R-Tuning's, for the answers that carry a confidence).",
                   ""]
         lines += _markdown_table(model_rows, [(t, m) for m in MATRIX_METRICS for t in test_sets], MATRIX_METRICS)
+        if any(isinstance(row.get(metric), (int, float)) for row in model_rows for metric in BOUNDARY_METRICS):
+            lines += [f"### Knowledge boundary: {model}", "",
+                      "How well refusals (boundary_auroc: answering as a detector of the most popular bin's "
+                      "questions against the least popular bin's; 0.5: blind to popularity) and stated confidence "
+                      "(boundary_auroc_confidence) follow popularity, and the refusal rate of those two bins "
+                      "(rait/popularity.py). On the synthetic world popularity is the planted exposure: the least "
+                      "popular bin holds the facts never seen.",
+                      ""]
+            lines += _markdown_table(model_rows, [(t, m) for t in test_sets for m in BOUNDARY_METRICS],
+                                     BOUNDARY_METRICS)
     if missing:
         lines += ["## Missing", "", "Expected but not evaluated (left out of the tables and plots):", ""]
         lines += [f"- `{path}`" for path in missing] + [""]

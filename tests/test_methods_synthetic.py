@@ -199,3 +199,23 @@ def test_the_summary_has_the_matrix_and_the_risk_columns_for_every_method(evalua
     assert {"hallucination_rate", "penalty_75", "abstention_f1", "risk_at_coverage_80", "kappa_rait_craft"} <= set(rows[0])
     sft = next(row for row in rows if row["method"] == "sft")
     assert sft["penalty_50"] and sft["kappa_rait_craft"]  # measured (every rule profile grades open questions)
+
+
+def test_the_knowledge_boundary_is_measured_for_every_method_and_sft_separates(synth_run):
+    """Issue 28: every method of the registry evaluated on the synthetic world gets the knowledge boundary
+    (rait.popularity: its refusals' AUROC between the facts seen most often and those never seen, and the two bins'
+    refusal rates), in its eval file and in the summary's table; Idk-SFT's refusals separate them (AUROC >= 0.8)."""
+    workdir, configfile = synth_run
+    snakemake(workdir, *[f"results/eval/synth_tiny_{method}.json" for method in METHODS_REGISTRY],
+              configfile=configfile)
+    snakemake(workdir, "results/summary.csv", configfile=configfile)
+    boundary = {}
+    for method in METHODS_REGISTRY:
+        block = read_json(workdir / f"results/eval/synth_tiny_{method}.json")["test_sets"]["synth"]
+        assert None not in (block["boundary_auroc"], block["refusal_least_popular"], block["refusal_most_popular"])
+        boundary[method] = round(block["boundary_auroc"], 3)
+    print("\nknowledge boundary (refusals' AUROC, most against least exposed facts):", boundary)
+    assert boundary["sft"] >= 0.8 and boundary["base"] == 0.5, boundary
+    table = (workdir / "results/summary.md").read_text().split("### Knowledge boundary: synth_tiny")[1]
+    for method in METHODS_REGISTRY:
+        assert f"| {method} |" in table

@@ -152,6 +152,9 @@ HAND_COMPUTED = {
     "coverage_at_risk_5": None, "coverage_at_risk_10": None, "coverage_at_risk_20": None,
     # no grader's decisions given (rait.agreement)
     **{pair_name(*pair): None for pair in PAIRS},
+    # no popularity given (rait.popularity's knowledge boundary; hand-computed in tests/test_popularity.py)
+    "boundary_auroc": None, "boundary_auroc_confidence": None, "refusal_least_popular": None,
+    "refusal_most_popular": None,
 }
 
 

@@ -66,3 +66,35 @@ def test_the_report_draws_refusal_and_accuracy_by_popularity_for_every_method(tm
     svg = (tmp_path / "comparison/popularity/synth_tiny/synth.svg").read_text()
     assert 'id="point|refusal_rate|sft|0|1.0"' in svg and 'id="point|refusal_rate|base|0|0.0"' in svg
     assert 'id="point|accuracy|sft|2|1.0"' in svg
+
+
+def test_the_knowledge_boundary_metrics_against_hand_computations():
+    """Popularities 0, 0, 0 | 4 | 9, 9, 9: three bins, one per value; the least popular (0) against the most
+    popular (9). Answering (1) or refusing (0): 0, 0, 1 against 1, 1, 0: each answered popular question beats the
+    two refused unpopular ones and ties the answered one, the refused one ties two: (2.5 + 2.5 + 1) / 9 = 2/3 =
+    0.5 + (2/3 - 1/3) / 2 (scikit-learn's roc_auc_score too). Confidence, the third row without one: 0.1, 0.2
+    against 0.9, 0.5, 0.15: (2 + 2 + 1) / 6. The middle bin (4) takes no part."""
+    from sklearn.metrics import roc_auc_score
+
+    from rait.metrics import score
+    from rait.popularity import (boundary_auroc, boundary_auroc_confidence, refusal_least_popular,
+                                 refusal_most_popular)
+
+    outcomes = rows((0, "refusal"), (0, "refusal"), (0, "correct"), (4, "wrong"), (9, "correct"), (9, "wrong"),
+                    (9, "refusal"))
+    for outcome, confidence in zip(outcomes, (0.1, 0.2, None, 0.7, 0.9, 0.5, 0.15)):
+        if confidence is not None:
+            outcome["confidence"] = confidence
+    assert boundary_auroc(outcomes) == pytest.approx(6 / 9)
+    assert boundary_auroc(outcomes) == pytest.approx(roc_auc_score([0, 0, 0, 1, 1, 1], [0, 0, 1, 1, 1, 0]))
+    assert boundary_auroc_confidence(outcomes) == pytest.approx(5 / 6)
+    assert (refusal_least_popular(outcomes), refusal_most_popular(outcomes)) == pytest.approx((2 / 3, 1 / 3))
+    metrics = score(outcomes)
+    assert metrics["boundary_auroc"] == pytest.approx(6 / 9) and metrics["refusal_most_popular"] == pytest.approx(1 / 3)
+    # a tie of every popularity: one bin, nothing to separate; without popularity: not measured
+    flat = rows((3, "refusal"), (3, "correct"))
+    assert boundary_auroc(flat) is None and refusal_least_popular(flat) is None
+    assert boundary_auroc_confidence([{**o, "confidence": 0.5} for o in flat]) is None
+    assert score([{"grade": "correct"}, {"grade": "refusal"}])["boundary_auroc"] is None
+    # the base model never refuses: its refusals say nothing of popularity
+    assert boundary_auroc(rows((0, "wrong"), (9, "correct"))) == 0.5

@@ -94,3 +94,16 @@ def test_the_matrix_heat_map_has_a_cell_per_method_test_set_and_metric(tmp_path)
     for metric, method, value in (("accuracy", "base", 0.4), ("refusal_rate", "sft", 0.5), ("truthful", "sft", 0.8),
                                   ("f_score", "base", 0.4), ("f_score", "sft", None), ("ap", "base", None)):
         assert f'id="cell|{metric}|{method}|t|{value!r}"' in svg, (metric, method)
+
+
+def test_the_knowledge_boundary_table_appears_only_where_a_test_set_has_popularities():
+    rows = [{"model": "m", "method": method, "test_set": test_set, "accuracy": 0.5, **boundary}
+            for method, boundary in (("base", {"boundary_auroc": 0.5, "refusal_least_popular": 0.0}),
+                                     ("sft", {"boundary_auroc": 0.9, "boundary_auroc_low": 0.8,
+                                              "boundary_auroc_high": 0.95, "refusal_least_popular": 0.8}))
+            for test_set in ("synth",)]
+    table = summary_markdown(rows).split("### Knowledge boundary: m")[1]
+    assert "| synth boundary_auroc | synth refusal_least_popular |" in table  # no column of n/a only
+    assert "| sft | **0.90 [0.80, 0.95]** | 0.80 |" in table  # the refusal rates have no best
+    plain = [{key: value for key, value in row.items() if not key.startswith(("boundary", "refusal_"))} for row in rows]
+    assert "Knowledge boundary" not in summary_markdown(plain)
