@@ -36,14 +36,19 @@ def _edges(values: np.ndarray, bins: int) -> np.ndarray:
     return np.unique(np.quantile(values, np.arange(1, bins + 1) / bins, method="inverted_cdf"))
 
 
+def _bin_members(rows: Sequence[Mapping], bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(popularities, bin edges, each row's bin index) of rows that all carry ``popularity``."""
+    values = np.array([float(row["popularity"]) for row in rows])
+    edges = _edges(values, bins)
+    return values, edges, np.searchsorted(edges, values, side="left")
+
+
 def by_popularity(rows: Sequence[Mapping], bins: int = BINS) -> list[dict]:
     """The popularity bins of graded rows that carry ``popularity`` (none: an empty list), least popular first."""
     rows = [row for row in rows if row.get("popularity") is not None]
     if not rows:
         return []
-    values = np.array([float(row["popularity"]) for row in rows])
-    edges = _edges(values, bins)
-    members = np.searchsorted(edges, values, side="left")
+    values, edges, members = _bin_members(rows, bins)
     out = []
     for index in range(len(edges)):
         inside = [row["grade"] for row, member in zip(rows, members, strict=True) if member == index]
@@ -71,13 +76,11 @@ def refusal_slope(bins: Sequence[Mapping]) -> float | None:
 
 
 def extreme_bins(outcomes: Sequence[Mapping]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Which outcomes lie in the least and which in the most popular bin (``by_popularity``'s bins); None with
-    fewer than two bins."""
-    values = np.array([float(o["popularity"]) for o in outcomes])
-    edges = _edges(values, BINS)
+    """Which outcomes lie in the least and which in the most popular bin (``by_popularity``'s bins, both never
+    empty); None with fewer than two bins."""
+    _, edges, members = _bin_members(outcomes, BINS)
     if len(edges) < 2:
         return None
-    members = np.searchsorted(edges, values, side="left")
     return members == 0, members == len(edges) - 1
 
 
@@ -107,11 +110,19 @@ def boundary_auroc_confidence(outcomes: Sequence[Mapping]) -> float | None:
                                       for o in outcomes])
 
 
+def _refusal_rate_in(outcomes: Sequence[Mapping], most: bool) -> float | None:
+    """The refusal rate of the least (or the most) popular bin: ``by_popularity``'s first (last) bin's, without
+    building every bin (each evaluation scores 1,000 bootstrap resamples)."""
+    bins = extreme_bins(outcomes)
+    if bins is None:
+        return None
+    refused = np.array([o["grade"] == "refusal" for o in outcomes])
+    return float(refused[bins[most]].mean())
+
+
 def refusal_least_popular(outcomes: Sequence[Mapping]) -> float | None:
-    bins = by_popularity(outcomes)
-    return bins[0]["refusal_rate"] if len(bins) > 1 else None
+    return _refusal_rate_in(outcomes, most=False)
 
 
 def refusal_most_popular(outcomes: Sequence[Mapping]) -> float | None:
-    bins = by_popularity(outcomes)
-    return bins[-1]["refusal_rate"] if len(bins) > 1 else None
+    return _refusal_rate_in(outcomes, most=True)

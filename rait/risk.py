@@ -34,12 +34,14 @@ import numpy as np
 
 from rait.errors import RaitError
 
+# "wrong" everywhere: wrong or unparsed (an unparsed multiple-choice answer is an answer, and not the right one)
 WRONG = frozenset({"wrong", "unparsed"})
 COVERAGES = (0.5, 0.8, 0.9)
 RISKS = (0.05, 0.1, 0.2)
 
 
-def _share(count: int, total: int) -> float | None:
+def share(count: int, total: int) -> float | None:
+    """A fraction, None for an empty denominator: not measured is not zero."""
     return count / total if total else None
 
 
@@ -50,18 +52,18 @@ def abstention(grades: Sequence[str], answerable: Sequence[bool]) -> dict:
     refused_unanswerable = sum(g == "refusal" and not a for g, a in pairs)
     refused = sum(g == "refusal" for g, _ in pairs)
     unanswerable = sum(not a for _, a in pairs)
-    precision, recall = _share(refused_unanswerable, refused), _share(refused_unanswerable, unanswerable)
+    precision, recall = share(refused_unanswerable, refused), share(refused_unanswerable, unanswerable)
     # scikit-learn's f1_score: 2 TP / (2 TP + FP + FN), defined whenever there is a refusal or an unanswerable
-    f1 = _share(2 * refused_unanswerable, refused + unanswerable)
+    f1 = share(2 * refused_unanswerable, refused + unanswerable)
     answerable_refused = sum(g == "refusal" and a for g, a in pairs)
     return {"abstention_precision": precision, "abstention_recall": recall, "abstention_f1": f1,
-            "false_refusal_rate": _share(answerable_refused, sum(a for _, a in pairs))}
+            "false_refusal_rate": share(answerable_refused, sum(a for _, a in pairs))}
 
 
 def hallucination_rate(grades: Sequence[str]) -> float | None:
     """Wrong answers among the attempted (not refused) ones; None when every question was refused."""
     attempted = [g for g in grades if g != "refusal"]
-    return _share(sum(g in WRONG for g in attempted), len(attempted))
+    return share(sum(g in WRONG for g in attempted), len(attempted))
 
 
 def check_target(t: float, where: str = "a penalty score") -> float:

@@ -109,10 +109,10 @@ def costs(plan, model: str, sizes_: Sizes) -> dict:
     for name, method in plan.methods.items():
         if plan.strategies[method.answer.strategy].from_base_samples:
             continue
-        for _ in test_sets:
-            jobs += 1
-            loads += 0 if plan.answers_through_engine(model, name) else 1
-            loads += 1 if method.answer.scorer else 0
+        # per test set: its own engine unless the service answers, and a scorer's reward model
+        per_job = (not plan.answers_through_engine(model, name)) + bool(method.answer.scorer)
+        jobs += len(test_sets)
+        loads += per_job * len(test_sets)
     service = any(plan.answers_through_engine(model, name) for name in plan.methods)
     return {"stages": stored, "bytes": sum(stored.values()), "prediction_jobs": jobs,
             "loads": loads + (1 if service else 0), "methods": len(plan.methods) - 1, "test_sets": test_sets}

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 
 from rait.errors import RaitError, where
 from rait.io import iter_jsonl, utf8_errors
-from rait.records import LETTERS, check_popularity, check_record, check_unique_ids
+from rait.records import LETTERS, check_record, check_unique_ids
 
 _MISSING = object()
 
@@ -229,7 +229,7 @@ def _convert(raw: dict, fields: dict, origin: str, default_id: str) -> dict:
     if "subject" in fields:
         record["subject"] = _need(raw, fields, "subject", origin)
     if "popularity" in fields:
-        record["popularity"] = check_popularity(_need(raw, fields, "popularity", origin), origin)
+        record["popularity"] = _need(raw, fields, "popularity", origin)  # checked by check_record, as any record's
     return record
 
 
