@@ -69,6 +69,9 @@ class AnswerJob:
     system: str | None
     # the checkpoints the strategy declared (Strategy.checkpoints), by name: {"scorer": path}
     checkpoints: dict[str, str]
+    # the engine that generated the answers, serving the answering checkpoint (the model's engine service's or the
+    # job's own); a transformers engine's model scores R-Tuning's follow-up (``causal_lm``)
+    engine: object = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ class Strategy:
     # answers from the base model's samples of the test split (rule collect_sampled_answers, no model run): only
     # the untouched model on its own prompt
     from_base_samples: bool = False
+    # ``enrich`` scores with the answering checkpoint again: on the engine's own model where it has one (the
+    # transformers engine's ``causal_lm``), else on a second load of the checkpoint (vLLM's engine)
+    rescores: bool = False
 
 
 def answer(params, questions: str, output: str, loaded=None) -> None:
@@ -94,13 +100,18 @@ def answer(params, questions: str, output: str, loaded=None) -> None:
     says, the predictions written to ``output``; ``loaded``: the model's engine service's engine
     (rait.answer_service) instead of one of its own."""
     from rait.io import read_jsonl, write_jsonl
-    from rait.sampling import generate_for
+    from rait.sampling import generate_for, load_job_engine
 
     records = read_jsonl(questions)
     log.info("%d questions, strategy %s", len(records), params.strategy)
-    generated = generate_for(records, params, loaded=loaded)
+    # the job's own engine is kept past its generations, as the service's is, so that a strategy that scores with
+    # the answering model again (R-Tuning's follow-up) does so on the one loaded, on either path alike
+    engine = loaded if loaded is not None else load_job_engine(params)
+    generated = generate_for(records, params, loaded=engine, service=loaded is not None)
+    if loaded is None and not hasattr(engine, "causal_lm"):
+        engine = None  # a job's own vLLM engine lends no model: dropped before a follow-up loads one, as before
     job = AnswerJob(records, dict(params.templates), dict(params.answer), params.weights, params.chat,
-                    params.system, dict(params.checkpoints))
+                    params.system, dict(params.checkpoints), engine)
     write_jsonl(output, predictions_of(STRATEGIES[params.strategy], generated, job))
 
 
@@ -174,7 +185,7 @@ def ask_followup(generated: list[dict], job: AnswerJob) -> None:
     wording = followup_wording(job.settings)
     for row in generated:
         row["answer"] = answer_before_followup(row["greedy"], wording)
-    asker = FollowUp(job.weights, chat=job.chat, system=job.system)
+    asker = FollowUp(job.weights, chat=job.chat, system=job.system, loaded=getattr(job.engine, "causal_lm", None))
     # the user's question as rendered, not the generation's prompt (already chat templated): FollowUp templates it
     questions = [render_question(record, job.templates) for record in job.records]
     confidences = asker.confidences(questions, [row["answer"] for row in generated], wording,
@@ -235,7 +246,7 @@ STRATEGIES.register("best_of_n", Strategy("the best of N samples by a reward mod
 STRATEGIES.register("stated_after_marker", Strategy("the greedy answer and the confidence it states after the marker",
                                                     marker_predictions))
 STRATEGIES.register("followup_sure", Strategy("the greedy answer and R-Tuning's P(sure) after the follow-up question",
-                                              followup_predictions, enrich=ask_followup))
+                                              followup_predictions, enrich=ask_followup, rescores=True))
 
 
 def check_prediction(record: dict, origin: str) -> dict:

@@ -49,18 +49,26 @@ def mixed_confidence(answer_prob: float, sure: float, answer_weight: float) -> f
 class FollowUp:
     """A causal LM that scores continuations of a question's prompt (transformers, on the GPU when there is one)."""
 
-    def __init__(self, path: str, *, chat: bool, system: str | None = None, batch_size: int = 16):
+    def __init__(self, path: str, *, chat: bool, system: str | None = None, batch_size: int = 16, loaded=None):
+        """``loaded``: (model, tokenizer, device) already serving ``path`` (the answering engine's, issue 26: no
+        second load of the checkpoint); else ``path`` is loaded."""
+        import copy
+
         import torch
         from transformers import AutoTokenizer
 
         from rait.checkpoints import load_causal_lm
 
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        if loaded is not None:
+            self.model, tokenizer, self.device = loaded
+            self.tokenizer = copy.deepcopy(tokenizer)  # the pad token set below stays ours
+        else:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.device = "cuda" if torch.cuda.is_available() else "cpu"
+            dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+            self.model = load_causal_lm(path, dtype=dtype).to(self.device).eval()
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
-        self.model = load_causal_lm(path, dtype=dtype).to(self.device).eval()
         self.chat, self.system, self.batch_size = chat, system, batch_size
 
     def prompt_text(self, prompt: str) -> str:

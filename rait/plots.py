@@ -115,6 +115,36 @@ def tradeoff_figure(rows: Sequence[Mapping], *, model: str, test_set: str, base:
     return fig
 
 
+def sweep_figure(rows: Sequence[Mapping], *, model: str, test_set: str, swept: str):
+    """A sweep's points (rait.pareto.sweep_rows): accuracy against wrong-answer rate, each with its bootstrap
+    interval on both axes, the Pareto front (no point better on both) coloured and joined. Each point carries an SVG
+    id ``point|<method>|<wrong rate>|<accuracy>|front`` (or ``|off``)."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.5), layout="constrained")
+    drawn = [row for row in rows if _is_number(row.get("wrong_rate")) and _is_number(row.get("accuracy"))]
+    missing = [row["method"] for row in rows if row not in drawn]
+    ax.set_xlim(-0.02, max([row["wrong_rate"] + 0.1 for row in drawn] + [0.5]))
+    _axes_id(ax, "sweep", -0.02, min(max([row["accuracy"] + 0.15 for row in drawn] + [0.5]), 1.02))
+    for row in drawn:
+        x, y = row["wrong_rate"], row["accuracy"]
+        intervals = row.get("intervals") or {}
+        ax.errorbar(x, y, xerr=_error(x, intervals.get("wrong_rate")), yerr=_error(y, intervals.get("accuracy")),
+                    fmt="o", markersize=7 if row["front"] else 5, color="#e8590c" if row["front"] else "#868e96",
+                    ecolor="#ced4da", elinewidth=1, capsize=2,
+                    gid=f"point|{row['method']}|{x!r}|{y!r}|{'front' if row['front'] else 'off'}")
+        ax.annotate(row["label"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    front = sorted((row["wrong_rate"], row["accuracy"]) for row in drawn if row["front"])
+    if len(front) > 1:
+        ax.plot(*zip(*front), color="#e8590c", linewidth=1, linestyle="--", label="Pareto front")
+        ax.legend(fontsize=7, loc="lower right")
+    ax.set_xlabel("wrong-answer rate (wrong answers among all questions)")
+    ax.set_ylabel("accuracy (right answers among all questions)")
+    ax.set_title(f"Sweep of {swept}: {model}, {test_set}", fontsize=10)
+    if missing:
+        ax.text(0.99, 0.01, f"{MISSING}: {', '.join(missing)}", transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=7, color="#495057")
+    return fig
+
+
 def _error(value: float, interval) -> list[list[float]] | None:
     if not interval or not all(_is_number(bound) for bound in interval):
         return None

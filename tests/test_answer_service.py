@@ -137,6 +137,37 @@ def test_jobs_answered_through_the_service_write_what_their_own_engine_would(che
     assert read_jsonl(jobs["a"]["output"])[0]["id"] == "q0"
 
 
+def test_rtunings_follow_up_scores_on_the_answering_engine_not_a_second_load(checkpoints, service, tmp_path,
+                                                                            monkeypatch):
+    """R-Tuning's follow-up (strategy followup_sure) scores with the transformers engine that answered, through
+    the service and on a job's own engine alike: neither loads the checkpoint again, and the confidences are those
+    of the checkpoint loaded alone (rait.followup.FollowUp), the predictions byte for byte the same on both paths."""
+    from rait import checkpoints as checkpoint_module
+    from rait.followup import FollowUp
+
+    wording = {"followup": "w1 w2", "prefix": "w3", "sure": "w4", "unsure": "w5", "answer_weight": 0.5}
+    questions = tmp_path / "test.jsonl"
+    records = [{"id": f"q{i}", "question": " ".join(WORDS[i:i + 3]), "answers": ["x"]} for i in range(8)]
+    write_jsonl(questions, records)
+    job = dict(params={**params(checkpoints["a"], "followup_sure"), "answer": wording}, questions=str(questions),
+               output=str(tmp_path / "served.jsonl"), log=str(tmp_path / "served.log"))
+
+    def second_load(*args, **kwargs):
+        raise AssertionError("the follow-up loaded the checkpoint again")
+
+    monkeypatch.setattr(checkpoint_module, "load_causal_lm", second_load)
+    assert answer_service.answer_through(service, job)["ok"]
+    own = tmp_path / "own.jsonl"
+    answer(answer_service.params_of(job), str(questions), str(own))
+    monkeypatch.undo()
+    assert Path(job["output"]).read_bytes() == own.read_bytes()
+    predictions = read_jsonl(own)
+    alone = FollowUp(checkpoints["a"], chat=False).confidences(
+        [record["question"] for record in records], [p["answer"] for p in predictions], wording, 0.5)
+    assert [p["confidence"] for p in predictions] == [c["confidence"] for c in alone]
+    assert len({p["confidence"] for p in predictions}) > 1
+
+
 def test_a_service_that_fails_to_load_is_named_by_the_waiting_job(tmp_path):
     address = tmp_path / "engine.json"
 

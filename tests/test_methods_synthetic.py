@@ -219,3 +219,40 @@ def test_the_knowledge_boundary_is_measured_for_every_method_and_sft_separates(s
     table = (workdir / "results/summary.md").read_text().split("### Knowledge boundary: synth_tiny")[1]
     for method in METHODS_REGISTRY:
         assert f"| {method} |" in table
+
+
+def test_the_abstention_sweep_trains_a_method_per_value_and_draws_its_front(synth_run):
+    """Issue 28: the shipped sweep of abstain_rl's refusal reward (config key sweeps: -0.5, -0.25, +0.25, +0.5,
+    and KnowRL's +1 with +2 for a right answer) is one GRPO stage and evaluation per value on the synthetic world,
+    each trained with its weights; the summary has the sweep's table (abstain_rl itself the point at 0) and the
+    report its figure, with the Pareto front of accuracy against wrong answers marked."""
+    from rait.pareto import pareto_front
+    from svg_figures import ids
+
+    workdir, configfile = synth_run
+    points = ["abstain_rl_refusal-0.5", "abstain_rl_refusal-0.25", "abstain_rl_refusal0.25", "abstain_rl_refusal0.5",
+              "abstain_rl_knowrl1"]
+    snakemake(workdir, *[f"results/eval/synth_tiny_{method}.json" for method in ["abstain_rl", *points]],
+              configfile=configfile)
+    snakemake(workdir, "results/summary.csv", "results/report/summary/comparison", configfile=configfile)
+    stats = {method: read_json(workdir / f"results/checkpoints/synth_tiny_{method}/training_stats.json")
+             for method in ["abstain_rl", *points]}
+    assert stats["abstain_rl_refusal-0.5"]["reward_settings"] == {"correct": 1.0, "refusal": -0.5, "wrong": -1.0}
+    assert stats["abstain_rl_knowrl1"]["reward_settings"] == {"correct": 2.0, "refusal": 1.0, "wrong": -1.0}
+    blocks = {method: read_json(workdir / f"results/eval/synth_tiny_{method}.json")["test_sets"]["synth"]
+              for method in ["abstain_rl", *points]}
+    print("\nabstention sweep (accuracy, wrong rate, refusal rate):",
+          {m: (b["accuracy"], b["wrong_rate"], b["refusal_rate"]) for m, b in blocks.items()})
+    table = (workdir / "results/summary.md").read_text().split("### Sweep: abstain_rl on synth_tiny")[1]
+    table = table.split("\n#")[0]
+    print(table)
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| point")]
+    assert [row.split(" | ")[1] for row in rows] == ["abstain_rl_refusal-0.5", "abstain_rl_refusal-0.25",
+                                                     "abstain_rl", "abstain_rl_refusal0.25", "abstain_rl_refusal0.5",
+                                                     "abstain_rl_knowrl1"]
+    front = dict(zip(blocks, pareto_front([(b["accuracy"], b["wrong_rate"]) for b in blocks.values()])))
+    for row in rows:
+        assert row.rstrip(" |").endswith("yes") == front[row.split(" | ")[1]], row
+    figure = workdir / "results/report/summary/comparison/sweep_abstain_rl/synth_tiny/synth.svg"
+    drawn = {gid.split("|")[1]: gid.split("|")[4] for gid in ids(figure, "point|")}
+    assert drawn == {method: "front" if on else "off" for method, on in front.items()}

@@ -9,6 +9,7 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "tools"))
 import plan_costs  # noqa: E402
+from rait.methods import METHODS  # noqa: E402
 
 
 def test_llama3_8b_writes_under_five_percent_of_the_merged_copies_and_loads_its_base_once():
@@ -28,10 +29,15 @@ def test_llama3_8b_writes_under_five_percent_of_the_merged_copies_and_loads_its_
     assert after["stages"]["sft"] == 16 * per_rank * 2 and after["stages"]["dpo"] == 32 * per_rank * 2
     assert after["stages"]["reward"] == (32 * per_rank + 4096) * 2  # sft_half's and its own update, the score head
     assert after["bytes"] / before["bytes"] < 0.05
-    # one load per prediction job but the base's (from its samples), and best-of-N's reward model on each test set;
-    # after: the engine service's one load, and the reward model's
-    jobs = 2 * (len(plan_costs.load_plan(config).methods) - 1)
-    assert (before["prediction_jobs"], before["loads"], after["loads"]) == (jobs, jobs + 2, 1 + 2)
+    # one load per prediction job but the base's (from its samples), best-of-N's reward model on each test set, and
+    # R-Tuning's checkpoint again for its follow-up (vLLM's engine lends no model to score with); after: the engine
+    # service's one load, the reward model's, and R-Tuning's follow-up model
+    jobs = 2 * (len(METHODS) - 1)  # the registry's methods, without the shipped sweep's points
+    assert (before["prediction_jobs"], before["loads"], after["loads"]) == (jobs, jobs + 2 + 2, 1 + 2 + 2)
+    # on the transformers engine the follow-up scores on the engine's own model: no load of its own
+    demo = plan_costs.costs(plan_costs.load_plan(config), "smollm2_135m", plan_costs.sizes("smollm2_135m"))
+    assert demo["test_sets"] == ["world", "world_mc", "nonexistent"]
+    assert demo["loads"] == 1 + 3  # the service's, and best-of-N's reward model on each of the demo's test sets
 
 
 def test_the_demo_models_adapter_bytes_are_its_top_layers_only():

@@ -102,7 +102,7 @@ def test_one_prediction_rule_gets_what_each_strategy_declares(shipped):
     and path come from the strategy's entry (samples, checkpoints), a greedy strategy gets one answer and nothing
     else; only the base model's answers come from its samples (collect_sampled_answers)."""
     assert shipped.methods_answering_from_samples(True) == ["base"]
-    assert set(shipped.methods_answering_from_samples(False)) == set(METHODS) - {"base"}
+    assert set(shipped.methods_answering_from_samples(False)) == set(METHODS) - {"base"} | set(shipped.sweeps)
     bon = shipped.answer_inputs("llama2_7b", "bon")
     assert bon == {"model": shipped.checkpoint_files("llama2_7b", "sft"),
                    "scorer": shipped.checkpoint_files("llama2_7b", "reward"), "engine": ["results/engines/llama2_7b.json"]}

@@ -225,10 +225,14 @@ def test_the_default_target_is_the_quick_demo_and_demo_all_the_full_one(tmp_path
 
     def evaluated(*targets):
         output = snakemake(tmp_path, "-n", *targets, configfile=config).stdout
-        return sorted(re.findall(r"output: results/eval/smollm2_135m_(\w+)\.json", output))
+        return sorted(re.findall(r"output: results/eval/smollm2_135m_([\w.-]+)\.json", output))
 
     assert evaluated() == sorted(demo_methods("quick")) == sorted(["base", "prompt", "sft", "craft_noflow", "absolute"])
-    assert evaluated("demo_all") == sorted(demo_methods("full")) == sorted(set(METHODS) - {"multisample", "conqord_rm"})
+    # and the shipped sweep's points (config key sweeps: abstain_rl's refusal reward), each a method of its own
+    sweep = ["abstain_rl_refusal-0.5", "abstain_rl_refusal-0.25", "abstain_rl_refusal0.25", "abstain_rl_refusal0.5",
+             "abstain_rl_knowrl1"]
+    assert evaluated("demo_all") == sorted(demo_methods("full") + sweep) == sorted(
+        set(METHODS) - {"multisample", "conqord_rm"} | set(sweep))
 
 
 def test_reproduction_configs_plan_with_each_papers_profile(tmp_path):

@@ -102,20 +102,25 @@ def stage_bytes(plan, model: str, stage: str, sizes_: Sizes) -> int:
 
 def costs(plan, model: str, sizes_: Sizes) -> dict:
     """The model's trained stages (every method's and CRaFT's rehearsal) and their bytes, and the model loads of its
-    methods' answers."""
-    stored = {stage: stage_bytes(plan, model, stage, sizes_) for stage in sorted(plan.stages)}  # CRaFT's rehearsal too
+    methods' answers: the registry's methods, a sweep's points (config key sweeps) left out."""
+    methods = {name: method for name, method in plan.methods.items() if name not in plan.sweeps}
+    stored = {stage: stage_bytes(plan, model, stage, sizes_)  # CRaFT's rehearsal too
+              for stage in sorted(plan.stages) if stage not in plan.sweeps}
     test_sets = plan.model_section(model, "evaluation")["datasets"]
     loads, jobs = 0, 0
-    for name, method in plan.methods.items():
+    for name, method in methods.items():
         if plan.strategies[method.answer.strategy].from_base_samples:
             continue
-        # per test set: its own engine unless the service answers, and a scorer's reward model
-        per_job = (not plan.answers_through_engine(model, name)) + bool(method.answer.scorer)
+        # per test set: its own engine unless the service answers, a scorer's reward model, and the answering
+        # checkpoint again for a strategy that rescores with it (R-Tuning's follow-up) on an engine that cannot
+        # lend its model (vLLM's; the transformers engine's scores on the one loaded)
+        rescores = plan.strategies[method.answer.strategy].rescores and plan.model_entry(model)["engine"] != "transformers"
+        per_job = (not plan.answers_through_engine(model, name)) + bool(method.answer.scorer) + rescores
         jobs += len(test_sets)
         loads += per_job * len(test_sets)
-    service = any(plan.answers_through_engine(model, name) for name in plan.methods)
+    service = any(plan.answers_through_engine(model, name) for name in methods)
     return {"stages": stored, "bytes": sum(stored.values()), "prediction_jobs": jobs,
-            "loads": loads + (1 if service else 0), "methods": len(plan.methods) - 1, "test_sets": test_sets}
+            "loads": loads + (1 if service else 0), "methods": len(methods) - 1, "test_sets": test_sets}
 
 
 def main(argv=None) -> None:

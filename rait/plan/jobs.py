@@ -18,6 +18,7 @@ from rait.plan import checks
 from rait.plan.layout import LAYOUT, Layout, check_unambiguous
 from rait.plan.settings import (check_trainer_sections, deep_merge, settings_layers, stage_training,
                                 with_trainer_defaults)
+from rait.plan.sweeps import expand_config, expand_methods, sweep_points
 from rait.registry import unknown
 
 SPLITS = ("train", "test")
@@ -71,15 +72,19 @@ class Plan:
         from rait.training import TRAINERS
 
         self.layout = layout
-        self.methods = registry.METHODS if methods is None else methods
+        methods = registry.METHODS if methods is None else methods
         self.builders = BUILDERS if builders is None else builders
         self.trainers = TRAINERS if trainers is None else trainers
         self.strategies = STRATEGIES if strategies is None else strategies
         try:
-            registry.check(self.methods, builders=self.builders, trainers=self.trainers, strategies=self.strategies)
-            self.stages = registry.stages(self.methods)
+            registry.check(methods, builders=self.builders, trainers=self.trainers, strategies=self.strategies)
         except RaitError as err:
             raise RaitError(f"method registry (rait/methods.py): {err}") from None
+        # a swept setting's points are methods too (rait.plan.sweeps), each with its settings in the config
+        self.sweeps = sweep_points(config, methods, self.trainers)
+        self.methods = expand_methods(methods, self.sweeps)
+        self.stages = registry.stages(self.methods)
+        config = expand_config(config, self.sweeps)
         check_trainer_sections(config, self.trainers)
         # each trainer's defaults live in its Settings (rait.training.settings), not in config.yaml
         self.config = with_trainer_defaults(config, self.trainers)
@@ -576,6 +581,8 @@ class Plan:
             provenance["scorer"] = self.stage_checkpoint(model, entry.answer.scorer)
         if entry.stages:
             provenance["training"] = self.stage_training(model, entry.stages[-1].name)
+        if method in self.sweeps:  # the report groups a sweep's points by it (rait.pareto)
+            provenance["sweep"] = self.sweeps[method].provenance()
         return provenance
 
     # ---- targets and the report -----------------------------------------------------------------------------------

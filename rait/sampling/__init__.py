@@ -209,20 +209,32 @@ def sampling_spec(params) -> SamplingSpec:
     return SamplingSpec(**settings)
 
 
-def generate_for(records: list[dict], params, part: PartFile | None = None, loaded=None) -> list[dict]:
+def generate_for(records: list[dict], params, part: PartFile | None = None, loaded=None,
+                 service: bool | None = None) -> list[dict]:
     """``sample_records`` as a workflow rule's generation params say (``generation_params`` in common.smk:
     weights, engine, engine_options, gpus, chat, system, templates, sampling), streaming to ``part``; with an
-    engine ``loaded`` by the model's engine service, on it."""
+    engine ``loaded`` (by the model's engine service, or ``load_job_engine``; ``service`` says which, for the
+    log), on it."""
     spec = sampling_spec(params)
     options = engine_options(params, spec.seed)
+    service = loaded is not None if service is None else service
     if loaded is None:
         from rait.launch import check_gpus
 
         check_gpus(params.gpus, "sampling")  # a GPU model's job on a machine without its GPUs must not sample on the CPU
-    log.info("%s, engine %s %s%s", spec, params.engine, options, " (the model's engine service)" if loaded else "")
+    log.info("%s, engine %s %s%s", spec, params.engine, options, " (the model's engine service)" if service else "")
     return sample_records(records, params.weights, engine=params.engine, engine_options=options,
                           templates=dict(params.templates), chat=params.chat, system=params.system, spec=spec, part=part,
                           loaded=loaded)
+
+
+def load_job_engine(params):
+    """The engine of one job's own (not the model's service): loaded over ``params.weights`` as ``sample_records``
+    would load it, so that the job can use it again after generating (R-Tuning's follow-up)."""
+    from rait.launch import check_gpus
+
+    check_gpus(params.gpus, "sampling")
+    return load_engine(params.engine, params.weights, **engine_options(params, sampling_spec(params).seed))
 
 
 def load_base_engine(params, lora_rank: int = 0):

@@ -132,6 +132,12 @@ class TransformersEngine:
         log.info("transformers engine: %s on %s, token budget %d, top-k prefilter %d", model_path, self.device,
                  token_budget, top_k_prefilter)
 
+    @property
+    def causal_lm(self):
+        """(model, tokenizer, device) as this engine serves now (the adapter merged in): what R-Tuning's follow-up
+        scores continuations with (rait.followup), instead of loading the checkpoint a second time."""
+        return self.model, self.tokenizer, self.device
+
     def use(self, checkpoint: str) -> None:
         """Generate with ``checkpoint`` from now on: the full checkpoint this engine loaded, or an adapter over it
         (rait.checkpoints). The base's weights are restored first and the adapter merged into them as

@@ -2,6 +2,7 @@
 # check the config can fail, as Python tested without Snakemake), the output layout (rait.plan.layout), the wildcard
 # constraints, and the adapters from Snakemake's wildcards to the plan's arguments. What a method is (its training
 # sets, stages, trainers and answer strategy) comes from the registry in rait/methods.py; the rules are generic.
+import re
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -56,8 +57,9 @@ wildcard_constraints:
     # smollm2_135m and stage conf_sft, never model smollm2_135m_conf and stage sft (an unknown model key still
     # matches, and is named by the plan)
     model="[A-Za-z0-9]+?(?:_[A-Za-z0-9]+)*?",
-    method="|".join(METHODS),
-    stage="|".join(STAGES),
+    # escaped: a sweep's point names a value (rait.plan.sweeps: abstain_rl_refusal-0.5)
+    method="|".join(map(re.escape, METHODS)),
+    stage="|".join(map(re.escape, STAGES)),
 
 
 # ---- params shared by several rules ---------------------------------------------------------------------------

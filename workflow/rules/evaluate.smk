@@ -47,7 +47,7 @@ rule predict_answers:
     output:
         LAYOUT.predictions(),
     wildcard_constraints:
-        method="|".join(PLAN.methods_answering_from_samples(False)) or "(?!)",
+        method="|".join(map(re.escape, PLAN.methods_answering_from_samples(False))) or "(?!)",
     params:
         **generation_params(ANSWER_CHECKPOINT, templates=ANSWER_TEMPLATES, sampling=of(PLAN.prediction_sampling, "model", "method")),
         strategy=lambda wildcards: METHODS[wildcards.method].answer.strategy,
@@ -73,7 +73,7 @@ rule collect_sampled_answers:
     output:
         LAYOUT.predictions(),
     wildcard_constraints:
-        method="|".join(PLAN.methods_answering_from_samples(True)) or "(?!)",
+        method="|".join(map(re.escape, PLAN.methods_answering_from_samples(True))) or "(?!)",
     params:
         strategy="sampled_greedy",
     log:
