@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from rait.plan.sweeps import value_text
+from rait.plan.sweeps import lookup, value_text
 
 # higher accuracy is better, a lower wrong-answer rate is better
 AXES = ("accuracy", "wrong_rate")
@@ -37,12 +37,6 @@ def _label(setting: str, value: float, fixed: Mapping) -> str:
     return ", ".join(parts)
 
 
-def _lookup(section, setting: str):
-    for key in setting.split("."):
-        section = section.get(key) if isinstance(section, Mapping) else None
-    return section
-
-
 def sweep_groups(results: Sequence[Mapping]) -> dict[tuple[str, str], list[dict]]:
     """(model, swept method) -> its points, each {"method", "label", "value", "test_sets"}: the evaluated sweep
     methods in the order of their values, and the swept method's own evaluation where there is one, at the value
@@ -60,7 +54,7 @@ def sweep_groups(results: Sequence[Mapping]) -> dict[tuple[str, str], list[dict]
     for result in results:
         key = (result["model"], result["method"])
         if key in points:
-            value = _lookup(result.get("config") or {}, settings[key])
+            value = lookup(result.get("config") or {}, settings[key])
             label = f"{result['method']}" + (f" ({_label(settings[key], value, {})})" if value is not None else "")
             points[key].append({"method": result["method"], "value": value, "fixed": False, "label": label,
                                 "test_sets": result["test_sets"]})

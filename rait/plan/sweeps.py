@@ -51,7 +51,8 @@ def _nested(setting: str, value) -> dict:
     return value
 
 
-def _lookup(section, setting: str):
+def lookup(section, setting: str):
+    """The value at the dotted key ``setting`` of nested mappings, None where a key is missing."""
     for key in setting.split("."):
         if not isinstance(section, dict) or key not in section:
             return None
@@ -132,7 +133,7 @@ def sweep_points(config: dict, methods, trainers=None) -> dict[str, SweepPoint]:
             if not isinstance(fixed, dict):
                 raise RaitError(f"config key {at}.with: a mapping of settings under methods.{swept}")
             effective = deep_merge(defaults, deep_merge(own.get("training") or {}, fixed.get("training") or {}))
-            current = _lookup({"training": effective}, setting)
+            current = lookup({"training": effective}, setting)
             if current is None and _is_hparam(setting, trainers[stage.trainer], f"{at}.setting"):
                 current = math.nan  # the library's default: no value of the list can be it
             elif not _is_number(current):
