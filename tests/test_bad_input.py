@@ -20,7 +20,7 @@ import pytest
 from conftest import REPO, snakemake, write_config
 
 TRACEBACK = "Traceback (most recent call last)"
-DEFAULT = None  # the default target: the quick demo (smollm2_135m: SFT, DPO, CRaFT, ... on world and world_mc)
+DEFAULT = None  # the default target: the quick demo (smollm2_135m: SFT, CRaFT, ABSOLUTE, ... on world)
 MC_TARGET = "results/knowledge/smollm2_135m/world_mc_test.jsonl"
 
 
@@ -46,6 +46,10 @@ CONFIG_CASES = [
      ["'limt' was unexpected", "['datasets']['world']"]),
     ("dataset_limit_zero", {"datasets": {"world": {"limit": {"test": 0}}}}, DEFAULT,
      ["0 is less than the minimum of 1", "['datasets']['world']['limit']['test']"]),
+    ("demo_subset_above_dataset", {"datasets": {"world": {"limit": {"test": 5000}}}}, DEFAULT,
+     ["datasets.world.limit.test: a subset of 5000 questions, but the split holds"]),
+    ("ids_file_missing", {"datasets": {"world": {"ids": "nosuch.txt"}}}, DEFAULT,
+     ["datasets.world.ids: no such file", "nosuch.txt"]),
     ("dataset_source", {"datasets": {"world": {"source": "ftp"}}}, DEFAULT,
      ["'ftp' is not one of", "['datasets']['world']['source']"]),
     ("embedded_file_missing", {"datasets": {"world": {"file": "nosuch.jsonl"}}}, DEFAULT,
@@ -139,7 +143,7 @@ CONFIG_CASES = [
      ["config: models.smollm2_135m.training.cut.judgment_prompt: the template has no {judgment}"]),
     ("cut_judgment_template_attribute", {"methods": {"cut": {"data": {"judgments": {"known": "No: {gold.__class__}"}}}}},
      DEFAULT, ["config: methods.cut.data.judgments.known: unknown field {gold.__class__}"]),
-    ("profile_without_the_kind", {"datasets": {"world_mc": {"grading_profile": "sidk"}}}, DEFAULT,
+    ("profile_without_the_kind", {"datasets": {"world_mc": {"grading_profile": "sidk"}}}, MC_TARGET,
      ["datasets.world_mc.grading_profile: grading profile 'sidk' grades only open questions, not mc"]),
     ("rtuning_label_unknown", {"methods": {"rtuning": {"data": {"label": "exact"}}}}, DEFAULT,
      ["'exact' is not one of", "['methods']['rtuning']['data']['label']"]),

@@ -36,8 +36,8 @@ def test_llama3_8b_writes_under_five_percent_of_the_merged_copies_and_loads_its_
     assert (before["prediction_jobs"], before["loads"], after["loads"]) == (jobs, jobs + 2 + 2, 1 + 2 + 2)
     # on the transformers engine the follow-up scores on the engine's own model: no load of its own
     demo = plan_costs.costs(plan_costs.load_plan(config), "smollm2_135m", plan_costs.sizes("smollm2_135m"))
-    assert demo["test_sets"] == ["world", "world_mc", "nonexistent"]
-    assert demo["loads"] == 1 + 3  # the service's, and best-of-N's reward model on each of the demo's test sets
+    assert demo["test_sets"] == ["world", "nonexistent"]
+    assert demo["loads"] == 1 + 2  # the service's, and best-of-N's reward model on each of the demo's test sets
 
 
 def test_the_demo_models_adapter_bytes_are_its_top_layers_only():

@@ -249,9 +249,10 @@ def test_reproduction_configs_plan_with_each_papers_profile(tmp_path):
 
 
 def test_a_profile_on_a_kind_it_does_not_grade_is_named_by_key(tmp_path):
-    # Say-I-Dont-Know's grader has no multiple choice; the demo evaluates world_mc
+    # Say-I-Dont-Know's grader has no multiple choice
     config = write_config(tmp_path / "c.yaml", grading={"profile": "sidk"})
-    result = snakemake(tmp_path, "-n", configfile=config, check=False)
+    result = snakemake(tmp_path, "-n", "results/knowledge/smollm2_135m/world_mc_test.jsonl", configfile=config,
+                       check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "grading.profile (dataset world_mc)" in output and "not mc" in output

@@ -23,6 +23,57 @@ def embedded_path(file: str) -> Path:
     return Path(str(resources.files("rait.datasets") / "embedded" / file))
 
 
+def ids_path(spec: dict) -> Path | None:
+    """The file of question ids a dataset entry keeps (config key ``ids``): in the package's embedded folder for an
+    embedded set, else relative to the working directory; None when the entry keeps every question."""
+    file = spec.get("ids")
+    if not file:
+        return None
+    return embedded_path(file) if spec.get("source") == "embedded" else Path(file)
+
+
+def read_ids(path: Path, key: str) -> dict[str, int]:
+    """The ids listed in a file, one per line (blank lines and ``#`` comments skipped), each with its line number;
+    a missing file, an empty one or an id listed twice is an error naming it."""
+    if not path.is_file():
+        raise RaitError(f"{key}: no such file {path}")
+    listed: dict[str, int] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        if text in listed:
+            raise RaitError(f"{path}:{number}: id {text!r} listed twice (first on line {listed[text]})")
+        listed[text] = number
+    if not listed:
+        raise RaitError(f"{path}: lists no id ({key})")
+    return listed
+
+
+def keep_listed(records: list[dict], spec: dict) -> list[dict]:
+    """The records whose ids the entry's ``ids`` file lists, in source order (all of them without one)."""
+    path = ids_path(spec)
+    if path is None:
+        return records
+    listed = read_ids(path, f"datasets.{spec.get('key', '?')}.ids")
+    return [record for record in records if str(record["id"]) in listed]
+
+
+def listed_embedded_ids(spec: dict) -> dict[str, int] | None:
+    """The ids an embedded set's ``ids`` file lists (None without one), each checked to be a question of the set,
+    so that a stale or mistyped line is refused when the DAG is built."""
+    path = ids_path(spec)
+    if path is None:
+        return None
+    key = f"datasets.{spec.get('key', '?')}.ids"
+    listed = read_ids(path, key)
+    known = {str(record.get("id")) for _, record in iter_jsonl(embedded_path(spec["file"]))}
+    for text, number in listed.items():
+        if text not in known:
+            raise RaitError(f"{path}:{number}: no question {text!r} in {spec['file']} ({key})")
+    return listed
+
+
 def load_split_column(path: str | Path, split: str) -> list[dict]:
     """Records of a JSONL file whose ``split`` field equals ``split``."""
     if not Path(path).exists():
@@ -88,9 +139,14 @@ def expected_size(spec: dict, split: str, *, limit: int | None = None, synthetic
     large split in shards and must know how many when it builds the DAG. Embedded and local files are counted,
     hub splits come from the dataset cards (``hub.LOADERS``), the synthetic world holds half its facts per split."""
     source = spec.get("source")
+    key = f"datasets.{spec.get('key', '?')}"
     if source == "embedded":
         path = embedded_path(spec.get("file", ""))
-        size = sum(1 for _, record in iter_jsonl(path) if record.get("split") == split) if path.is_file() else None
+        size = None
+        if path.is_file():
+            listed = listed_embedded_ids(spec)
+            size = sum(1 for _, record in iter_jsonl(path)
+                       if record.get("split") == split and (listed is None or str(record.get("id")) in listed))
     elif source == "local":
         from rait.datasets import local
 
@@ -103,9 +159,10 @@ def expected_size(spec: dict, split: str, *, limit: int | None = None, synthetic
         size = (synthetic_facts + 1) // 2
     else:
         size = None
-    if limit is not None:
-        return limit if size is None else min(limit, size)
-    return size
+    if limit is not None and size is not None and limit > size:
+        raise RaitError(f"{key}.limit.{split}: a subset of {limit} questions, but the split holds {size}"
+                        f"{' of those its ids file lists' if spec.get('ids') else ''}")
+    return limit if limit is not None else size
 
 
 log = logging.getLogger(__name__)
@@ -144,7 +201,9 @@ def load_split(spec: dict, split: str, *, limit: int | None = None, seed: int = 
     source = spec.get("source")
     if source not in SOURCES:
         raise RaitError(f"datasets.{spec.get('key', '?')}.source: unknown source {source!r}; known: {', '.join(SOURCES)}")
-    records = SOURCES[source](spec, split)
+    records = keep_listed(SOURCES[source](spec, split), spec)
+    if spec.get("ids") and not records:
+        raise RaitError(f"datasets.{spec.get('key', '?')}.ids: {ids_path(spec)} lists no question of split {split!r}")
     check_unique_ids(records, f"datasets.{spec.get('key', '?')} split {split}")
     records = declare_answerable(records, spec.get("answerable"), f"datasets.{spec.get('key', '?')}.answerable")
     if limit is not None and limit < len(records):

@@ -224,8 +224,14 @@ class Plan:
         return {**entry, "key": dataset}
 
     def dataset_inputs(self, dataset: str) -> dict:
-        """Files a dataset is built from, where the DAG makes them."""
-        return {"world": self.layout.world()} if self.dataset_entry(dataset)["source"] == "synthetic" else {}
+        """Files a dataset is built from: the synthetic world, which the DAG makes, and the file of the question ids
+        it keeps (config key ``ids``), so that editing that file prepares the dataset again."""
+        from rait.datasets import ids_path
+
+        entry = self.dataset_entry(dataset)
+        inputs = {"world": self.layout.world()} if entry["source"] == "synthetic" else {}
+        listed = ids_path(entry)
+        return {**inputs, "ids": str(listed)} if listed is not None else inputs
 
     def dataset_limit(self, dataset: str, split: str):
         return self.dataset_entry(dataset).get("limit", {}).get(split)
