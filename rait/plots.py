@@ -7,7 +7,6 @@ that is None is drawn as missing (a hatched gap marked "n/a"), never as zero.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from collections.abc import Mapping, Sequence
@@ -17,6 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 matplotlib.rcParams["svg.hashsalt"] = "rait"  # the SVG's element ids, fixed: the same data, the same bytes
 import matplotlib.pyplot as plt  # noqa: E402
+
+from rait.numbers import is_number  # noqa: E402
 
 QUADRANTS = ("ik_ik", "ik_idk", "idk_ik", "idk_idk")
 # rait.metrics.knowledge_quadrants: shares of all test questions (Say-I-Dont-Know's quadrants)
@@ -35,10 +36,6 @@ TRAINING_PANELS = (
     ("learning rate", ("learning_rate",)),
 )
 MISSING = "n/a"
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _axes_id(ax, name: str, low: float, high: float) -> None:
@@ -61,7 +58,7 @@ def quadrant_figure(rows: Sequence[Mapping], *, model: str, test_set: str):
     legend_at = _first_complete(rows)  # the first drawn bar names the four colours
     for x, row in zip(positions, rows):
         values = [row.get(quadrant) for quadrant in QUADRANTS]
-        if not all(_is_number(value) for value in values):
+        if not all(is_number(value) for value in values):
             _mark_missing(ax, x, 1.0, row["method"])
             continue
         bottom = 0.0
@@ -79,7 +76,7 @@ def quadrant_figure(rows: Sequence[Mapping], *, model: str, test_set: str):
 
 def _first_complete(rows: Sequence[Mapping]) -> int | None:
     for index, row in enumerate(rows):
-        if all(_is_number(row.get(quadrant)) for quadrant in QUADRANTS):
+        if all(is_number(row.get(quadrant)) for quadrant in QUADRANTS):
             return index
     return None
 
@@ -89,7 +86,7 @@ def tradeoff_figure(rows: Sequence[Mapping], *, model: str, test_set: str, base:
     model a star. ``rows``: {"method", "accuracy", "refusal_rate", "intervals": {metric: [low, high]}}."""
     fig, ax = plt.subplots(figsize=(6.0, 4.5), layout="constrained")
     ax.set_xlim(-0.02, 1.02)
-    drawn = [row for row in rows if _is_number(row.get("refusal_rate")) and _is_number(row.get("accuracy"))]
+    drawn = [row for row in rows if is_number(row.get("refusal_rate")) and is_number(row.get("accuracy"))]
     missing = [row["method"] for row in rows if row not in drawn]
     top = max([row["accuracy"] + 0.15 for row in drawn] + [0.5])
     _axes_id(ax, "tradeoff", -0.02, min(top, 1.02))
@@ -120,7 +117,7 @@ def sweep_figure(rows: Sequence[Mapping], *, model: str, test_set: str, swept: s
     interval on both axes, the Pareto front (no point better on both) coloured and joined. Each point carries an SVG
     id ``point|<method>|<wrong rate>|<accuracy>|front`` (or ``|off``)."""
     fig, ax = plt.subplots(figsize=(6.0, 4.5), layout="constrained")
-    drawn = [row for row in rows if _is_number(row.get("wrong_rate")) and _is_number(row.get("accuracy"))]
+    drawn = [row for row in rows if is_number(row.get("wrong_rate")) and is_number(row.get("accuracy"))]
     missing = [row["method"] for row in rows if row not in drawn]
     ax.set_xlim(-0.02, max([row["wrong_rate"] + 0.1 for row in drawn] + [0.5]))
     _axes_id(ax, "sweep", -0.02, min(max([row["accuracy"] + 0.15 for row in drawn] + [0.5]), 1.02))
@@ -146,7 +143,7 @@ def sweep_figure(rows: Sequence[Mapping], *, model: str, test_set: str, swept: s
 
 
 def _error(value: float, interval) -> list[list[float]] | None:
-    if not interval or not all(_is_number(bound) for bound in interval):
+    if not interval or not all(is_number(bound) for bound in interval):
         return None
     low, high = interval
     return [[max(value - low, 0.0)], [max(high - value, 0.0)]]
@@ -175,10 +172,10 @@ def craft_figure(records: Sequence[Mapping], *, model: str, dataset: str):
     """CRaFT's view of the train questions: certainty against correctness, coloured by knowledge flow (the
     rehearsed model's correctness minus the base model's)."""
     fig, ax = plt.subplots(figsize=(5.5, 4.2), layout="constrained")
-    points = [r for r in records if _is_number(r.get("correctness")) and _is_number(r.get("certainty"))]
+    points = [r for r in records if is_number(r.get("correctness")) and is_number(r.get("certainty"))]
     xs, ys = [r["correctness"] for r in points], [r["certainty"] for r in points]
     if any("flow" in r for r in points):
-        flows = [r["flow"] if _is_number(r.get("flow")) else 0.0 for r in points]
+        flows = [r["flow"] if is_number(r.get("flow")) else 0.0 for r in points]
         scale = max((abs(f) for f in flows), default=1.0) or 1.0
         drawn = ax.scatter(xs, ys, c=flows, cmap="coolwarm_r", vmin=-scale, vmax=scale, s=10, alpha=0.8,
                            gid="craft-points")
@@ -197,7 +194,7 @@ def confidence_figure(curves: Mapping[str, Mapping], *, model: str, method: str)
     reliability.plot([0, 1], [0, 1], color="#adb5bd", linestyle=":", label="calibrated")
     width = 0.08 / max(len(curves), 1)
     for offset, (test_set, curve) in enumerate(curves.items()):
-        bins = [b for b in curve.get("reliability", []) if _is_number(b.get("accuracy"))]
+        bins = [b for b in curve.get("reliability", []) if is_number(b.get("accuracy"))]
         shift = (offset - (len(curves) - 1) / 2) * width
         reliability.bar([(b["low"] + b["high"]) / 2 + shift for b in bins], [b["accuracy"] for b in bins],
                         width=width, alpha=0.7, label=test_set)
@@ -227,7 +224,7 @@ def matrix_figure(cells: Mapping[tuple[str, str, str], float | None], *, model: 
         for row, method in enumerate(methods):
             for column, test_set in enumerate(test_sets):
                 value = cells.get((metric, method, test_set))
-                known = _is_number(value)
+                known = is_number(value)
                 rect = plt.Rectangle((column, row), 1, 1, facecolor=colours(value) if known else "#e9ecef",
                                      edgecolor="white", gid=f"cell|{metric}|{method}|{test_set}|{value!r}")
                 ax.add_patch(rect)
@@ -274,7 +271,7 @@ def training_figure(history: Sequence[Mapping], *, model: str, stage: str):
                              layout="constrained", squeeze=False)
     for ax, (title, keys) in zip(axes[:, 0], panels):
         for key in keys:
-            points = [(entry["step"], entry[key]) for entry in steps if _is_number(entry.get(key))]
+            points = [(entry["step"], entry[key]) for entry in steps if is_number(entry.get(key))]
             if points:
                 ax.plot([p[0] for p in points], [p[1] for p in points], marker="." if len(points) < 30 else None,
                         label=key, gid=f"curve|{key}")

@@ -20,6 +20,7 @@ import math
 from collections.abc import Mapping
 
 from rait.errors import RaitError
+from rait.numbers import is_number
 from rait.plan.settings import deep_merge
 from rait.registry import unknown
 
@@ -58,10 +59,6 @@ def lookup(section, setting: str):
             return None
         section = section[key]
     return section
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_setting(setting, stage, where: str, rewards) -> None:
@@ -136,13 +133,13 @@ def sweep_points(config: dict, methods, trainers=None) -> dict[str, SweepPoint]:
             current = lookup({"training": effective}, setting)
             if current is None and _is_hparam(setting, trainers[stage.trainer], f"{at}.setting"):
                 current = math.nan  # the library's default: no value of the list can be it
-            elif not _is_number(current):
+            elif not is_number(current):
                 raise RaitError(f"config key {at}.setting: {setting!r} is not a numeric setting of stage "
                                 f"{swept!r} (it is {current!r})")
             if not isinstance(values, list) or not values:
                 raise RaitError(f"config key {at}.values: a non-empty list of numbers")
             for index, value in enumerate(values):
-                if not _is_number(value):
+                if not is_number(value):
                     raise RaitError(f"config key {at}.values[{index}]: {value!r} is not a number")
             seen = [float(value) for value in values]
             duplicates = sorted({value for value in seen if seen.count(value) > 1})
