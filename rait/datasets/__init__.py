@@ -59,15 +59,15 @@ def keep_listed(records: list[dict], spec: dict) -> list[dict]:
     return [record for record in records if str(record["id"]) in listed]
 
 
-def listed_embedded_ids(spec: dict) -> dict[str, int] | None:
-    """The ids an embedded set's ``ids`` file lists (None without one), each checked to be a question of the set,
-    so that a stale or mistyped line is refused when the DAG is built."""
+def listed_embedded_ids(spec: dict, records: list[dict]) -> dict[str, int] | None:
+    """The ids an embedded set's ``ids`` file lists (None without one), each checked to be one of ``records`` (the
+    set's whole file), so that a stale or mistyped line is refused when the DAG is built."""
     path = ids_path(spec)
     if path is None:
         return None
     key = f"datasets.{spec.get('key', '?')}.ids"
     listed = read_ids(path, key)
-    known = {str(record.get("id")) for _, record in iter_jsonl(embedded_path(spec["file"]))}
+    known = {str(record.get("id")) for record in records}
     for text, number in listed.items():
         if text not in known:
             raise RaitError(f"{path}:{number}: no question {text!r} in {spec['file']} ({key})")
@@ -144,8 +144,9 @@ def expected_size(spec: dict, split: str, *, limit: int | None = None, synthetic
         path = embedded_path(spec.get("file", ""))
         size = None
         if path.is_file():
-            listed = listed_embedded_ids(spec)
-            size = sum(1 for _, record in iter_jsonl(path)
+            records = [record for _, record in iter_jsonl(path)]  # read once: checked against the ids, then counted
+            listed = listed_embedded_ids(spec, records)
+            size = sum(1 for record in records
                        if record.get("split") == split and (listed is None or str(record.get("id")) in listed))
     elif source == "local":
         from rait.datasets import local
