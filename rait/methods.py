@@ -45,6 +45,7 @@ INPUT_KINDS = {
     "knowledge": "the base model's knowledge labels (correctness, Ik, grades)",
     "certainty": "CRaFT's correctness and certainty of the base model",
     "flow": "CRaFT's knowledge flow (certainty file joined with the rehearsed model's correctness)",
+    "gradients": "GRAIT's LESS gradient features: the answer's and the refusal's, at the LoRA warm-up (rait.influence)",
 }
 DEFAULT_INPUTS = {"questions": "questions", "samples": "samples", "knowledge": "knowledge"}
 
@@ -58,6 +59,7 @@ FAMILIES = {
     "conqord": "CONQORD (Tao et al., ACL 2024), github.com/TaoShuchang/CONQORD",
     "rl": "RL from rait's grader: abstention (TruthRL, 2025) and calibration (RLCR, 2025) rewards",
     "confqa": "ConfQA (Huang et al., 2025), arXiv 2506.07309 (no public code)",
+    "grait": "GRAIT (Zhu et al., Findings of NAACL 2025), github.com/opendatalab/GRAIT",
 }
 
 
@@ -143,8 +145,10 @@ REHEARSAL = Stage("rehearsal", "sft", Data("rehearsal", {"questions": "questions
 # The stated-confidence SFT ("<answer> Confidence: <x>") that CONQORD's RL and calibrated RL start from.
 CONF_SFT = Stage("conf_sft", "sft", Data("stated_confidence"))
 GRADED_PROMPTS = Data("graded_prompts", {"questions": "questions"})
+# GRAIT's warm-up (LESS's): a LoRA fine-tuning on CRaFT's rehearsal set, whose adapter the gradients are taken of.
+GRAIT_WARMUP = Stage("grait_warmup", "sft", REHEARSAL.data, settings="grait.warmup")
 # Stages that a per-question input kind needs trained (the flow comes from the rehearsed model).
-INPUT_STAGES = {"flow": REHEARSAL}
+INPUT_STAGES = {"flow": REHEARSAL, "gradients": GRAIT_WARMUP}
 
 
 def _craft(builder: str, scores: str | None, demo: str | None = "full") -> Method:
@@ -213,6 +217,10 @@ METHODS: dict[str, Method] = {
     # dampener "answer only if you are confident" (rait.construct.confqa)
     "confqa": Method("confqa", (Stage("confqa", "sft", Data("confqa", instruction="dampened")),),
                      Answer(instruction="dampened")),
+    # GRAIT: CRaFT's answered questions, and refusals chosen by LESS's gradients (rait.construct.grait)
+    "grait": Method("grait", (Stage("grait", "sft", Data("grait", {"questions": "questions", "scores": "certainty",
+                                                                   "gradients": "gradients"}, instruction="idk")),),
+                    Answer(instruction="idk")),
     # left out of the laptop demo: one example per sample, ten times the training data
     "multisample": _honesty("multisample", demo=None),
 }

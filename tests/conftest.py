@@ -108,6 +108,21 @@ def evaluate_synth(synth_run, methods) -> Path:
     return workdir
 
 
+def unseen_and_seen_refusal_rates(workdir: Path, method: str) -> tuple[float, float]:
+    """A synthetic-world method's refusal rate on the test facts it never saw and on those it saw four or more
+    times."""
+    from rait.io import read_jsonl
+
+    exposure = {fact["id"]: fact["exposure"] for fact in read_jsonl(workdir / "results/synthetic/world.jsonl")}
+    rows = read_jsonl(workdir / f"results/eval/synth_tiny_{method}.graded.jsonl")
+
+    def refusal_rate(keep) -> float:
+        picked = [r["grade"] == "refusal" for r in rows if keep(exposure[r["id"]])]
+        return sum(picked) / len(picked)
+
+    return refusal_rate(lambda level: level == 0), refusal_rate(lambda level: level >= 4)
+
+
 def gpu_rules() -> set[str]:
     """Rules whose resources come from the GPU helpers of resources.smk, which also set the partition."""
     import re

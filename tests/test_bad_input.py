@@ -147,6 +147,9 @@ CONFIG_CASES = [
      ["datasets.world_mc.grading_profile: grading profile 'sidk' grades only open questions, not mc"]),
     ("rtuning_label_unknown", {"methods": {"rtuning": {"data": {"label": "exact"}}}}, DEFAULT,
      ["'exact' is not one of", "['methods']['rtuning']['data']['label']"]),
+    ("grait_warmup_without_lora", {"models": {"smollm2_135m": {"grait": {"warmup": {"lora": None}}}}},
+     "results/eval/smollm2_135m_grait.json",
+     ["config key grait.warmup.lora (model smollm2_135m): GRAIT's gradients are taken of the LoRA warm-up's adapter"]),
 ]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import evaluate_synth
+from conftest import evaluate_synth, unseen_and_seen_refusal_rates
 from rait.io import read_json, read_jsonl
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
@@ -31,14 +31,7 @@ def test_confqa_data_keeps_the_base_models_right_greedy_answers_behind_the_dampe
 
 
 def test_confqa_refuses_unseen_facts_far_more_than_often_seen_ones(confqa):
-    exposure = {fact["id"]: fact["exposure"] for fact in read_jsonl(confqa / "results/synthetic/world.jsonl")}
-    rows = read_jsonl(confqa / "results/eval/synth_tiny_confqa.graded.jsonl")
-
-    def refusal_rate(keep) -> float:
-        picked = [r["grade"] == "refusal" for r in rows if keep(exposure[r["id"]])]
-        return sum(picked) / len(picked)
-
-    unseen, seen = refusal_rate(lambda level: level == 0), refusal_rate(lambda level: level >= 4)
+    unseen, seen = unseen_and_seen_refusal_rates(confqa, "confqa")
     assert unseen > seen + 0.3, (unseen, seen)
     # as ABSOLUTE's (tests/test_honesty_synthetic.py): the tiny LM's fine-tuning costs accuracy on the facts it knew
     # (0.44 against the base model's 0.74 here, ABSOLUTE's 0.43), so the refusals' gain shows in honesty, not truthful

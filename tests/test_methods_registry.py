@@ -26,7 +26,8 @@ def test_shipped_registry_is_consistent():
     registry.check()
     stages = registry.stages()
     # bon answers with sft and scores with reward; every other method trains a stage of its own name
-    assert set(stages) == {*registry.METHODS, "sft_half", "rehearsal", "reward", "conf_sft"} - {"base", "prompt", "bon"}
+    assert set(stages) == {*registry.METHODS, "sft_half", "rehearsal", "reward", "conf_sft", "grait_warmup"} - {
+        "base", "prompt", "bon"}
     # each method answers with its last stage; base and prompt with the untouched model
     assert {name: method.checkpoint for name, method in registry.METHODS.items()}["dpo"] == "dpo"
     assert registry.METHODS["base"].checkpoint == registry.METHODS["prompt"].checkpoint == "base"

@@ -141,6 +141,22 @@ def test_lora_stages_stored_as_adapters_are_told_so_and_their_consumers_read_the
     assert LAYOUT.merged_checkpoint("llama2_7b", "dpo") == "results/merged/llama2_7b_dpo"  # rule export_merged
 
 
+def test_grait_reads_gradients_taken_at_its_lora_warmup_adapter_or_the_plan_names_the_key(shipped):
+    """GRAIT's builder reads the gradient file, which collect_gradients writes from the warm-up stage's adapter with
+    the refusal instruction's prompts; a warm-up that is not a stored LoRA adapter stops the plan by its key."""
+    plan = shipped
+    assert plan.train_data_inputs("llama3_8b", "grait")["gradients"] == [
+        "results/knowledge/llama3_8b/gradients/triviaqa_train.npz"]
+    assert plan.stage_storage("llama3_70b", "grait_warmup") == "adapter"  # its own lora, though the model's is null
+    params = plan.gradient_params("smollm2_135m", "world")
+    assert params["templates"] == plan.instruction_templates("smollm2_135m", "idk")
+    assert (params["dim"], params["project_every"], params["refusal"]) == (
+        1024, 256, plan.stage_training("smollm2_135m", "grait_warmup")["refusal"])
+    for overrides in ({"training": {"lora_storage": "merged"}}, {"grait": {"warmup": {"lora": None}}}):
+        with pytest.raises(RaitError, match=r"config key grait.warmup.lora \(model llama3_8b\): GRAIT's gradients"):
+            plan_of(**overrides).gradient_params("llama3_8b", "triviaqa")
+
+
 def test_the_summary_covers_the_demo_and_every_evaluation_on_disk_but_a_stray_file(shipped):
     on_disk = shipped.evaluations_among(["llama3_8b_dpo", "notes", "gpt4_dpo", "curves/llama3_8b_dpo"])
     assert on_disk == ["results/eval/llama3_8b_dpo.json"]

@@ -9,10 +9,11 @@ changes) and its method's own ``methods.<name>.data`` settings from config.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from collections.abc import Callable
 
-from rait.construct import confidence, confqa, craft, cut, hir, honesty, idk
+from rait.construct import confidence, confqa, craft, cut, grait, hir, honesty, idk
 from rait.errors import RaitError
 from rait.registry import Registry, unknown
 
@@ -26,6 +27,7 @@ OPTIONS = {
     "ik_target": "training.ik_target",
     "selection": "craft.selection",
     "rehearsal": "craft.rehearsal, without its trainer settings (hparams, lora)",
+    "grait": "grait.selection: GRAIT's counts, boundary and weights",
     "confidence_marker": "training.confidence_marker: the words before a stated confidence",
     "confidence_position": "training.confidence_position: the statement after the answer or before it",
     "confidence_decimals": "training.confidence_decimals: how finely a target states the confidence",
@@ -59,6 +61,7 @@ BUILDERS.register("rehearsal", Builder(craft.build_rehearsal, ("exact_match", "r
 BUILDERS.register("van_tuning", Builder(craft.build_van_tuning, CRAFT_OPTIONS))
 for _variant_name, _variant in craft.VARIANTS.items():
     BUILDERS.register(_variant_name, Builder(craft.builder(_variant), CRAFT_OPTIONS))
+BUILDERS.register("grait", Builder(grait.build_grait, ("refusal", "grait")))
 BUILDERS.register("absolute", Builder(honesty.build_absolute, ("refusal",)))
 BUILDERS.register("conf_num", Builder(honesty.build_conf_num, ("refusal",)))
 BUILDERS.register("conf_verb", Builder(honesty.build_conf_verb, ("refusal",)))
@@ -69,6 +72,18 @@ BUILDERS.register("stated_confidence", Builder(confidence.build_stated_confidenc
     "confidence_marker", "confidence_position", "confidence_decimals")))
 BUILDERS.register("graded_prompts", Builder(confidence.build_graded_prompts, ("refusals", "exact_match",
                                                                               "grading_profile")))
+
+
+def read_input(paths) -> list[dict]:
+    """The records of a builder's input files, in order: JSONL, or GRAIT's gradient files (``.npz``)."""
+    from rait.io import read_jsonl
+
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else paths
+    if any(str(path).endswith(".npz") for path in paths):
+        from rait.influence import read_features
+
+        return [record for path in paths for record in read_features(path)]
+    return [record for path in paths for record in read_jsonl(path)]
 
 
 def build(name: str, inputs: dict, options: dict) -> list[dict]:

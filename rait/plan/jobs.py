@@ -56,6 +56,7 @@ INPUT_FILES = {
     "knowledge": lambda layout, model, dataset: layout.knowledge(model, dataset, "train"),
     "certainty": lambda layout, model, dataset: layout.knowledge(model, dataset, "train", kind="certainty"),
     "flow": lambda layout, model, dataset: layout.knowledge(model, dataset, "train", kind="flow"),
+    "gradients": lambda layout, model, dataset: layout.gradients(model, dataset, "train"),
 }
 if set(INPUT_FILES) != set(registry.INPUT_KINDS):
     raise RaitError("rait.plan.jobs.INPUT_FILES and rait.methods.INPUT_KINDS disagree")
@@ -383,6 +384,7 @@ class Plan:
             "ik_target": lambda: training()["ik_target"],
             "selection": lambda: craft()["selection"],
             "rehearsal": lambda: {k: v for k, v in craft()["rehearsal"].items() if k not in trainer_keys},
+            "grait": lambda: self.model_section(model, "grait")["selection"],
             "confidence_marker": lambda: training()["confidence_marker"],
             "confidence_position": lambda: training()["confidence_position"],
             "confidence_decimals": lambda: training()["confidence_decimals"],
@@ -681,6 +683,25 @@ class Plan:
         else:
             files["model"] = self.checkpoint_files(model, stage)
         return files
+
+    # ---- GRAIT: LESS's gradient features -----------------------------------------------------------------------
+
+    def gradient_params(self, model: str, dataset: str) -> dict:
+        """What collect_gradients needs: the prompts GRAIT's set is rendered with (the refusal instruction), the two
+        targets' sources, the model's chat settings and grait.gradients. The warm-up must be a stored LoRA adapter:
+        LESS's gradients are those of its parameters."""
+        warmup = registry.GRAIT_WARMUP.name
+        if self.stage_storage(model, warmup) != "adapter":
+            raise RaitError(f"config key grait.warmup.lora (model {model}): GRAIT's gradients are taken of the LoRA "
+                            "warm-up's adapter (LESS), so it needs a lora and training.lora_storage: adapter")
+        entry = self.model_entry(model)
+        return {"templates": self.instruction_templates(model, "idk"),
+                "refusal": self.stage_training(model, warmup)["refusal"], "chat": entry["chat"],
+                "system": entry.get("system"), **self.model_section(model, "grait")["gradients"]}
+
+    def gradient_gpus(self, model: str) -> int:
+        """LESS takes one example's gradient at a time, on one GPU (none for a CPU model)."""
+        return min(self.model_entry(model)["gpus"], 1)
 
     def certainty_gpus(self, model: str, dataset: str) -> int:
         """Multiple choice runs the model itself; open questions only the small embedding model (one GPU at

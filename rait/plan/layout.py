@@ -67,6 +67,10 @@ class Layout:
         folder = model if kind is None else f"{model}/{kind}"
         return f"{self.root}/knowledge/{folder}/{dataset}_{split}.jsonl"
 
+    def gradients(self, model: str = "{model}", dataset: str = "{dataset}", split: str = "{split}") -> str:
+        """GRAIT's gradient features of a split's questions (rait.influence), numpy arrays by question."""
+        return f"{self.root}/knowledge/{model}/gradients/{dataset}_{split}.npz"
+
     def train_data(self, model: str = "{model}", stage: str = "{stage}") -> str:
         return f"{self.root}/train_data/{model}_{stage}.jsonl"
 

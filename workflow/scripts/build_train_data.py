@@ -1,12 +1,12 @@
 import logging
 
-from rait.construct import build
-from rait.io import read_jsonl, read_jsonl_files, write_jsonl
+from rait.construct import build, read_input
+from rait.io import read_jsonl, write_jsonl
 from rait.workflow import run
 
 
 def main(sm):
-    inputs = {name: read_jsonl_files(paths) for name, paths in sm.input.items() if name != "questions"}
+    inputs = {name: read_input(paths) for name, paths in sm.input.items() if name != "questions"}
     # the question files come one per training dataset, in order: each record learns its dataset, which picks
     # its grading profile where datasets are graded differently
     if "questions" in sm.input.keys():
