@@ -88,8 +88,11 @@ def loss_trainer(model, tokenizer, records: Sequence[dict], *, chat: bool, syste
 
     from rait.training.sft import rows
 
+    # no activation checkpointing: one example at a time needs no memory saved, and with it TRL makes the embeddings'
+    # output require a gradient, so the backward pass runs through every layer, not only down to the lowest LoRA one
     args = SFTConfig(output_dir=str(work_dir), completion_only_loss=True, max_length=max_length, report_to="none",
-                     per_device_train_batch_size=1, save_strategy="no", use_cpu=not _cuda())
+                     per_device_train_batch_size=1, save_strategy="no", use_cpu=not _cuda(),
+                     gradient_checkpointing=False)
     return SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows(records, chat=chat, system=system)),
                       processing_class=tokenizer)
 
