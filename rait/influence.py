@@ -129,6 +129,8 @@ def gradient_features(checkpoint, records: Sequence[dict], *, chat: bool, system
     project = projector(grad_dim, dim, device)
     log.info("gradient features: %d examples, %d LoRA parameters projected to %d on %s", len(records), grad_dim, dim,
              device)
+    if len(trainer.train_dataset) != len(records):  # TRL drops examples whose completion is masked out entirely
+        raise RaitError(f"gradient features: {len(records)} examples, {len(trainer.train_dataset)} tokenized")
     features, pending = [], []
     for index in range(len(trainer.train_dataset)):
         batch = trainer._prepare_inputs(trainer.data_collator([trainer.train_dataset[index]]))
@@ -140,8 +142,6 @@ def gradient_features(checkpoint, records: Sequence[dict], *, chat: bool, system
             features.append(project.project(torch.stack(pending), model_id=0).cpu())
             pending = []
             log.info("gradient features: %d of %d", index + 1, len(records))
-    if len(trainer.train_dataset) != len(records):
-        raise RaitError(f"gradient features: {len(records)} examples, {len(trainer.train_dataset)} tokenized")
     return torch.nn.functional.normalize(torch.cat(features), dim=1).numpy()
 
 

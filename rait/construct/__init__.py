@@ -76,14 +76,14 @@ BUILDERS.register("graded_prompts", Builder(confidence.build_graded_prompts, ("r
 
 def read_input(paths) -> list[dict]:
     """The records of a builder's input files, in order: JSONL, or GRAIT's gradient files (``.npz``)."""
-    from rait.io import read_jsonl
+    from rait.io import read_jsonl_files
 
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else paths
     if any(str(path).endswith(".npz") for path in paths):
         from rait.influence import read_features
 
         return [record for path in paths for record in read_features(path)]
-    return [record for path in paths for record in read_jsonl(path)]
+    return read_jsonl_files(paths)
 
 
 def build(name: str, inputs: dict, options: dict) -> list[dict]:

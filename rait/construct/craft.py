@@ -53,7 +53,7 @@ VARIANTS = {
 }
 
 
-def _score(scores: dict, record: dict, field: str):
+def question_score(scores: dict, record: dict, field: str):
     row = scores.get(record["id"])
     if row is None:
         raise RaitError(f"no scores for question {record['id']!r} (certainty or flow file)")
@@ -66,8 +66,8 @@ def partition(records: list[dict], scores: dict, kind: str, rules: dict, use_flo
     """(vanilla, idk) candidates of one kind, before ordering."""
     vanilla, idk = [], []
     for record in records:
-        correctness = _score(scores, record, "correctness")
-        flow = _score(scores, record, "flow") if use_flow else None
+        correctness = question_score(scores, record, "correctness")
+        flow = question_score(scores, record, "flow") if use_flow else None
         if kind == "open":
             if correctness >= rules["correct"]:
                 vanilla.append(record)
@@ -83,7 +83,7 @@ def partition(records: list[dict], scores: dict, kind: str, rules: dict, use_flo
 def order(records: list[dict], scores: dict, *, by_certainty: bool, highest_first: bool, rng: random.Random) -> list:
     ranked = sorted(records, key=lambda r: str(r["id"]))  # file order never decides
     if by_certainty:
-        return sorted(ranked, key=lambda r: _score(scores, r, "certainty"), reverse=highest_first)
+        return sorted(ranked, key=lambda r: question_score(scores, r, "certainty"), reverse=highest_first)
     rng.shuffle(ranked)
     return ranked
 
@@ -187,7 +187,8 @@ def build_rehearsal(inputs: dict, options: dict) -> list[dict]:
     samples = index_by_id(inputs.get("samples", []), "samples")
     candidates = [
         r for r in sorted(inputs["questions"], key=lambda r: str(r["id"]))
-        if _score(scores, r, "correctness") >= rules["correctness"] and _score(scores, r, "certainty") >= rules["certainty"]
+        if question_score(scores, r, "correctness") >= rules["correctness"]
+        and question_score(scores, r, "certainty") >= rules["certainty"]
     ]
     count = rules["count"]
     if not candidates:

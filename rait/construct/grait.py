@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rait.construct.craft import example
+from rait.construct.craft import example, question_score
 from rait.construct.idk import gold_answer, index_by_id
 from rait.errors import RaitError
 
@@ -50,12 +50,6 @@ class Selection:
     vanilla: list[int]
     idk: list[int]
     weights: dict[int, float]
-
-
-def vanilla_table(correctness, count: int, boundary: float = 0.5) -> list[int]:
-    """Positions above the boundary, by correctness, highest first (stable), the first ``count``."""
-    known = [i for i, value in enumerate(correctness) if value > boundary]
-    return sorted(known, key=lambda i: correctness[i], reverse=True)[:count]
 
 
 def greedy_then_rest(idk_group: list[int], vanilla: list[int], refusal, answer, count: int) -> list[int]:
@@ -92,13 +86,15 @@ def select(correctness, refusal, answer, rules: dict) -> Selection:
     """GRAIT's selection over questions in one order: ``correctness`` per question, ``refusal`` and ``answer`` their
     gradient rows (numpy, one row per question)."""
     boundary = rules.get("boundary", 0.5)
-    vanilla = vanilla_table(correctness, rules["vanilla"], boundary)
-    if not vanilla:
-        raise RaitError(f"GRAIT data: no question above correctness {boundary}; its data needs answered examples")
     known = [i for i, value in enumerate(correctness) if value > boundary]
+    if not known:
+        raise RaitError(f"GRAIT data: no question above correctness {boundary}; its data needs answered examples")
+    # step 1: highest first, a tie in input order (a stable sort, as the script's)
+    vanilla = sorted(known, key=lambda i: correctness[i], reverse=True)[:rules["vanilla"]]
     unknown = [i for i, value in enumerate(correctness) if value < boundary]
     idk = greedy_then_rest(unknown, vanilla, refusal, answer, rules["idk"])
-    alphas = {i: float((refusal[known] @ refusal[i]).mean()) - float((refusal[unknown] @ refusal[i]).mean()) for i in idk}
+    alphas = {i: float((refusal[known] @ refusal[i]).mean()) - float((refusal[unknown] @ refusal[i]).mean())
+              for i in idk}
     return Selection(vanilla, idk, softmax_weights(alphas, rules.get("temperature", 0.05), rules.get("scale", 500)))
 
 
@@ -118,10 +114,7 @@ def build_grait(inputs: dict, options: dict) -> list[dict]:
     scores = index_by_id(inputs["scores"], "scores")
     gradients = index_by_id(inputs["gradients"], "gradients")
     questions = sorted(inputs["questions"], key=lambda r: str(r["id"]))  # file order never decides
-    missing = [r["id"] for r in questions if r["id"] not in scores]
-    if missing:
-        raise RaitError(f"{origin}: no scores for question {missing[0]!r} (certainty file)")
-    correctness = [scores[r["id"]]["correctness"] for r in questions]
+    correctness = [question_score(scores, r, "correctness") for r in questions]
     chosen = select(correctness, gradient_rows(questions, gradients, "refusal"),
                     gradient_rows(questions, gradients, "answer"), rules)
     examples = [example(questions[i], options, gold_answer(questions[i]), "answer", scores) for i in chosen.vanilla]

@@ -1,5 +1,3 @@
-import numpy as np
-
 from rait.influence import gradient_features, question_examples, write_features
 from rait.io import read_jsonl
 from rait.workflow import run
@@ -12,8 +10,7 @@ def main(sm):
     features = gradient_features(sm.params.checkpoint, answers + refusals, chat=options["chat"],
                                  system=options["system"], dim=options["dim"], max_length=options["max_length"],
                                  project_every=options["project_every"])
-    write_features(sm.output[0], [q["id"] for q in questions], features[:len(questions)],
-                   np.asarray(features[len(questions):]))
+    write_features(sm.output[0], [q["id"] for q in questions], features[:len(questions)], features[len(questions):])
 
 
 run(snakemake, main)
