@@ -31,6 +31,7 @@ from rait.evaluation import check_scored_prediction, score_predictions
 from rait.io import iter_jsonl, write_json
 from rait.profiles import PROFILES
 from rait.records import check_record, is_multiple_choice
+from rait.risk import PENALTY_TARGETS, check_targets
 from rait.intervals import DEFAULTS as BOOTSTRAP
 
 
@@ -81,8 +82,10 @@ def _score(args: argparse.Namespace) -> int:
     else:
         questions = predictions = _read_checked(args.predictions, _check_self_contained)
     bootstrap = {"resamples": args.resamples, "level": args.level, "seed": args.seed}
+    targets = check_targets(args.penalty_target or PENALTY_TARGETS, "--penalty-target")
     metrics = score_predictions(questions, predictions, refusals=args.refusal, exact=args.exact,
-                                profile=args.profile, bootstrap=bootstrap, origin=args.predictions)
+                                profile=args.profile, bootstrap=bootstrap, penalty_targets=targets,
+                                origin=args.predictions)
     if args.output:
         # Atomic: an interrupted write never leaves a half file that looks finished.
         write_json(args.output, metrics)
@@ -113,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"bootstrap resamples for the intervals (default {BOOTSTRAP['resamples']}, as the workflow)")
     score.add_argument("--level", type=float, default=BOOTSTRAP["level"], help="the intervals' confidence level")
     score.add_argument("--seed", type=int, default=BOOTSTRAP["seed"], help="the bootstrap's seed")
+    score.add_argument("--penalty-target", metavar="T", type=float, action="append",
+                       help="a confidence target of the penalty scores, strictly between 0 and 1 (repeatable; "
+                       f"default {', '.join(map(str, PENALTY_TARGETS))}, as the workflow's grading.penalty_targets)")
     score.add_argument("--output", metavar="FILE", help="write the JSON here (atomically) instead of to stdout")
     score.set_defaults(run=_score)
     return parser

@@ -20,6 +20,7 @@ from rait.grading import grade
 from rait.judging import judged_grade, judgments_by_id, tally
 from rait.metrics import score
 from rait.profiles import log_quirks
+from rait.risk import PENALTY_TARGETS, check_targets
 from rait.records import is_multiple_choice
 from rait.intervals import intervals
 
@@ -104,11 +105,13 @@ def grade_split(
     return rows
 
 
-def metrics(rows: list[dict], bootstrap: dict | None = None) -> dict:
-    """A test set's block of the eval file: every metric (``rait.metrics.score``), its bootstrap interval and
-    paired difference from the base model (``rait.intervals.intervals``; ``bootstrap``: resamples, level,
-    seed), and with a judge its verdict counts."""
-    result = {**score(rows), **intervals(rows, **(bootstrap or {}))}
+def metrics(rows: list[dict], bootstrap: dict | None = None,
+            penalty_targets: Sequence[float] = PENALTY_TARGETS) -> dict:
+    """A test set's block of the eval file: every metric (``rait.metrics.score``; ``penalty_targets``: the
+    confidence targets of its penalty scores), its bootstrap interval and paired difference from the base model
+    (``rait.intervals.intervals``; ``bootstrap``: resamples, level, seed), and with a judge its verdict counts."""
+    penalty_targets = check_targets(penalty_targets, "grading.penalty_targets")
+    result = {**score(rows, penalty_targets), **intervals(rows, **(bootstrap or {}), penalty_targets=penalty_targets)}
     if any("judge" in row for row in rows):
         result["judge"] = tally(rows)
     return result
@@ -168,7 +171,7 @@ def check_scored_prediction(record: dict, origin: str) -> dict:
 
 def score_predictions(questions: list[dict], predictions: list[dict], *, refusals: Sequence[str] = (),
                       exact: bool = False, profile: str = "rait", bootstrap: dict | None = None,
-                      origin: str = "predictions") -> dict:
+                      penalty_targets: Sequence[float] = PENALTY_TARGETS, origin: str = "predictions") -> dict:
     """Grade ``predictions`` against ``questions`` (joined by id) and give the same block as the workflow's
     evaluation of a test set (``graded_row``, ``metrics``). Each prediction has ``id`` and ``answer`` and
     optionally ``confidence``, ``base_answer`` (the base model's response, graded the same way), ``ik``, and a
@@ -197,4 +200,4 @@ def score_predictions(questions: list[dict], predictions: list[dict], *, refusal
                        judgment=_verdict(p, "judge", origin), base_judgment=_verdict(p, "base_judge", origin),
                        refusals=refusals, exact=exact, profile=profile)
             for q in questions for p in [by_id[q["id"]]]]
-    return metrics(rows, bootstrap)
+    return metrics(rows, bootstrap, penalty_targets)

@@ -13,12 +13,14 @@ model is never wrong) has no interval: None, never a made-up one.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.stats import bootstrap
 
 from rait.errors import RaitError
 from rait.metrics import score
+from rait.risk import PENALTY_TARGETS
 
 DEFAULTS = {"resamples": 1000, "level": 0.95, "seed": 0}
 # Counts and the THS of the base model against itself (0 by definition) carry no uncertainty worth a column.
@@ -44,24 +46,25 @@ def _check(resamples: int, level: float) -> None:
         raise RaitError(f"evaluation.bootstrap.level: expected a value between 0 and 1, got {level!r}")
 
 
-def intervals(outcomes: list[dict], *, resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
+def intervals(outcomes: list[dict], *, resamples: int = 1000, level: float = 0.95, seed: int = 0,
+              penalty_targets: Sequence[float] = PENALTY_TARGETS) -> dict:
     """``{"intervals": {metric: [low, high] | None}, "vs_base": {metric: {"difference", "interval"}}}``.
 
-    ``vs_base`` is empty when the rows carry no base grades."""
+    ``vs_base`` is empty when the rows carry no base grades; ``penalty_targets`` as ``rait.metrics.score``'s."""
     _check(resamples, level)
     if not outcomes:
         raise RaitError("no outcomes to bootstrap")
-    point = score(outcomes)
+    point = score(outcomes, penalty_targets)
     names = [name for name, value in point.items() if name not in SKIP and value is not None]
     base = base_outcomes(outcomes)
-    base_point = score(base) if base is not None else {}
+    base_point = score(base, penalty_targets) if base is not None else {}
     paired = [name for name in names if base_point.get(name) is not None]
 
     def statistic(index):
-        own = score([outcomes[i] for i in index])
+        own = score([outcomes[i] for i in index], penalty_targets)
         if not paired:
             return _vector(own, names)
-        theirs = score([base[i] for i in index])
+        theirs = score([base[i] for i in index], penalty_targets)
         return np.concatenate([_vector(own, names), _vector(own, paired) - _vector(theirs, paired)])
 
     result = {"intervals": {}, "vs_base": {}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
 from collections import defaultdict
 from pathlib import Path
 from collections.abc import Mapping, Sequence
@@ -18,13 +19,33 @@ log = logging.getLogger(__name__)
 
 # The summary's metrics in column order: rait.metrics.METRICS, registered where they are defined.
 METRICS = tuple(REGISTERED_METRICS)
-# Each metric with its bootstrap interval, then the method's paired difference from the base model with its own.
-COLUMNS = ("model", "method", "test_set", "n", "confidence_n", "confidence_unstated") + tuple(
-    column
-    for metric in METRICS
-    for column in (metric, f"{metric}_low", f"{metric}_high", f"{metric}_vs_base", f"{metric}_vs_base_low",
-                   f"{metric}_vs_base_high")
-)
+PENALTY = re.compile(r"penalty_\d+(?:\.\d+)?")
+
+
+def columns(metrics: Sequence[str] = METRICS) -> tuple[str, ...]:
+    """Each metric with its bootstrap interval, then the method's paired difference from the base model with its
+    own."""
+    return ("model", "method", "test_set", "n", "confidence_n", "confidence_unstated") + tuple(
+        column
+        for metric in metrics
+        for column in (metric, f"{metric}_low", f"{metric}_high", f"{metric}_vs_base", f"{metric}_vs_base_low",
+                       f"{metric}_vs_base_high")
+    )
+
+
+COLUMNS = columns()
+
+
+def summary_metrics(rows: Sequence[Mapping]) -> tuple[str, ...]:
+    """``METRICS`` with the penalty scores the rows carry (the run's grading.penalty_targets, ascending) in place
+    of the registered defaults; those when no row carries one."""
+    found = {key for row in rows for key in row if PENALTY.fullmatch(key)}
+    if not found:
+        return METRICS
+    penalties = sorted(found, key=lambda name: float(name.removeprefix("penalty_")))
+    first = next(index for index, name in enumerate(METRICS) if PENALTY.fullmatch(name))
+    rest = [name for name in METRICS if not PENALTY.fullmatch(name)]
+    return tuple(rest[:first] + penalties + rest[first:])
 
 
 def _flatten(metrics: dict) -> dict:
@@ -70,10 +91,11 @@ def summary_rows(eval_files: list[str]) -> list[dict]:
 
 def write_summary(path: str, rows: list[dict]) -> None:
     with atomic_open(path) as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+        fields = columns(summary_metrics(rows))
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({key: _cell(row.get(key)) for key in COLUMNS})
+            writer.writerow({key: _cell(row.get(key)) for key in fields})
 
 
 def _cell(value):

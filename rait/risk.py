@@ -28,6 +28,7 @@ selective risk of answering the most confident questions only.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -73,9 +74,21 @@ def check_target(t: float, where: str = "a penalty score") -> float:
     return float(t)
 
 
-# Fixed, not a config key: every eval file then has the same columns, comparable across runs and models (Kalai et
-# al.'s examples); another target is one more number here, checked when rait is imported.
-PENALTY_TARGETS = tuple(check_target(t, "rait.risk.PENALTY_TARGETS") for t in (0.5, 0.75, 0.9))
+def check_targets(targets: Sequence[float], where: str = "penalty targets") -> tuple[float, ...]:
+    """The confidence targets of the penalty scores, checked: each strictly between 0 and 1, none twice (two
+    columns of one name)."""
+    if isinstance(targets, str | bytes) or not isinstance(targets, Sequence):
+        raise RaitError(f"{where}: expected a list of confidence targets, got {targets!r}")
+    checked = tuple(check_target(t, where) for t in targets)
+    twice = sorted(name for name, count in Counter(map(penalty_name, checked)).items() if count > 1)
+    if twice:
+        raise RaitError(f"{where}: {', '.join(twice)} asked for twice; give each confidence target once")
+    return checked
+
+
+# The default targets, Kalai et al.'s examples; the workflow's are the config key grading.penalty_targets, so that
+# every evaluation of a run has the same columns. These three are the summary's registered metrics.
+PENALTY_TARGETS = (0.5, 0.75, 0.9)
 
 
 def penalty_name(t: float) -> str:

@@ -101,6 +101,8 @@ CONFIG_CASES = [
      ["'squad' is not one of", "['grading']['profile']"]),
     ("refusal_empty_string", {"grading": {"refusals": [""]}}, DEFAULT,
      ["'' should be non-empty", "['grading']['refusals'][0]"]),
+    ("penalty_target_outside_the_open_unit_interval", {"grading": {"penalty_targets": [0.5, 1.0]}}, DEFAULT,
+     ["1.0 is greater than or equal to the maximum of 1", "['grading']['penalty_targets'][1]"]),
     ("shard_size_zero", {"sampling": {"shard_size": 0}}, DEFAULT, ["['sampling']['shard_size']"]),
     # names and paths that would reach outside the project or the package
     ("dataset_key_with_dots_in_a_list", {"evaluation": {"datasets": ["world", "../etc"]}}, DEFAULT,

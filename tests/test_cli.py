@@ -11,6 +11,7 @@ import pytest
 
 from rait.agreement import PAIRS, pair_name
 from rait.cli import main
+from rait.errors import BAD_INPUT_EXIT
 from test_metrics import HAND_COMPUTED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -183,6 +184,17 @@ def test_failure_leaves_existing_output_untouched(tmp_path, capsys):
     path = write_lines(tmp_path / "p.jsonl", ['{"broken'])
     assert main(["score", str(path), "--output", str(output)]) == 65
     assert output.read_text() == "old\n"
+
+
+def test_penalty_targets_option_sets_the_penalty_scores_and_refuses_a_bad_one(tmp_path, capsys):
+    """q1 right, q2 refused, q3 and q4 wrong (unparsed): at t = 0.95 a wrong answer costs 19, (1 - 38) / 4."""
+    path = write_lines(tmp_path / "p.jsonl", LINES)
+    assert main(["score", str(path), "--resamples", "10", "--penalty-target", "0.95", "--penalty-target", "0.6"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["penalty_95"] == pytest.approx((1 - 38) / 4) and result["penalty_60"] == pytest.approx((1 - 3) / 4)
+    assert "penalty_50" not in result and "penalty_95" in result["intervals"]
+    assert main(["score", str(path), "--penalty-target", "1"]) == BAD_INPUT_EXIT
+    assert "rait score: --penalty-target: its confidence target lies strictly between 0 and 1" in capsys.readouterr().err
 
 
 def test_python_dash_m_entry_point(tmp_path):

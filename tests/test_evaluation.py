@@ -111,12 +111,13 @@ def test_rait_score_gives_the_eval_files_block_for_the_same_answers(tmp_path, ca
         output=SimpleNamespace(metrics=str(tmp_path / "m_x.json"), graded=str(tmp_path / "m_x.graded.jsonl"),
                                curves=str(tmp_path / "curves.json")),
         params=SimpleNamespace(datasets=["mmlu"], refusals=[], exact_match=False, profiles=["craft"],
-                               bootstrap=bootstrap, provenance={}),
+                               bootstrap=bootstrap, penalty_targets=[0.8, 0.99], provenance={}),
         wildcards=SimpleNamespace(model="m", method="x"), log=[], rule="evaluate_method")
     runpy.run_path(str(Path(__file__).resolve().parents[1] / "workflow/scripts/evaluate_method.py"),
                    init_globals={"snakemake": sm})
     block = read_json(sm.output.metrics)["test_sets"]["mmlu"]
     assert block["confidence_n"] == 60 and block["ths_craft"] is not None and block["intervals"]
     assert rait_cli(["score", str(files["lines"]), "--profile", "craft", "--resamples", "200", "--level", "0.9",
-                     "--seed", "5"]) == 0
+                     "--seed", "5", "--penalty-target", "0.8", "--penalty-target", "0.99"]) == 0
     assert json.loads(capsys.readouterr().out) == block
+    assert block["penalty_80"] is not None and block["intervals"]["penalty_99"] and "penalty_50" not in block

@@ -149,3 +149,27 @@ def test_the_summary_and_its_markdown_table_derive_from_the_metric_registry():
     assert report.MARKDOWN_METRICS == {"truthful": max, "accuracy": max, "refusal_rate": None, "ths": max,
                                        "auroc": max}
     assert all(f"{name}_low" in report.COLUMNS for name in metrics.METRICS)
+
+
+def test_the_summary_columns_carry_the_runs_penalty_targets_in_place_of_the_defaults(tmp_path):
+    """grading.penalty_targets [0.6, 0.95] gives penalty_60 and penalty_95 columns where the registered
+    penalty_50, penalty_75 and penalty_90 stand (ascending target: 0.6 before 0.95, not as text), each with its
+    interval and difference from base; rows without a penalty score keep the registered ones."""
+    from rait import report
+
+    registered = [name for name in report.METRICS if name.startswith("penalty_")]
+    assert registered == ["penalty_50", "penalty_75", "penalty_90"]
+    rows = [{"model": "m", "method": "sft", "test_set": "world", "n": 2, "penalty_95": -0.5, "penalty_60": 0.25,
+             "penalty_95_low": -1.0, "penalty_95_high": 0.0}]
+    chosen = report.summary_metrics(rows)
+    at = chosen.index("penalty_60")
+    assert chosen[at:at + 2] == ("penalty_60", "penalty_95") and not set(registered) & set(chosen)
+    assert [name for name in chosen if not name.startswith("penalty_")] == [
+        name for name in report.METRICS if not name.startswith("penalty_")]
+    assert report.summary_metrics([{"model": "m", "accuracy": 0.5}]) == report.METRICS
+    path = tmp_path / "summary.csv"
+    report.write_summary(str(path), rows)
+    header, line = path.read_text().splitlines()
+    cells = dict(zip(header.split(","), line.split(","), strict=True))
+    assert (cells["penalty_60"], cells["penalty_95"], cells["penalty_95_low"]) == ("0.2500", "-0.5000", "-1.0000")
+    assert "penalty_50" not in cells

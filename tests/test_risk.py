@@ -13,7 +13,7 @@ from rait.calibration import accuracy_at
 from rait.errors import RaitError
 from rait.intervals import intervals
 from rait.metrics import METRICS, score
-from rait.risk import (abstention, check_target, coverage_at_risk, hallucination_rate, penalty_name, penalty_score,
+from rait.risk import (abstention, check_target, check_targets, coverage_at_risk, hallucination_rate, penalty_name, penalty_score,
                        risk_at_coverage, selective)
 
 # six questions: two unanswerable (U), four answerable (A)
@@ -79,6 +79,35 @@ def test_penalty_scores_by_hand():
 def test_a_confidence_target_outside_the_open_unit_interval_is_refused(bad):
     with pytest.raises(RaitError, match="confidence target lies strictly between 0 and 1"):
         check_target(bad)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ([0.5, 1.0], "confidence target lies strictly between 0 and 1"),
+    ([0.0], "confidence target lies strictly between 0 and 1"),
+    (["0.9"], "confidence target lies strictly between 0 and 1"),
+    ([0.5, 0.75, 0.5], "penalty_50 asked for twice"),
+    ([0.9, 0.9000000001], "penalty_90 asked for twice"),  # one column name: the same target to the column
+    ("0.5", "expected a list of confidence targets"),
+    (0.5, "expected a list of confidence targets"),
+])
+def test_a_list_of_targets_out_of_range_repeated_or_not_a_list_is_refused_naming_where(bad, message):
+    with pytest.raises(RaitError, match=f"^grading.penalty_targets: .*{message}"):
+        check_targets(bad, "grading.penalty_targets")
+
+
+def test_the_configured_targets_are_the_penalty_columns_scored_and_bootstrapped():
+    """t = 0.6: a wrong answer costs 1.5; t = 0.95: 19. GRADES: one right, two refusals, three wrong."""
+    assert check_targets([]) == () and check_targets((0.6, 0.95)) == (0.6, 0.95)
+    rows = [{"grade": g, "base_grade": "correct"} for g in GRADES]
+    result = score(rows, (0.6, 0.95))
+    assert result["penalty_60"] == pytest.approx((1 - 4.5) / 6)
+    assert result["penalty_95"] == pytest.approx((1 - 57) / 6)
+    assert "penalty_50" not in result and "penalty_75" not in result
+    bounds = intervals(rows, resamples=20, penalty_targets=(0.6, 0.95))
+    assert set(bounds["intervals"]) >= {"penalty_60", "penalty_95"} and "penalty_50" not in bounds["intervals"]
+    # the base model answered all six right: 1 at any target, so the paired difference is the method's score - 1
+    assert bounds["vs_base"]["penalty_95"]["difference"] == pytest.approx((1 - 57) / 6 - 1)
+    assert set(score(rows, ())) & {"penalty_50", "penalty_75", "penalty_90"} == set()
 
 
 def test_penalty_metric_names():

@@ -130,6 +130,7 @@ rule evaluate_method:
         datasets=per_model(PLAN.eval_datasets),
         provenance=of(PLAN.eval_provenance, "model", "method"),
         bootstrap=config["grading"]["bootstrap"],
+        penalty_targets=config["grading"]["penalty_targets"],
         # how the method's answers are graded: the profile of each test set, in `datasets` order
         exact_match=config["grading"]["exact_match"],
         refusals=per_model(PLAN.refusal_list),

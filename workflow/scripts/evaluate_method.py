@@ -26,7 +26,7 @@ def main(sm):
             judgments=read_jsonl(sm.input.judgments[index]) if judged else None,
             base_judgments=read_jsonl(sm.input.base_judgments[index]) if judged else None,
         )
-        test_sets[dataset] = metrics(rows, sm.params.bootstrap)
+        test_sets[dataset] = metrics(rows, sm.params.bootstrap, list(sm.params.penalty_targets))
         curve_sets[dataset] = {**curves(rows), "popularity": by_popularity(rows)}
         if judged:
             counts = test_sets[dataset]["judge"]
