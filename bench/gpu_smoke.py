@@ -3,7 +3,8 @@ and GRPO (abstention reward) with `python -m rait.training`, a reward model and 
 log-probabilities (rait.reward_model, rait.followup), then sampling with the transformers engine in bf16. Issue 26:
 DPO is stored as an adapter over the SFT checkpoint and a second LoRA stage chained on it (their adapters stacked);
 the engine service over the SFT checkpoint answers for SFT, DPO and the chain, switching adapters, and each answer
-file is compared with the same job's own engine.
+file is compared with the same job's own engine. GRAIT: a LoRA warm-up that keeps its Adam moments, then LESS's adam
+gradient features of 64 examples at its adapter (rait.influence; which trak projector ran, and the features' norms).
 
     python bench/gpu_smoke.py INPUTS OUT
     RAIT_SMOKE_CPU=1 python bench/gpu_smoke.py INPUTS OUT   # the same steps on the CPU (to check the script)
@@ -117,6 +118,31 @@ def serve_adapters(out: Path, questions: list[dict]) -> dict:
     return result
 
 
+def gradients(out: Path, inputs: Path) -> dict:
+    """GRAIT's warm-up (LoRA stored as an adapter, Adam moments kept) and LESS's adam features at it."""
+    import torch
+
+    from rait import influence
+
+    summary = {"warmup": train("sft", inputs / "model", inputs / "sft.jsonl", out / "warmup",
+                               {"chat": False, "lora": {"r": 8, "alpha": 32, "target_modules": ["c_attn"]},
+                                "storage": "adapter", "adam_moments": True,
+                                "hparams": {"max_steps": 20, "learning_rate": 1e-3, "per_device_train_batch_size": 16,
+                                            "max_length": 64}})}
+    records = [json.loads(line) for line in (inputs / "sft.jsonl").read_text().splitlines()][:64]
+    started = time.monotonic()
+    features = influence.gradient_features(out / "warmup", records, chat=False, dim=1024, max_length=64,
+                                           gradient_type="adam")
+    device = torch.device("cpu" if ON_CPU else "cuda:0")
+    norms = features @ features.T
+    summary.update(projector=influence.projector_class(device).__name__, shape=list(features.shape),
+                   norms=[round(float(norms.diagonal().min()), 6), round(float(norms.diagonal().max()), 6)],
+                   wall_s=round(time.monotonic() - started, 1))
+    for path in (out / "warmup").glob("*.safetensors"):
+        path.unlink()
+    return summary
+
+
 def main() -> None:
     import torch
 
@@ -164,6 +190,7 @@ def main() -> None:
     with open(out / "sft" / "config.json") as handle:
         summary["sft_dtype"] = json.load(handle).get("dtype")
     summary["service"] = serve_adapters(out, questions)
+    summary["grait"] = gradients(out, inputs)
     for stage in ("sft", "dpo", "chained"):
         for path in (out / stage).glob("*.safetensors"):
             path.unlink()  # the weights stay on the device

@@ -26,6 +26,8 @@ from rait.adapters import CONFIG_FILE, WEIGHTS_FILE, Adapter, read_adapter, writ
 from rait.errors import RaitError
 
 ADAPTER_FILE = "rait_adapter.json"
+# an SFT stage with adam_moments: its optimizer's Adam moments of the trainable parameters, by name (rait.influence)
+MOMENTS_FILE = "adam_moments.safetensors"
 CAUSAL_LM = "AutoModelForCausalLM"
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 

@@ -10,8 +10,12 @@ masked out.
 
 What differs, and why:
 
-* LESS's ``adam`` type (GRAIT's choice) preconditions each gradient with the warm-up's Adam moments; rait's
-  checkpoints keep no optimizer state, so this is LESS's ``sgd`` type (``obtain_gradients``), the raw gradient.
+* Both of LESS's gradient types run: ``adam`` (GRAIT's README: ``GRADIENT_TYPE="adam"``, the default here;
+  ``obtain_gradients_with_adam``: one more Adam step's moments from the warm-up's, m' / sqrt(v' + eps), no bias
+  correction, LESS's betas and eps) and ``sgd`` (``obtain_gradients``, the raw gradient). LESS reads the moments
+  from the warm-up's optimizer file; rait's warm-up writes them beside its adapter (``adam_moments``,
+  ``rait.training.common.adam_moments``), by parameter name as ``prepare_optimizer_state`` reads them. GRAIT's
+  README takes the warm-up's checkpoint at step 12; this is its last.
 * The projection is LESS's: fast_jl's ``CudaProjector`` on a GPU where it runs, else trak's ``BasicProjector`` (the two
   draw different matrices for one seed), in float32 (LESS: the model's dtype). ``BasicProjector`` draws its matrix
   again for each batch of gradients it projects, so on a CPU fewer, larger batches (``project_every``) are faster.
@@ -97,6 +101,43 @@ def loss_trainer(model, tokenizer, records: Sequence[dict], *, chat: bool, syste
                       processing_class=tokenizer)
 
 
+# LESS's obtain_gradients_with_adam: AdamW's defaults, which its warm-up trained with
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-08
+GRADIENT_TYPES = ("adam", "sgd")
+
+
+def adam_preconditioned(gradient, exp_avg, exp_avg_sq):
+    """LESS's ``obtain_gradients_with_adam``: the moments after one more Adam step on ``gradient``, the first over
+    the square root of the second (eps inside the root, no bias correction, as LESS writes it)."""
+    avg = BETA1 * exp_avg + (1 - BETA1) * gradient
+    avg_sq = BETA2 * exp_avg_sq + (1 - BETA2) * gradient ** 2
+    return avg / (avg_sq + EPS).sqrt()
+
+
+def read_moments(checkpoint, model, device):
+    """The warm-up's Adam moments as two flat vectors in the order of the model's trainable parameters (LESS's
+    ``prepare_optimizer_state``); moments missing or of other parameters are an error naming the checkpoint."""
+    from pathlib import Path
+
+    import torch
+    from safetensors.torch import load_file
+
+    from rait.checkpoints import MOMENTS_FILE
+
+    path = Path(checkpoint) / MOMENTS_FILE
+    if not path.is_file():
+        raise RaitError(f"{checkpoint}: no {MOMENTS_FILE}: the warm-up kept no Adam moments, which "
+                        "grait.gradients.type adam needs (a checkpoint of an older rait: retrain it, or take sgd)")
+    stored = load_file(str(path))
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    wanted = {f"{name}.{moment}" for name, _ in named for moment in ("exp_avg", "exp_avg_sq")}
+    if set(stored) != wanted or any(stored[f"{name}.exp_avg"].shape != p.shape for name, p in named):
+        raise RaitError(f"{path}: its moments are not of {checkpoint}'s LoRA parameters ({len(stored)} tensors, "
+                        f"{len(wanted)} wanted)")
+    return tuple(torch.cat([stored[f"{name}.{moment}"].reshape(-1) for name, _ in named]).to(device)
+                 for moment in ("exp_avg", "exp_avg_sq"))
+
+
 def _cuda() -> bool:
     import torch
 
@@ -104,8 +145,10 @@ def _cuda() -> bool:
 
 
 def gradient_features(checkpoint, records: Sequence[dict], *, chat: bool, system: str | None = None, dim: int = 8192,
-                      max_length: int = 512, project_every: int = 16, work_dir=None) -> np.ndarray:
-    """One unit-length row of ``dim`` numbers per record ({"prompt", "target"}), in order."""
+                      max_length: int = 512, project_every: int = 16, gradient_type: str = "adam",
+                      work_dir=None) -> np.ndarray:
+    """One unit-length row of ``dim`` numbers per record ({"prompt", "target"}), in order; ``gradient_type`` one of
+    ``GRADIENT_TYPES``."""
     import tempfile
 
     import torch
@@ -114,6 +157,9 @@ def gradient_features(checkpoint, records: Sequence[dict], *, chat: bool, system
 
     if not records:
         raise RaitError("gradient features: no examples")
+    if gradient_type not in GRADIENT_TYPES:
+        raise RaitError(f"gradient features: type {gradient_type!r}, not one of {', '.join(GRADIENT_TYPES)} "
+                        "(config key grait.gradients.type)")
     model = load_adapter_trainable(checkpoint)
     tokenizer = load_tokenizer(str(checkpoint), chat, "gradient features")
     with tempfile.TemporaryDirectory(dir=work_dir) as scratch:
@@ -126,6 +172,7 @@ def gradient_features(checkpoint, records: Sequence[dict], *, chat: bool, system
         raise RaitError(f"{checkpoint}: gradient features need exactly the LoRA parameters trainable")
     grad_dim = sum(p.numel() for p in params)
     device = next(model.parameters()).device
+    moments = read_moments(checkpoint, model, device) if gradient_type == "adam" else None
     project = projector(grad_dim, dim, device)
     log.info("gradient features: %d examples, %d LoRA parameters projected to %d on %s", len(records), grad_dim, dim,
              device)
@@ -136,7 +183,8 @@ def gradient_features(checkpoint, records: Sequence[dict], *, chat: bool, system
         batch = trainer._prepare_inputs(trainer.data_collator([trainer.train_dataset[index]]))
         loss = trainer.compute_loss(model, batch)
         loss.backward()
-        pending.append(torch.cat([p.grad.reshape(-1) for p in params]).float())
+        gradient = torch.cat([p.grad.reshape(-1) for p in params]).float()
+        pending.append(gradient if moments is None else adam_preconditioned(gradient, *moments))
         model.zero_grad(set_to_none=True)
         if len(pending) == project_every or index == len(trainer.train_dataset) - 1:
             features.append(project.project(torch.stack(pending), model_id=0).cpu())

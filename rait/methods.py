@@ -93,6 +93,8 @@ class Stage:
     gpu_factor: int = 1
     # the reward an RL trainer that grades its own samples optimises (a key of rait.rewards.REWARDS)
     reward: str | None = None
+    # the trainer keeps its Adam moments beside the adapter (GRAIT's warm-up: LESS's adam gradients read them)
+    adam_moments: bool = False
 
     @property
     def settings_key(self) -> str:
@@ -146,7 +148,7 @@ REHEARSAL = Stage("rehearsal", "sft", Data("rehearsal", {"questions": "questions
 CONF_SFT = Stage("conf_sft", "sft", Data("stated_confidence"))
 GRADED_PROMPTS = Data("graded_prompts", {"questions": "questions"})
 # GRAIT's warm-up (LESS's): a LoRA fine-tuning on CRaFT's rehearsal set, whose adapter the gradients are taken of.
-GRAIT_WARMUP = Stage("grait_warmup", "sft", REHEARSAL.data, settings="grait.warmup")
+GRAIT_WARMUP = Stage("grait_warmup", "sft", REHEARSAL.data, settings="grait.warmup", adam_moments=True)
 # Stages that a per-question input kind needs trained (the flow comes from the rehearsed model).
 INPUT_STAGES = {"flow": REHEARSAL, "gradients": GRAIT_WARMUP}
 

@@ -157,6 +157,20 @@ def test_grait_reads_gradients_taken_at_its_lora_warmup_adapter_or_the_plan_name
             plan_of(**overrides).gradient_params("llama3_8b", "triviaqa")
 
 
+def test_grait_adam_gradients_need_the_warmups_moments_kept_by_one_process(shipped):
+    """LESS's adam type (the default) reads the warm-up's Adam moments: the warm-up keeps them (its registry entry
+    says so, and only its trainer options carry the option: no other stage's options change), and a model trained
+    on several GPUs, whose moments DeepSpeed shards, stops the plan by the key (the shipped 70B entry takes sgd)."""
+    assert shipped.gradient_params("llama3_8b", "triviaqa")["type"] == "adam"
+    assert json.loads(shipped.trainer_options("llama3_8b", "grait_warmup"))["adam_moments"] is True
+    assert "adam_moments" not in json.loads(shipped.trainer_options("llama3_8b", "sft"))
+    assert "adam_moments" not in json.loads(shipped.trainer_options("llama3_8b", "rehearsal"))
+    assert shipped.gradient_params("llama3_70b", "triviaqa")["type"] == "sgd"
+    with pytest.raises(RaitError, match=r"config key grait.gradients.type \(model llama3_70b\): adam needs .* 16 GPUs"):
+        plan_of(models={"llama3_70b": {"grait": {"gradients": {"type": "adam"}}}}).gradient_params(
+            "llama3_70b", "triviaqa")
+
+
 def test_the_summary_covers_the_demo_and_every_evaluation_on_disk_but_a_stray_file(shipped):
     on_disk = shipped.evaluations_among(["llama3_8b_dpo", "notes", "gpt4_dpo", "curves/llama3_8b_dpo"])
     assert on_disk == ["results/eval/llama3_8b_dpo.json"]

@@ -440,6 +440,11 @@ class Plan:
             options["storage"] = "adapter"
         if stage.scorer:
             options["reward_model"] = self.stage_checkpoint(model, stage.scorer)
+        if stage.adam_moments:
+            if "adam_moments" not in trainer.SETTINGS:
+                raise RaitError(f"stage {stage.name}: its registry entry keeps Adam moments, which trainer "
+                                f"{stage.trainer!r} cannot (no adam_moments among its SETTINGS)")
+            options["adam_moments"] = True
         if stage.reward:  # the registry names the reward; its weights are training.<trainer>.<reward>
             options.update(reward=stage.reward, reward_settings=section.get(stage.reward, {}),
                            confidence_marker=training["confidence_marker"],
@@ -695,9 +700,16 @@ class Plan:
             raise RaitError(f"config key grait.warmup.lora (model {model}): GRAIT's gradients are taken of the LoRA "
                             "warm-up's adapter (LESS), so it needs a lora and training.lora_storage: adapter")
         entry = self.model_entry(model)
+        gradients = self.model_section(model, "grait")["gradients"]
+        # LESS's adam type reads the warm-up's Adam moments (rait.methods.GRAIT_WARMUP keeps them), from one process
+        processes = entry["gpus"] * entry.get("nodes", 1)
+        if gradients["type"] == "adam" and processes > 1:
+            raise RaitError(f"config key grait.gradients.type (model {model}): adam needs the warm-up's Adam moments, "
+                            f"which rait keeps for a stage trained in one process, but {model} trains on {processes} "
+                            "GPUs (DeepSpeed ZeRO shards them); take type sgd")
         return {"templates": self.instruction_templates(model, "idk"),
                 "refusal": self.stage_training(model, warmup)["refusal"], "chat": entry["chat"],
-                "system": entry.get("system"), **self.model_section(model, "grait")["gradients"]}
+                "system": entry.get("system"), **gradients}
 
     def gradient_gpus(self, model: str) -> int:
         """LESS takes one example's gradient at a time, on one GPU (none for a CPU model)."""

@@ -465,10 +465,11 @@ def _count_params(model) -> tuple[int, int]:
 
 def _run(trainer, model_path, out_dir: Path, work: Path, key: str, *, lora: bool, extra: dict, log,
          model_class: str = "AutoModelForCausalLM", after_train: Callable | None = None, loaded: str | None = None,
-         storage: str = "merged") -> dict:
+         storage: str = "merged", moments: bool = False) -> dict:
     """Train, save (all ranks), then merge/cast/save into ``out_dir`` on the main process. ``after_train(trainer)``
     may add statistics (a reward model's held-out accuracy); ``loaded``: the full checkpoint the trainer started
-    from, when ``model_path`` is an adapter checkpoint (``rait.checkpoints.materialize``)."""
+    from, when ``model_path`` is an adapter checkpoint (``rait.checkpoints.materialize``); ``moments``: keep the
+    optimizer's Adam moments beside the checkpoint (``adam_moments``)."""
     is_main = trainer.accelerator.is_main_process
     say = log if (log and is_main) else (lambda message: None)
     trainable, total = _count_params(trainer.model)
@@ -487,6 +488,12 @@ def _run(trainer, model_path, out_dir: Path, work: Path, key: str, *, lora: bool
     stage = work / "final"
     trainer.save_model(str(stage))  # every rank: ZeRO-3 gathers the shards (only the adapter under PEFT)
     accelerator = trainer.accelerator
+    if moments and accelerator.is_main_process:
+        from safetensors.torch import save_file
+
+        from rait.checkpoints import MOMENTS_FILE
+
+        save_file(adam_moments(trainer), str(stage / MOMENTS_FILE))
     accelerator.wait_for_everyone()
     stats = {
         **extra,
@@ -511,6 +518,24 @@ def _run(trainer, model_path, out_dir: Path, work: Path, key: str, *, lora: bool
         say(f"{extra['method']}: loss {stats['train_loss']:.4f} in {stats['runtime_s']:.0f}s; saved {out_dir}")
     accelerator.wait_for_everyone()
     return stats
+
+
+def adam_moments(trainer) -> dict:
+    """The optimizer's first and second moments of each trainable parameter, ``<name>.exp_avg`` and
+    ``<name>.exp_avg_sq`` in float32, as LESS's ``prepare_optimizer_state`` reads them by parameter name (it loads
+    the warm-up's optimizer state). An optimizer that keeps no Adam moments is an error naming it."""
+    state = trainer.optimizer.state
+    moments = {}
+    for name, param in trainer.model.named_parameters():
+        if not param.requires_grad:
+            continue
+        entry = state.get(param, {})
+        if "exp_avg" not in entry or "exp_avg_sq" not in entry:
+            raise RaitError(f"adam_moments: the optimizer ({trainer.args.optim}) keeps no Adam moments of {name} "
+                            "(no step taken, or not an Adam optimizer)")
+        for moment in ("exp_avg", "exp_avg_sq"):
+            moments[f"{name}.{moment}"] = entry[moment].detach().float().cpu().contiguous()
+    return moments
 
 
 def whole_run_loss(training_loss: float, global_step: int, log_history: Sequence[dict], resumed_at: int) -> float:
@@ -540,10 +565,14 @@ def save_final(model_path, stage: Path, out_dir: Path, tokenizer, *, lora: bool,
 
     from rait.io import atomic_dir
 
+    from rait.checkpoints import MOMENTS_FILE
+
     if lora and storage == "adapter":
         with atomic_dir(out_dir) as tmp:
             _write_adapter(model_path, stage, tmp, tokenizer, model_class)
             _write_records(tmp, stats, log_history, tensorboard)
+            if (stage / MOMENTS_FILE).is_file():
+                shutil.copyfile(stage / MOMENTS_FILE, tmp / MOMENTS_FILE)
         return
     auto = getattr(transformers, model_class)
     kwargs = {"num_labels": 1} if model_class == "AutoModelForSequenceClassification" else {}
@@ -593,6 +622,12 @@ def _write_adapter(model_path, stage: Path, folder: Path, tokenizer, model_class
 STORAGES = ("merged", "adapter")
 
 
+def _is_adapter(path) -> bool:
+    from rait.checkpoints import is_adapter
+
+    return is_adapter(path)
+
+
 def _full_start(model_path, work: Path) -> str:
     """The full checkpoint a trainer starts from: ``model_path``, or an adapter start's merged copy (made once per
     job, by the main process; the other ranks wait for it)."""
@@ -612,29 +647,39 @@ def _full_start(model_path, work: Path) -> str:
 def train_stage(build_trainer: Callable, model_path, records, out_dir, *, lora: dict | None, extra: dict,
                 log: Callable[[str], None] | None, model_class: str = "AutoModelForCausalLM",
                 after_train: Callable | None = None, save_steps: int | None = None, storage: str = "merged",
-                **options) -> dict:
+                moments: bool = False, **options) -> dict:
     """Build a trainer with ``build_trainer(model_path, records, work_dir, lora=..., log=..., **options)`` in a
     scratch folder beside ``out_dir`` named by the job's parameters, train it (resuming from the folder's latest
     checkpoint when a killed run of the same job left one; one every ``save_steps``) and save the final checkpoint.
     The scratch folder goes when the job succeeds, when a newer job claimed the output, and when it fails with
     nothing to resume from. A start stored as an adapter (``rait.checkpoints``) is merged into a full copy in the
     scratch folder first, which the trainer starts from (its reference and KL anchor); ``storage`` "adapter" keeps
-    a LoRA stage as the chain's stacked adapter instead of a merged copy."""
+    a LoRA stage as the chain's stacked adapter instead of a merged copy; ``moments`` keeps its Adam moments
+    beside it (``adam_moments``: a LoRA stage stored as an adapter, trained in one process)."""
     if storage not in STORAGES:
         raise RaitError(f"storage must be one of {', '.join(STORAGES)}, got {storage!r} (config key "
                         "training.lora_storage)")
     out_dir = Path(out_dir)
-    key = job_key(model_path, records, {"lora": lora, "extra": extra, "model_class": model_class, **options})
+    if moments and (lora is None or storage != "adapter" or _is_adapter(model_path)):
+        raise RaitError("adam_moments: Adam moments are kept for a LoRA stage stored as an adapter over its base (the "
+                        "parameters they are of), not for full fine-tuning, a merged copy or an adapter stacked onto "
+                        "its start's")
+    key = job_key(model_path, records, {"lora": lora, "extra": extra, "model_class": model_class, **options,
+                                        **({"moments": True} if moments else {})})
     work = work_dir(out_dir, key)
     held = hold_work_dir(work)
     claim(out_dir, key)
     try:
         loaded = _full_start(model_path, work)
         trainer = build_trainer(loaded, records, work, lora=lora, log=log, **options)
+        if moments and trainer.accelerator.num_processes > 1:
+            raise RaitError("adam_moments: kept only for a stage trained in one process (under DeepSpeed ZeRO each "
+                            "process holds a shard of them); train it on one GPU")
         save_every(trainer, save_steps)
         trainer.add_callback(watch_claim(out_dir, key))
         stats = _run(trainer, str(model_path), out_dir, work, key, lora=lora is not None, extra=extra, log=log,
-                     model_class=model_class, after_train=after_train, loaded=loaded, storage=storage)
+                     model_class=model_class, after_train=after_train, loaded=loaded, storage=storage,
+                     moments=moments)
     except StaleJob:  # a newer job owns the output: nothing here will ever be resumed
         remove_work_dir(work)
         raise

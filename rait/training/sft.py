@@ -28,6 +28,9 @@ class Settings:
     hparams: dict = setting({"learning_rate": 1.0e-4, "num_train_epochs": 3, "per_device_train_batch_size": 8,
                              "gradient_accumulation_steps": 1, "max_length": 512},
                             help="trl.SFTConfig fields (over TRL's defaults)")
+    adam_moments: bool = setting(False, given_by_plan=True,
+                                 help="keep the optimizer's Adam moments of the LoRA parameters beside the adapter "
+                                 "(adam_moments.safetensors): a stage whose registry entry says so (rait.methods.Stage)")
 
 
 SETTINGS = settings.keys(Settings)
@@ -61,7 +64,8 @@ def build_trainer(model_path, records, work_dir, *, chat: bool, system: str | No
 
 def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: str | None = None,
           lora: dict | None = None, hparams: dict | None = None, seed: int = 0, save_steps: int | None = None,
-          storage: str = "merged", log: Callable[[str], None] | None = print) -> dict:
+          storage: str = "merged", adam_moments: bool = Settings.adam_moments,
+          log: Callable[[str], None] | None = print) -> dict:
     """Supervised fine-tuning on ``records`` ({"id", "prompt", "target"}), loss on the target only.
 
     ``lora``: LoRA options (r, alpha, dropout, target_modules; ``{}`` for the defaults ``DEFAULT_LORA``), or
@@ -69,7 +73,8 @@ def train(model_path, records: Sequence[dict], out_dir, *, chat: bool, system: s
     per_device_train_batch_size, gradient_accumulation_steps, max_length, warmup_ratio, lr_scheduler_type,
     bf16 ("auto" by default), logging_steps, gradient_checkpointing, ...); TRL's defaults otherwise.
     Writes the merged model, tokenizer and ``training_stats.json`` to ``out_dir`` and returns those statistics.
+    ``adam_moments``: also the optimizer's Adam moments (``rait.training.common.adam_moments``).
     """
     return train_stage(build_trainer, model_path, records, out_dir, lora=lora, log=log, chat=chat, system=system,
-                       save_steps=save_steps, storage=storage,
+                       save_steps=save_steps, storage=storage, moments=adam_moments,
                        hparams=hparams, seed=seed, extra={"method": "sft", "chat": chat, "seed": seed})

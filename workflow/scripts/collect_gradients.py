@@ -9,7 +9,7 @@ def main(sm):
     answers, refusals = question_examples(questions, dict(options["templates"]), options["refusal"])
     features = gradient_features(sm.params.checkpoint, answers + refusals, chat=options["chat"],
                                  system=options["system"], dim=options["dim"], max_length=options["max_length"],
-                                 project_every=options["project_every"])
+                                 project_every=options["project_every"], gradient_type=options["type"])
     write_features(sm.output[0], [q["id"] for q in questions], features[:len(questions)], features[len(questions):])
 
 
