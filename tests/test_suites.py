@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
@@ -68,6 +69,23 @@ def test_simpleqa_verified_rows_keep_their_simpleqa_index_and_are_judged_three_w
     assert records[1]["answers"] == ["1999"] and records[1]["simpleqa_index"] == 4318
     loader = hub.LOADERS["simpleqa_verified"]
     assert (loader.path, loader.sizes, loader.judge_mode) == ("google/simpleqa-verified", {"eval": 1000}, "three_way")
+
+
+def test_simpleqa_verified_csv_through_the_suites_local_entry_is_the_hub_loaders_questions(tmp_path):
+    """config/suites.yaml reads SimpleQA Verified as a local file (no full commit id to pin its hub download): the
+    card's CSV through its field mapping gives the hub loader's questions and answers, judged three-way."""
+    import yaml
+
+    entry = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "suites.yaml").read_text())[
+        "datasets"]["simpleqa_verified"]
+    path = tmp_path / "simpleqa_verified.csv"
+    path.write_text(SIMPLEQA_VERIFIED_CSV)
+    assert entry["source"] == "local" and entry["judge_mode"] == "three_way"
+    records = local.load({**entry, "key": "simpleqa_verified", "files": {"test": str(path)}}, "test")
+    from_hub = [hub.simpleqa_verified(row, index, "eval") for index, row in enumerate(hub_rows(SIMPLEQA_VERIFIED_CSV))]
+    assert [(r["question"], r["answers"], r["subject"]) for r in records] == [
+        (h["question"], h["answers"], h["topic"]) for h in from_hub]
+    assert [r["id"] for r in records] == ["5", "4318"]  # original_index: the question's row in SimpleQA
 
 
 def test_popqa_rows_keep_the_subjects_popularity():

@@ -380,8 +380,8 @@ def test_the_rl_methods_train_with_their_originals_settings_and_the_demo_model_w
 
 def test_the_suites_plan_their_preparation_judges_and_evaluation_on_the_cluster(tmp_path):
     """Issue 27: config/suites.yaml on top of the shipped config: llama3_8b's SFT evaluation on the cluster plans
-    each suite's preparation (on the host running Snakemake, the rule that may reach the network; PopQA at its
-    pinned commit), the judge's jobs on every test set (three-way on SimpleQA, the rating elsewhere) and the
+    each suite's preparation (on the host running Snakemake, the rule that may reach the network; SimpleQA and
+    PopQA at their pinned commits, SimpleQA Verified from its local file), the judge's jobs on every test set (three-way on SimpleQA, the rating elsewhere) and the
     evaluation over all eight test sets."""
     overlay = yaml.safe_load((REPO / "config" / "suites.yaml").read_text())
     config = write_config(tmp_path / "suites.yaml", **overlay)
@@ -393,6 +393,10 @@ def test_the_suites_plan_their_preparation_judges_and_evaluation_on_the_cluster(
         {"question_id": 2, "question": "What will the weather be like next millennium?", "answer": None,
          "answerable": False, "source": "quora"}]}))
     (suites / "falseqa_test.csv").write_text("question,answer,label\nHow many eyes does a sun have?,None.,1\n")
+    (suites / "simpleqa_verified.csv").write_text(
+        "original_index,problem,answer,topic,answer_type,multi_step,requires_reasoning,urls\n"
+        "5,Who received the IEEE Frank Rosenblatt Award in 2010?,Michio Sugeno,Science and technology,Person,False,"
+        "False,https://en.wikipedia.org/wiki/IEEE_Frank_Rosenblatt_Award\n")
     (suites / "abstentionbench_kuq.jsonl").write_text(json.dumps(
         {"question": "What will the population of Mars be in 2300?", "reference_answers": None, "should_abstain": True,
          "metadata_json": "{}"}) + "\n")
