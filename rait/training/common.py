@@ -563,9 +563,8 @@ def save_final(model_path, stage: Path, out_dir: Path, tokenizer, *, lora: bool,
     import transformers
     from transformers import AutoConfig
 
-    from rait.io import atomic_dir
-
     from rait.checkpoints import MOMENTS_FILE
+    from rait.io import atomic_dir
 
     if lora and storage == "adapter":
         with atomic_dir(out_dir) as tmp:
@@ -622,12 +621,6 @@ def _write_adapter(model_path, stage: Path, folder: Path, tokenizer, model_class
 STORAGES = ("merged", "adapter")
 
 
-def _is_adapter(path) -> bool:
-    from rait.checkpoints import is_adapter
-
-    return is_adapter(path)
-
-
 def _full_start(model_path, work: Path) -> str:
     """The full checkpoint a trainer starts from: ``model_path``, or an adapter start's merged copy (made once per
     job, by the main process; the other ranks wait for it)."""
@@ -660,7 +653,9 @@ def train_stage(build_trainer: Callable, model_path, records, out_dir, *, lora: 
         raise RaitError(f"storage must be one of {', '.join(STORAGES)}, got {storage!r} (config key "
                         "training.lora_storage)")
     out_dir = Path(out_dir)
-    if moments and (lora is None or storage != "adapter" or _is_adapter(model_path)):
+    from rait.checkpoints import is_adapter
+
+    if moments and (lora is None or storage != "adapter" or is_adapter(model_path)):
         raise RaitError("adam_moments: Adam moments are kept for a LoRA stage stored as an adapter over its base (the "
                         "parameters they are of), not for full fine-tuning, a merged copy or an adapter stacked onto "
                         "its start's")
