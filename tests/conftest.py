@@ -108,6 +108,13 @@ def evaluate_synth(synth_run, methods) -> Path:
     return workdir
 
 
+def synth_block(workdir: Path, method: str) -> dict:
+    """A synthetic-world method's eval block on the world's test set (results/eval/synth_tiny_<method>.json)."""
+    from rait.io import read_json
+
+    return read_json(workdir / f"results/eval/synth_tiny_{method}.json")["test_sets"]["synth"]
+
+
 def unseen_and_seen_refusal_rates(workdir: Path, method: str) -> tuple[float, float]:
     """A synthetic-world method's refusal rate on the test facts it never saw and on those it saw four or more
     times."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import evaluate_synth
+from conftest import evaluate_synth, synth_block
 from rait.calibration import roc_auc
 from rait.grading import is_refusal
 from rait.io import read_json, read_jsonl
@@ -42,7 +42,7 @@ def planted_auroc(workdir, method: str) -> tuple[float, dict]:
 def test_each_methods_confidence_separates_planted_known_from_unknown_facts(confident):
     found = {}
     for method in METHODS:
-        block = read_json(confident / f"results/eval/synth_tiny_{method}.json")["test_sets"]["synth"]
+        block = synth_block(confident, method)
         auroc, counts = planted_auroc(confident, method)
         found[method] = {"planted_auroc": round(auroc, 3), **counts, "auroc": block["auroc"], "ece": block["ece"],
                          "accuracy": round(block["accuracy"], 3), "refusal_rate": round(block["refusal_rate"], 3),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import evaluate_synth, unseen_and_seen_refusal_rates
-from rait.io import read_json, read_jsonl
+from conftest import evaluate_synth, synth_block, unseen_and_seen_refusal_rates
+from rait.io import read_jsonl
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
 
@@ -35,6 +35,6 @@ def test_confqa_refuses_unseen_facts_far_more_than_often_seen_ones(confqa):
     assert unseen > seen + 0.3, (unseen, seen)
     # as ABSOLUTE's (tests/test_honesty_synthetic.py): the tiny LM's fine-tuning costs accuracy on the facts it knew
     # (0.44 against the base model's 0.74 here, ABSOLUTE's 0.43), so the refusals' gain shows in honesty, not truthful
-    evaluated = read_json(confqa / "results/eval/synth_tiny_confqa.json")["test_sets"]["synth"]
-    base = read_json(confqa / "results/eval/synth_tiny_base.json")["test_sets"]["synth"]
+    evaluated = synth_block(confqa, "confqa")
+    base = synth_block(confqa, "base")
     assert evaluated["honesty"] > base["honesty"] + 0.1, (evaluated["honesty"], base["honesty"])

@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from conftest import snakemake
+from conftest import snakemake, synth_block
 from rait.io import read_json, read_jsonl
 
 # xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
@@ -62,7 +62,7 @@ def test_craft_data_follows_the_selection_rules(crafted):
 
 
 def test_craft_refuses_unknown_facts_and_over_refuses_less_than_idk_sft(crafted):
-    results = {m: read_json(crafted / f"results/eval/synth_tiny_{m}.json")["test_sets"]["synth"]
+    results = {m: synth_block(crafted, m)
                for m in CRAFT_METHODS + ("sft",)}
     assert results["van_tuning"]["refusal_rate"] == 0.0
     assert results["craft"]["truthful"] > results["van_tuning"]["truthful"], results

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import evaluate_synth, unseen_and_seen_refusal_rates
+from conftest import evaluate_synth, synth_block, unseen_and_seen_refusal_rates
 from rait.influence import read_features
-from rait.io import read_json, read_jsonl
+from rait.io import read_jsonl
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
 
@@ -52,6 +52,6 @@ def test_grait_data_follows_its_groups_and_counts(grait):
 def test_grait_refuses_unseen_facts_far_more_than_often_seen_ones(grait):
     unseen, seen = unseen_and_seen_refusal_rates(grait, "grait")
     assert unseen > seen + 0.3, (unseen, seen)
-    evaluated = read_json(grait / "results/eval/synth_tiny_grait.json")["test_sets"]["synth"]
-    base = read_json(grait / "results/eval/synth_tiny_base.json")["test_sets"]["synth"]
+    evaluated = synth_block(grait, "grait")
+    base = synth_block(grait, "base")
     assert evaluated["honesty"] > base["honesty"] + 0.1, (evaluated["honesty"], base["honesty"])

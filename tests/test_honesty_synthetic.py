@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import evaluate_synth
+from conftest import evaluate_synth, synth_block
 from rait.grading import grade
-from rait.io import read_json, read_jsonl
+from rait.io import read_jsonl
 
 # xdist: one worker runs every module of the synthetic world (tests/conftest.py, synth_run)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("world")]
@@ -45,10 +45,10 @@ def test_absolute_and_multisample_refuse_unknown_facts_far_more_than_known_ones(
     statements (they decode as <unk>), so what they learn is checked on the demo model instead."""
     exposure = {fact["id"]: fact["exposure"] for fact in read_jsonl(honest / "results/synthetic/world.jsonl")}
     questions = {q["id"]: q for q in read_jsonl(honest / "results/data/synth/test.jsonl")}
-    base = read_json(honest / "results/eval/synth_tiny_base.json")["test_sets"]["synth"]
+    base = synth_block(honest, "base")
     summary = {}
     for method in HONESTY_METHODS:
-        evaluated = read_json(honest / f"results/eval/synth_tiny_{method}.json")["test_sets"]["synth"]
+        evaluated = synth_block(honest, method)
         assert evaluated["n"] == len(questions)
         assert all(0.0 <= evaluated[key] <= 1.0 for key in ("accuracy", "refusal_rate", "honesty")), evaluated
         refused: dict[bool, list[bool]] = {}

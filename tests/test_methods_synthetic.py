@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from conftest import SYNTH_OVERRIDES, snakemake, write_config
+from conftest import SYNTH_OVERRIDES, snakemake, synth_block, write_config
 from rait.grading import grade
 from rait.methods import METHODS as METHODS_REGISTRY
 from rait.io import read_json, read_jsonl
@@ -28,8 +28,8 @@ def evaluated(synth_run):
 
 
 def test_sft_is_more_truthful_than_base(evaluated):
-    base = read_json(evaluated / "results/eval/synth_tiny_base.json")["test_sets"]["synth"]
-    sft = read_json(evaluated / "results/eval/synth_tiny_sft.json")["test_sets"]["synth"]
+    base = synth_block(evaluated, "base")
+    sft = synth_block(evaluated, "sft")
     assert sft["truthful"] > base["truthful"], (sft, base)
     assert base["ths"] == 0.0 and base["refusal_rate"] == 0.0
 
@@ -50,7 +50,7 @@ def test_sft_refuses_unknown_facts_more_than_known_ones(evaluated):
 
 
 def test_eval_files_name_what_produced_them_and_summary_lists_them(evaluated):
-    base_accuracy = read_json(evaluated / "results/eval/synth_tiny_base.json")["test_sets"]["synth"]["accuracy"]
+    base_accuracy = synth_block(evaluated, "base")["accuracy"]
     for method in METHODS:
         result = read_json(evaluated / f"results/eval/synth_tiny_{method}.json")
         assert (result["model"], result["method"], list(result["test_sets"])) == ("synth_tiny", method, ["synth"])
@@ -85,7 +85,7 @@ def test_graded_answers_beside_each_eval_file_count_to_its_fractions(synth_run):
     questions = [q["id"] for q in read_jsonl(workdir / "results/data/synth/test.jsonl")]
     for method in METHODS:
         rows = read_jsonl(workdir / f"results/eval/synth_tiny_{method}.graded.jsonl")
-        metrics = read_json(workdir / f"results/eval/synth_tiny_{method}.json")["test_sets"]["synth"]
+        metrics = synth_block(workdir, method)
         assert [row["id"] for row in rows] == questions and {row["test_set"] for row in rows} == {"synth"}, method
         n = len(rows)
         share = lambda keep, rows=rows: sum(map(keep, rows)) / len(rows)
@@ -123,7 +123,7 @@ def test_a_judge_judges_each_prediction_file_once_and_its_verdicts_reach_the_gra
     verdicts = {row["id"]: row for row in read_jsonl(workdir / "results/judgments/synth_tiny/synth_tiny_sft/synth_test.jsonl")}
     rows = read_jsonl(workdir / "results/eval/synth_tiny_sft.graded.jsonl")
     assert all(row["grade"] == judged_grade(row["rule_grade"], verdicts[row["id"]]) for row in rows)
-    block = read_json(workdir / "results/eval/synth_tiny_sft.json")["test_sets"]["synth"]
+    block = synth_block(workdir, "sft")
     assert sum(block["judge"][name] for name in VERDICTS) == len(questions)
     assert block["judge"]["unparsed"] == sum(row["verdict"] == "unparsed" for row in verdicts.values())
     log = (workdir / "results/logs/judge_answers/synth_tiny/synth_tiny_sft/synth.log").read_text()
@@ -166,9 +166,9 @@ def test_reward_model_bon_ppo_hir_and_cut_run_end_to_end(synth_run):
     assert ppo["method"] == "rloo" and ppo["reward_model"].endswith("synth_tiny_reward") and ppo["steps"] == 10
     assert read_json(checkpoints / "synth_tiny_cut/training_stats.json")["judged"] > 0
 
-    base = read_json(workdir / "results/eval/synth_tiny_base.json")["test_sets"]["synth"]
+    base = synth_block(workdir, "base")
     for method in new:
-        block = read_json(workdir / f"results/eval/synth_tiny_{method}.json")["test_sets"]["synth"]
+        block = synth_block(workdir, method)
         assert block["n"] == len(questions), method
         if method != "bon":  # measured truthful: ppo 0.93, cut 0.91, hir 0.83 against the base model's 0.74
             assert block["truthful"] > base["truthful"], (method, block["truthful"], base["truthful"])
@@ -211,7 +211,7 @@ def test_the_knowledge_boundary_is_measured_for_every_method_and_sft_separates(s
     snakemake(workdir, "results/summary.csv", configfile=configfile)
     boundary = {}
     for method in METHODS_REGISTRY:
-        block = read_json(workdir / f"results/eval/synth_tiny_{method}.json")["test_sets"]["synth"]
+        block = synth_block(workdir, method)
         assert None not in (block["boundary_auroc"], block["refusal_least_popular"], block["refusal_most_popular"])
         boundary[method] = round(block["boundary_auroc"], 3)
     print("\nknowledge boundary (refusals' AUROC, most against least exposed facts):", boundary)
@@ -238,7 +238,7 @@ def test_the_abstention_sweep_trains_a_method_per_value_and_draws_its_front(synt
              for method in ["abstain_rl", *points]}
     assert stats["abstain_rl_refusal-0.5"]["reward_settings"] == {"correct": 1.0, "refusal": -0.5, "wrong": -1.0}
     assert stats["abstain_rl_knowrl1"]["reward_settings"] == {"correct": 2.0, "refusal": 1.0, "wrong": -1.0}
-    blocks = {method: read_json(workdir / f"results/eval/synth_tiny_{method}.json")["test_sets"]["synth"]
+    blocks = {method: synth_block(workdir, method)
               for method in ["abstain_rl", *points]}
     print("\nabstention sweep (accuracy, wrong rate, refusal rate):",
           {m: (b["accuracy"], b["wrong_rate"], b["refusal_rate"]) for m, b in blocks.items()})
